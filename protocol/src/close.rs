@@ -1,0 +1,105 @@
+//! WebSocket close codes the server uses, one per way a session can end.
+//!
+//! | code | name | when |
+//! |-----:|------|------|
+//! | 1000 | `Normal` | the viewer or the server ended the session normally |
+//! | 1001 | `GoingAway` | the server is shutting down (`Display::close`) |
+//! | 1002 | `ProtocolError` | a message that does not decode, or a message before `Hello` |
+//! | 1003 | `UnsupportedData` | a text message (the protocol is binary only) |
+//! | 1009 | `MessageTooBig` | a message over [`crate::MAX_CLIENT_MESSAGE_BYTES`] |
+//! | 1011 | `InternalError` | the server failed (an encoder error, for instance) |
+//! | 4401 | `Unauthorized` | the authentication hook rejected the connection |
+//! | 4404 | `UnknownStream` | the URL names no stream |
+//! | 4406 | `UnsupportedTransport` | no transport both sides support |
+//! | 4408 | `HelloTimeout` | no `Hello` within the server's hello timeout |
+//! | 4410 | `StreamRemoved` | the stream was removed while the viewer watched it |
+//! | 4426 | `VersionMismatch` | the viewer speaks another major protocol version |
+
+/// A WebSocket close code with its meaning in this protocol (see the module table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloseCode {
+    /// 1000: normal end.
+    Normal,
+    /// 1001: the server is going away.
+    GoingAway,
+    /// 1002: undecodable message, or a message out of order.
+    ProtocolError,
+    /// 1003: a text frame; the protocol is binary only.
+    UnsupportedData,
+    /// 1009: a message larger than the stated limit.
+    MessageTooBig,
+    /// 1011: a server-side failure.
+    InternalError,
+    /// 4401: authentication rejected.
+    Unauthorized,
+    /// 4404: unknown stream name.
+    UnknownStream,
+    /// 4406: no transport in common.
+    UnsupportedTransport,
+    /// 4408: `Hello` did not arrive in time.
+    HelloTimeout,
+    /// 4410: the stream was removed.
+    StreamRemoved,
+    /// 4426: incompatible protocol version.
+    VersionMismatch,
+}
+
+const TABLE: [(CloseCode, u16); 12] = [
+    (CloseCode::Normal, 1000),
+    (CloseCode::GoingAway, 1001),
+    (CloseCode::ProtocolError, 1002),
+    (CloseCode::UnsupportedData, 1003),
+    (CloseCode::MessageTooBig, 1009),
+    (CloseCode::InternalError, 1011),
+    (CloseCode::Unauthorized, 4401),
+    (CloseCode::UnknownStream, 4404),
+    (CloseCode::UnsupportedTransport, 4406),
+    (CloseCode::HelloTimeout, 4408),
+    (CloseCode::StreamRemoved, 4410),
+    (CloseCode::VersionMismatch, 4426),
+];
+
+impl CloseCode {
+    /// The numeric code sent in the WebSocket close frame.
+    pub fn code(self) -> u16 {
+        TABLE
+            .iter()
+            .find(|(c, _)| *c == self)
+            .map(|(_, n)| *n)
+            .unwrap_or(1011)
+    }
+
+    /// The close code for a number, if this protocol defines it.
+    pub fn from_code(code: u16) -> Option<CloseCode> {
+        TABLE.iter().find(|(_, n)| *n == code).map(|(c, _)| *c)
+    }
+
+    /// True when reconnecting cannot help (authentication or version problems).
+    pub fn is_permanent(self) -> bool {
+        matches!(
+            self,
+            CloseCode::Unauthorized
+                | CloseCode::VersionMismatch
+                | CloseCode::UnsupportedTransport
+                | CloseCode::UnknownStream
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_unique() {
+        for (close, n) in TABLE {
+            assert_eq!(close.code(), n);
+            assert_eq!(CloseCode::from_code(n), Some(close));
+        }
+        let mut numbers: Vec<u16> = TABLE.iter().map(|(_, n)| *n).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers.len(), TABLE.len());
+        assert_eq!(CloseCode::from_code(4999), None);
+    }
+}

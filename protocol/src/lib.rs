@@ -1,0 +1,43 @@
+//! The rfb wire protocol and the pure logic both ends share.
+//!
+//! This crate builds for native targets and for `wasm32-unknown-unknown` and does no I/O:
+//! - [`messages`]: every message in both directions, encoded with postcard by [`wire`];
+//! - [`negotiate`]: capability strings and [`select_transport`];
+//! - [`close`]: the WebSocket close codes and what each means;
+//! - [`input`]: input events in the renderview vocabulary;
+//! - [`fit`]: CSS -> backing -> frame pixel mapping for the fit modes;
+//! - [`color`]: colour-space tags and the YUV encoding of the video path;
+//! - [`pattern`]: deterministic test patterns, including the canonical [`test_card`].
+
+pub mod bytes;
+pub mod close;
+pub mod color;
+pub mod fit;
+pub mod input;
+pub mod messages;
+pub mod negotiate;
+pub mod pattern;
+pub mod version;
+pub mod wire;
+
+pub use close::CloseCode;
+pub use color::{
+    ColorPrimaries, ColorSpace, MatrixCoefficients, TransferCharacteristics, YuvEncoding,
+    BT709_LIMITED, DISPLAY_P3, SRGB,
+};
+pub use fit::{FitMode, ViewGeometry};
+pub use input::{InputEvent, Viewport};
+pub use messages::{
+    Ack, ClientMessage, ErrorReport, FrameHeader, Hello, ImageFrame, QualityTarget,
+    ServerMessage, ServerStats, StreamConfig, VideoChunk,
+};
+pub use negotiate::{
+    select_transport, ImageFormat, NoCommonTransport, ServerEncoders, Transport, TransportPrefs,
+    VideoCodec, CAP_H264_ANNEXB,
+};
+pub use pattern::{expected_quadrant_color, test_card, Pattern, Rgb, TEST_CARD_PALETTE};
+pub use version::{ProtocolVersion, PROTOCOL_VERSION};
+pub use wire::{
+    decode_client, decode_server, encode_client, encode_server, peek_hello_version, WireError,
+    MAX_CLIENT_MESSAGE_BYTES,
+};
