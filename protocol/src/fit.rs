@@ -52,7 +52,11 @@ pub struct Rect {
 /// pixel ratio `dpr`, scaled down (keeping the aspect ratio) so neither side exceeds
 /// `max_dimension`. Never zero.
 pub fn backing_size(css_width: f64, css_height: f64, dpr: f64, max_dimension: u32) -> (u32, u32) {
-    let dpr = if dpr.is_finite() && dpr > 0.0 { dpr } else { 1.0 };
+    let dpr = if dpr.is_finite() && dpr > 0.0 {
+        dpr
+    } else {
+        1.0
+    };
     let (mut w, mut h) = (css_width.max(0.0) * dpr, css_height.max(0.0) * dpr);
     let max = f64::from(max_dimension.max(1));
     let largest = w.max(h);
@@ -137,7 +141,8 @@ impl ViewGeometry {
         dpr: f64,
         max_backing_dimension: u32,
     ) -> ViewGeometry {
-        let (backing_width, backing_height) = backing_size(css.0, css.1, dpr, max_backing_dimension);
+        let (backing_width, backing_height) =
+            backing_size(css.0, css.1, dpr, max_backing_dimension);
         ViewGeometry {
             mode,
             frame_width: frame.0,

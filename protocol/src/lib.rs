@@ -28,8 +28,8 @@ pub use color::{
 pub use fit::{FitMode, ViewGeometry};
 pub use input::{InputEvent, Viewport};
 pub use messages::{
-    Ack, ClientMessage, ErrorReport, FrameHeader, Hello, ImageFrame, QualityTarget,
-    ServerMessage, ServerStats, StreamConfig, VideoChunk,
+    Ack, ClientMessage, ErrorReport, FrameHeader, Hello, ImageFrame, QualityTarget, ServerMessage,
+    ServerStats, StreamConfig, VideoChunk,
 };
 pub use negotiate::{
     select_transport, ImageFormat, NoCommonTransport, ServerEncoders, Transport, TransportPrefs,

@@ -215,7 +215,7 @@ mod tests {
             &server,
             &TransportPrefs::default(),
         )
-        .unwrap_err();
+        .expect_err("no common transport");
         assert!(err.to_string().contains("image/gif"), "{err}");
     }
 

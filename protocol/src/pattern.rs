@@ -5,7 +5,8 @@
 pub type Rgb = [u8; 3];
 
 /// The four colours of [`test_card`], indexed by `(quadrant + seq) % 4`.
-pub const TEST_CARD_PALETTE: [Rgb; 4] = [[220, 40, 40], [40, 200, 40], [40, 40, 220], [220, 200, 40]];
+pub const TEST_CARD_PALETTE: [Rgb; 4] =
+    [[220, 40, 40], [40, 200, 40], [40, 40, 220], [220, 200, 40]];
 
 /// A named pattern, as the CLI takes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -201,12 +202,12 @@ fn draw_digit(c: &mut Canvas<'_>, digit: usize, x: usize, y: usize, dw: usize, d
     let mask = SEGMENTS[digit % 10];
     let on = |bit: u8| mask & (1 << (6 - bit)) != 0;
     let rects = [
-        (x, y, x + dw, y + t),                     // a
-        (x + dw - t, y, x + dw, y + half),         // b
-        (x + dw - t, y + half, x + dw, y + dh),    // c
-        (x, y + dh - t, x + dw, y + dh),           // d
-        (x, y + half, x + t, y + dh),              // e
-        (x, y, x + t, y + half),                   // f
+        (x, y, x + dw, y + t),                               // a
+        (x + dw - t, y, x + dw, y + half),                   // b
+        (x + dw - t, y + half, x + dw, y + dh),              // c
+        (x, y + dh - t, x + dw, y + dh),                     // d
+        (x, y + half, x + t, y + dh),                        // e
+        (x, y, x + t, y + half),                             // f
         (x, y + half - t / 2, x + dw, y + half + t - t / 2), // g
     ];
     for (bit, (x0, y0, x1, y1)) in rects.into_iter().enumerate() {
@@ -218,7 +219,11 @@ fn draw_digit(c: &mut Canvas<'_>, digit: usize, x: usize, y: usize, dw: usize, d
 
 fn draw_counter(mut c: Canvas<'_>, seq: u64) {
     c.fill_all([20, 30, 80]);
-    let digits: Vec<usize> = seq.to_string().bytes().map(|b| (b - b'0') as usize).collect();
+    let digits: Vec<usize> = seq
+        .to_string()
+        .bytes()
+        .map(|b| (b - b'0') as usize)
+        .collect();
     let n = digits.len();
     let dh = c.height / 3;
     let dw = (dh / 2).min(c.width / (n * 3 / 2 + 1));
@@ -243,7 +248,11 @@ fn draw_checkerboard(mut c: Canvas<'_>, seq: u64) {
         for (x, px) in row.chunks_exact_mut(3).enumerate() {
             let cx = (x + 2 * CELL - offset) / CELL;
             let light = (cx + cy) % 2 == 0;
-            px.copy_from_slice(if light { &[230, 230, 230] } else { &[30, 30, 30] });
+            px.copy_from_slice(if light {
+                &[230, 230, 230]
+            } else {
+                &[30, 30, 30]
+            });
         }
     }
 }

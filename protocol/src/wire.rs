@@ -115,26 +115,32 @@ mod tests {
 
     #[test]
     fn peek_reads_the_version_of_a_future_hello() {
-        let future = ProtocolVersion {
-            major: 7,
-            minor: 3,
-        };
+        let future = ProtocolVersion { major: 7, minor: 3 };
         let mut bytes = encode_client(&hello(future));
         bytes.extend_from_slice(&[0xff, 0xff, 0xff]); // whatever a v7 hello adds
         assert_eq!(peek_hello_version(&bytes), Some(future));
-        assert_eq!(peek_hello_version(&encode_client(&ClientMessage::RequestKeyframe)), None);
+        assert_eq!(
+            peek_hello_version(&encode_client(&ClientMessage::RequestKeyframe)),
+            None
+        );
         assert_eq!(peek_hello_version(&[]), None);
     }
 
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
         assert!(matches!(decode_client(&[]), Err(WireError::Malformed(_))));
-        assert!(matches!(decode_client(&[200]), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            decode_client(&[200]),
+            Err(WireError::Malformed(_))
+        ));
         let mut ok = encode_client(&ClientMessage::RequestKeyframe);
         ok.push(0);
         assert_eq!(decode_client(&ok), Err(WireError::TrailingBytes(1)));
         let huge = vec![0u8; MAX_CLIENT_MESSAGE_BYTES + 1];
-        assert!(matches!(decode_client(&huge), Err(WireError::TooLarge { .. })));
+        assert!(matches!(
+            decode_client(&huge),
+            Err(WireError::TooLarge { .. })
+        ));
         // A hello whose capability list claims a billion entries.
         let bomb = [0u8, 1, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x04];
         assert!(decode_client(&bomb).is_err());
@@ -144,7 +150,10 @@ mod tests {
     fn truncation_at_every_length_is_an_error() {
         let full = encode_client(&hello(PROTOCOL_VERSION));
         for len in 0..full.len() {
-            assert!(decode_client(&full[..len]).is_err(), "prefix of {len} bytes");
+            assert!(
+                decode_client(&full[..len]).is_err(),
+                "prefix of {len} bytes"
+            );
         }
     }
 

@@ -1,0 +1,1 @@
+//! The rfb browser viewer (built in the browser viewer issue).

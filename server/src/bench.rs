@@ -1,0 +1,497 @@
+//! `rfb bench`: encoder speed, size and fidelity on a deterministic pattern.
+//!
+//! # What is measured
+//! For every size and every configuration (one per `--h264-bitrate`, one per
+//! `--jpeg-quality`, plus PNG and WebP when asked) a fresh encoder from the default
+//! [`EncoderRegistry`] encodes `--frames` frames `seq = 0, 1, ...` of the pattern as RGB8,
+//! forcing a keyframe on frame 0 only (H.264 then also gets its periodic IDR every
+//! [`EncoderSpec::new`]'s `keyframe_interval` frames, as a session would).
+//!
+//! - **enc ms / p95 ms**: wall time of [`Encoder::encode`] per frame, mean and 95th
+//!   percentile. It includes everything a session pays per frame (for H.264 the RGB -> I420
+//!   conversion) and excludes rendering the pattern and the checking below.
+//! - **KB/frame**: mean payload bytes per frame / 1000. **Mbps**: that mean x 8 x `--fps`.
+//! - **PSNR**: every payload is decoded back as a viewer would (H.264 with openh264's
+//!   decoder and [`i420_to_rgb8`] with the encoding the encoder reports; JPEG with
+//!   libjpeg-turbo; PNG and WebP with the `image` crate) and compared with the source RGB
+//!   over all R, G and B samples: `10 log10(255^2 / MSE)`. So the 4:2:0 chroma
+//!   subsampling and YUV rounding count against H.264 and JPEG, as they do on screen. The
+//!   column is the mean of the per-frame PSNRs; identical frames (MSE = 0) count as
+//!   [`PSNR_CAP`] dB, so lossless formats read 99.
+//!
+//! The measurements that chose the encoder settings are in the docs of
+//! `encode/h264.rs`' `config()` and `encode/image.rs`.
+
+use std::fmt;
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context as _};
+use openh264::decoder::Decoder;
+use openh264::formats::YUVSource;
+use rfb_protocol::{ImageFormat, Pattern, Transport, VideoCodec, YuvEncoding};
+use serde::Serialize;
+
+use crate::encode::yuv::{i420_to_rgb8, I420Planes};
+use crate::encode::{Encoder, EncoderRegistry, EncoderSpec};
+use crate::frame::Frame;
+
+/// The PSNR given to a frame that decodes to exactly its source.
+pub const PSNR_CAP: f64 = 99.0;
+
+/// Flags of `rfb bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Pattern to encode (test_card, gradient, bouncing_box, counter, checkerboard, solid).
+    #[arg(long, default_value = "gradient", value_parser = parse_pattern)]
+    pub pattern: Pattern,
+    /// Frames per configuration.
+    #[arg(long, default_value_t = 120)]
+    pub frames: u32,
+    /// Frame rate: H.264 rate control target and the Mbps column.
+    #[arg(long, default_value_t = 30.0)]
+    pub fps: f32,
+    /// Frame sizes, WIDTHxHEIGHT, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1280x720,1920x1080", value_parser = parse_size)]
+    pub sizes: Vec<(u32, u32)>,
+    /// H.264 bitrates (`8M`, `500k`, `2000000`), comma separated; one configuration each.
+    #[arg(long = "h264-bitrate", value_delimiter = ',', default_value = "2M,8M", value_parser = parse_bitrate)]
+    pub h264_bitrate: Vec<u32>,
+    /// JPEG qualities 1..=100, comma separated; one configuration each.
+    #[arg(long, value_delimiter = ',', default_value = "50,80", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub jpeg_quality: Vec<u8>,
+    /// Also benchmark lossless PNG.
+    #[arg(long)]
+    pub png: bool,
+    /// Also benchmark lossless WebP.
+    #[arg(long)]
+    pub webp: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// H.264 encoder threads (0 = let openh264 decide).
+    #[arg(long, default_value_t = 1)]
+    pub threads: u16,
+}
+
+/// Parses a pattern name (a clap `value_parser`, shared with `rfb serve`).
+pub fn parse_pattern(name: &str) -> Result<Pattern, String> {
+    Pattern::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = Pattern::ALL.iter().map(|p| p.name()).collect();
+        format!("unknown pattern {name:?}; one of {}", names.join(", "))
+    })
+}
+
+/// Parses `WIDTHxHEIGHT` with non-zero sides (a clap `value_parser`, shared with `rfb serve`).
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("expected WIDTHxHEIGHT such as 1280x720, got {text:?}");
+    let (w, h) = text.trim().split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h) = (
+        w.parse::<u32>().map_err(|_| bad())?,
+        h.parse::<u32>().map_err(|_| bad())?,
+    );
+    if w == 0 || h == 0 {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
+/// Parses a bitrate in bits per second: `8M`, `1.5M`, `500k` or plain digits (a clap
+/// `value_parser`, shared with `rfb serve`).
+pub fn parse_bitrate(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    let (digits, scale) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&text[..i], 1e6),
+        _ => (text, 1.0),
+    };
+    let value: f64 = digits
+        .parse()
+        .map_err(|_| format!("expected a bitrate such as 8M, got {text:?}"))?;
+    let bps = (value * scale).round();
+    if !(1.0..=f64::from(u32::MAX)).contains(&bps) {
+        return Err(format!("bitrate {text:?} is out of range"));
+    }
+    Ok(bps as u32)
+}
+
+/// One line of the bench's output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchRow {
+    /// The configuration, e.g. `h264 8M`, `jpeg q80`, `png`.
+    pub config: String,
+    /// Frame width.
+    pub width: u32,
+    /// Frame height.
+    pub height: u32,
+    /// Frames encoded.
+    pub frames: u32,
+    /// Mean encode wall time per frame in milliseconds (RGB -> YUV included).
+    pub enc_ms: f64,
+    /// 95th percentile of the encode time in milliseconds.
+    pub p95_ms: f64,
+    /// Mean payload size per frame in kilobytes (1000 bytes).
+    pub kb_per_frame: f64,
+    /// Mean bitrate at the bench's fps in megabits (10^6 bits) per second.
+    pub mbps: f64,
+    /// Mean per-frame PSNR over RGB in dB, capped at [`PSNR_CAP`].
+    pub psnr_db: f64,
+    /// The encoder's codec string (`avc1.PPCCLL` or the image MIME type).
+    pub codec: String,
+}
+
+impl BenchRow {
+    /// The column titles, aligned with [`BenchRow`]'s `Display`.
+    pub fn header() -> String {
+        format!(
+            "{:<10} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7}  {}",
+            "config", "size", "enc ms", "p95 ms", "KB/frame", "Mbps", "PSNR dB", "codec"
+        )
+    }
+}
+
+impl fmt::Display for BenchRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<10} {:>9} {:>7.2} {:>7.2} {:>9.1} {:>7.2} {:>7.2}  {}",
+            self.config,
+            format!("{}x{}", self.width, self.height),
+            self.enc_ms,
+            self.p95_ms,
+            self.kb_per_frame,
+            self.mbps,
+            self.psnr_db,
+            self.codec
+        )
+    }
+}
+
+/// The rows as a table with a header line.
+pub fn format_table(rows: &[BenchRow]) -> String {
+    let mut out = BenchRow::header();
+    for row in rows {
+        out.push('\n');
+        out.push_str(&row.to_string());
+    }
+    out.push('\n');
+    out
+}
+
+/// The rows as pretty JSON (an array of objects with [`BenchRow`]'s field names).
+pub fn to_json(rows: &[BenchRow]) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(rows)
+}
+
+/// The output `rfb bench` prints: JSON with `--json`, else the table.
+pub fn render(args: &BenchArgs, rows: &[BenchRow]) -> anyhow::Result<String> {
+    Ok(if args.json {
+        to_json(rows)? + "\n"
+    } else {
+        format_table(rows)
+    })
+}
+
+/// PSNR in dB between two equally long sample buffers; [`PSNR_CAP`] when identical.
+pub fn psnr(reference: &[u8], decoded: &[u8]) -> f64 {
+    if reference.len() != decoded.len() || reference.is_empty() {
+        return 0.0;
+    }
+    let sse: u64 = reference
+        .iter()
+        .zip(decoded)
+        .map(|(&a, &b)| u64::from(a.abs_diff(b)).pow(2))
+        .sum();
+    if sse == 0 {
+        return PSNR_CAP;
+    }
+    let mse = sse as f64 / reference.len() as f64;
+    (10.0 * (255.0f64 * 255.0 / mse).log10()).min(PSNR_CAP)
+}
+
+/// Turns payloads back into RGB8 the way a viewer would.
+enum Checker {
+    /// openh264's decoder and the inverse of the encoder's YUV conversion.
+    H264 {
+        decoder: Decoder,
+        yuv: YuvEncoding,
+        rgb: Vec<u8>,
+    },
+    /// libjpeg-turbo (the `image` crate is built without a JPEG decoder).
+    Jpeg,
+    /// The `image` crate (PNG, WebP).
+    Image,
+}
+
+impl Checker {
+    fn new(encoder: &dyn Encoder) -> anyhow::Result<Checker> {
+        Ok(match (encoder.transport(), encoder.yuv_encoding()) {
+            (Transport::Video(_), Some(yuv)) => {
+                let decoder = Decoder::new().context("creating the H.264 decoder")?;
+                Checker::H264 {
+                    decoder,
+                    yuv,
+                    rgb: Vec::new(),
+                }
+            }
+            (Transport::Video(_), None) => bail!("a video encoder must report its YUV encoding"),
+            (Transport::Image(ImageFormat::Jpeg), _) => Checker::Jpeg,
+            (Transport::Image(_), _) => Checker::Image,
+        })
+    }
+
+    /// PSNR of `payload` against `source` (RGB8).
+    fn psnr(&mut self, payload: &[u8], source: &[u8]) -> anyhow::Result<f64> {
+        match self {
+            Checker::H264 { decoder, yuv, rgb } => {
+                let Some(picture) = decoder.decode(payload).context("decoding H.264")? else {
+                    bail!("the decoder returned no picture for an access unit");
+                };
+                let (w, h) = picture.dimensions();
+                let (y_stride, u_stride, v_stride) = picture.strides();
+                let planes = I420Planes {
+                    width: u32::try_from(w)?,
+                    height: u32::try_from(h)?,
+                    y: picture.y(),
+                    y_stride,
+                    u: picture.u(),
+                    u_stride,
+                    v: picture.v(),
+                    v_stride,
+                };
+                i420_to_rgb8(planes, *yuv, rgb)?;
+                ensure!(
+                    rgb.len() == source.len(),
+                    "decoded {w}x{h}, which is not the source size"
+                );
+                Ok(psnr(source, rgb))
+            }
+            Checker::Jpeg => {
+                let decoded = turbojpeg::decompress(payload, turbojpeg::PixelFormat::RGB)
+                    .context("decoding JPEG")?;
+                ensure!(
+                    decoded.pixels.len() == source.len(),
+                    "decoded JPEG has the wrong size"
+                );
+                Ok(psnr(source, &decoded.pixels))
+            }
+            Checker::Image => {
+                let decoded = image::load_from_memory(payload)
+                    .context("decoding the image")?
+                    .to_rgb8();
+                ensure!(
+                    decoded.as_raw().len() == source.len(),
+                    "decoded image has the wrong size"
+                );
+                Ok(psnr(source, decoded.as_raw()))
+            }
+        }
+    }
+}
+
+/// The configurations `args` asks for, as (label, transport, bitrate, jpeg quality).
+fn configs(args: &BenchArgs) -> Vec<(String, Transport, u32, u8)> {
+    let mut out = Vec::new();
+    for &bps in &args.h264_bitrate {
+        out.push((
+            format!("h264 {}", bitrate_label(bps)),
+            Transport::Video(VideoCodec::H264AnnexB),
+            bps,
+            80,
+        ));
+    }
+    for &q in &args.jpeg_quality {
+        out.push((
+            format!("jpeg q{q}"),
+            Transport::Image(ImageFormat::Jpeg),
+            0,
+            q,
+        ));
+    }
+    if args.png {
+        out.push(("png".into(), Transport::Image(ImageFormat::Png), 0, 80));
+    }
+    if args.webp {
+        out.push(("webp".into(), Transport::Image(ImageFormat::Webp), 0, 80));
+    }
+    out
+}
+
+fn bitrate_label(bps: u32) -> String {
+    match bps {
+        b if b % 1_000_000 == 0 => format!("{}M", b / 1_000_000),
+        b if b % 1_000 == 0 => format!("{}k", b / 1_000),
+        b => b.to_string(),
+    }
+}
+
+/// Runs every configuration at every size and returns one row each.
+pub fn run(args: &BenchArgs) -> anyhow::Result<Vec<BenchRow>> {
+    ensure!(args.frames > 0, "--frames must be at least 1");
+    ensure!(
+        args.fps.is_finite() && args.fps > 0.0,
+        "--fps must be positive"
+    );
+    let registry = EncoderRegistry::default();
+    let mut rows = Vec::new();
+    for &(width, height) in &args.sizes {
+        for (label, transport, bitrate_bps, jpeg_quality) in configs(args) {
+            let spec = EncoderSpec {
+                fps: args.fps,
+                bitrate_bps: bitrate_bps.max(1),
+                jpeg_quality,
+                threads: args.threads,
+                ..EncoderSpec::new(transport, width, height)
+            };
+            let row = run_one(&registry, &spec, args, label.clone())
+                .with_context(|| format!("{label} at {width}x{height}"))?;
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+fn run_one(
+    registry: &EncoderRegistry,
+    spec: &EncoderSpec,
+    args: &BenchArgs,
+    config: String,
+) -> anyhow::Result<BenchRow> {
+    let (width, height) = (spec.width, spec.height);
+    let mut encoder = registry.build(spec)?;
+    let mut checker = Checker::new(encoder.as_ref())?;
+    let mut times_ms = Vec::with_capacity(args.frames as usize);
+    let (mut bytes, mut psnr_sum) = (0u64, 0.0);
+    for seq in 0..u64::from(args.frames) {
+        let frame = Frame::rgb(width, height, args.pattern.render(seq, width, height))?;
+        let start = Instant::now();
+        let payloads = encoder.encode(&frame, seq == 0)?;
+        times_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        let [payload] = payloads.as_slice() else {
+            bail!(
+                "frame {seq} gave {} payloads instead of one",
+                payloads.len()
+            );
+        };
+        bytes += payload.data.len() as u64;
+        psnr_sum += checker.psnr(&payload.data, frame.data())?;
+    }
+    let n = f64::from(args.frames);
+    times_ms.sort_by(f64::total_cmp);
+    let p95_index = ((times_ms.len() as f64 * 0.95).ceil() as usize).clamp(1, times_ms.len()) - 1;
+    let bytes_per_frame = bytes as f64 / n;
+    Ok(BenchRow {
+        config,
+        width,
+        height,
+        frames: args.frames,
+        enc_ms: times_ms.iter().sum::<f64>() / n,
+        p95_ms: times_ms[p95_index],
+        kb_per_frame: bytes_per_frame / 1e3,
+        mbps: bytes_per_frame * 8.0 * f64::from(args.fps) / 1e6,
+        psnr_db: psnr_sum / n,
+        codec: encoder.codec_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<BenchArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied())).map(|c| c.bench)
+    }
+
+    #[test]
+    fn flags_parse_with_defaults() {
+        let a = parse(&[]).expect("defaults");
+        assert_eq!((a.pattern, a.frames, a.fps), (Pattern::Gradient, 120, 30.0));
+        assert_eq!(a.sizes, vec![(1280, 720), (1920, 1080)]);
+        assert_eq!(
+            (a.h264_bitrate, a.jpeg_quality),
+            (vec![2_000_000, 8_000_000], vec![50, 80])
+        );
+        let a = parse(&[
+            "--pattern",
+            "test_card",
+            "--sizes",
+            "64x48",
+            "--h264-bitrate",
+            "500k,1.5M",
+            "--png",
+            "--json",
+        ])
+        .expect("flags");
+        assert_eq!(
+            (a.pattern, a.sizes, a.h264_bitrate),
+            (Pattern::TestCard, vec![(64, 48)], vec![500_000, 1_500_000])
+        );
+        assert!(a.png && a.json && !a.webp);
+        for bad in [
+            &["--sizes", "64"][..],
+            &["--sizes", "0x4"],
+            &["--pattern", "nope"],
+            &["--h264-bitrate", "x"],
+            &["--jpeg-quality", "0"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn psnr_is_capped_and_follows_the_formula() {
+        assert_eq!(psnr(&[1, 2, 3], &[1, 2, 3]), PSNR_CAP);
+        // MSE = 1 -> 20 log10(255) = 48.13 dB.
+        let p = psnr(&[10; 30], &[11; 30]);
+        assert!((p - 48.13).abs() < 0.01, "{p}");
+        assert_eq!(psnr(&[1], &[1, 2]), 0.0, "mismatched lengths");
+    }
+
+    #[test]
+    fn small_run_measures_every_configuration() {
+        let args = parse(&[
+            "--pattern",
+            "test_card",
+            "--frames",
+            "6",
+            "--sizes",
+            "96x64",
+            "--h264-bitrate",
+            "1M",
+            "--jpeg-quality",
+            "90",
+            "--png",
+            "--webp",
+        ])
+        .expect("flags");
+        let rows = run(&args).expect("bench");
+        let configs: Vec<_> = rows.iter().map(|r| r.config.as_str()).collect();
+        assert_eq!(configs, ["h264 1M", "jpeg q90", "png", "webp"]);
+        for row in &rows {
+            assert!(
+                row.enc_ms > 0.0 && row.p95_ms >= 0.0 && row.kb_per_frame > 0.0,
+                "{row}"
+            );
+            assert!(row.psnr_db > 30.0, "{row}");
+        }
+        assert!(rows[0].codec.starts_with("avc1."), "{}", rows[0].codec);
+        assert_eq!(
+            (rows[2].psnr_db, rows[3].psnr_db),
+            (PSNR_CAP, PSNR_CAP),
+            "lossless"
+        );
+        let table = format_table(&rows);
+        assert_eq!(table.lines().count(), 5);
+        assert!(table.contains("h264 1M") && table.contains("96x64"));
+        let json: serde_json::Value =
+            serde_json::from_str(&to_json(&rows).expect("json")).expect("valid json");
+        assert_eq!(json[2]["config"], "png");
+        assert_eq!(json[0]["width"], 96);
+    }
+}

@@ -1,0 +1,44 @@
+//! The `rfb` command line: `rfb serve` streams a test pattern to browsers, `rfb bench`
+//! measures the encoders. Run `rfb <command> --help` for every flag.
+
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// Stream frames to web browsers over WebSocket (H.264 via WebCodecs, or images).
+#[derive(Debug, Parser)]
+#[command(name = "rfb", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve a deterministic pattern (and the viewer page) until Ctrl-C.
+    Serve(serve::ServeArgs),
+    /// Measure encode time, size and PSNR per encoder configuration (no network).
+    Bench(rfb::bench::BenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(serve::run(args))
+        }
+        Command::Bench(args) => {
+            let rows = rfb::bench::run(&args)?;
+            print!("{}", rfb::bench::render(&args, &rows)?);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! A native viewer: connects over WebSocket, says `Hello`, receives and ACKs frames.
+//! Integration tests and benchmarks drive real sessions with it; [`crate::decode`] turns
+//! what it receives back into pixels.
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use rfb_protocol::{
+    decode_server, encode_client, Ack, ClientMessage, FrameHeader, Hello, ServerMessage,
+    StreamConfig, Transport, WireError, CAP_H264_ANNEXB, PROTOCOL_VERSION,
+};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A client-side failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// Connecting or talking to the server failed.
+    #[error("websocket: {0}")]
+    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+    /// The server sent a message that does not decode.
+    #[error("bad server message: {0}")]
+    Wire(#[from] WireError),
+    /// The server closed the connection.
+    #[error("closed by the server: {code:?} {reason}")]
+    Closed {
+        /// The close code, if one was sent.
+        code: Option<u16>,
+        /// The close reason.
+        reason: String,
+    },
+    /// The server sent something the protocol does not allow here.
+    #[error("unexpected: {0}")]
+    Unexpected(String),
+}
+
+/// Capabilities of a viewer that decodes everything.
+pub fn all_capabilities() -> Vec<String> {
+    vec![
+        CAP_H264_ANNEXB.to_string(),
+        "image/jpeg".to_string(),
+        "image/webp".to_string(),
+        "image/png".to_string(),
+    ]
+}
+
+/// A `Hello` with the current protocol version and these capabilities.
+pub fn hello(capabilities: &[&str]) -> Hello {
+    Hello {
+        version: PROTOCOL_VERSION,
+        capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
+        token: None,
+        viewport: None,
+        max_inflight: None,
+    }
+}
+
+/// A server message kept as received; decode it with [`Received::message`].
+#[derive(Debug, Clone)]
+pub struct Received(pub Bytes);
+
+impl Received {
+    /// The decoded message (frame payloads borrow from the received bytes).
+    pub fn message(&self) -> Result<ServerMessage<'_>, WireError> {
+        decode_server(&self.0)
+    }
+}
+
+/// A frame as the client received it.
+#[derive(Debug, Clone)]
+pub struct ReceivedFrame {
+    /// The frame header.
+    pub header: FrameHeader,
+    /// The configuration in force when it arrived.
+    pub config: StreamConfig,
+    /// The payload (access unit or image).
+    pub payload: Bytes,
+}
+
+/// A connected native viewer.
+pub struct TestClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    config: Option<StreamConfig>,
+    configs_seen: usize,
+}
+
+impl std::fmt::Debug for TestClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestClient {
+    /// Opens the WebSocket without saying anything.
+    pub async fn connect(url: &str) -> Result<TestClient, ClientError> {
+        let (ws, _response) = tokio_tungstenite::connect_async(url).await?;
+        Ok(TestClient {
+            ws,
+            config: None,
+            configs_seen: 0,
+        })
+    }
+
+    /// Connects and sends `hello`.
+    pub async fn connect_with(url: &str, hello: Hello) -> Result<TestClient, ClientError> {
+        let mut client = TestClient::connect(url).await?;
+        client.send(&ClientMessage::Hello(hello)).await?;
+        Ok(client)
+    }
+
+    /// Sends a protocol message.
+    pub async fn send(&mut self, msg: &ClientMessage) -> Result<(), ClientError> {
+        self.send_raw(Message::Binary(encode_client(msg).into()))
+            .await
+    }
+
+    /// Sends any WebSocket message (for bad-input tests).
+    pub async fn send_raw(&mut self, msg: Message) -> Result<(), ClientError> {
+        self.ws.send(msg).await?;
+        Ok(())
+    }
+
+    /// Acknowledges a displayed frame.
+    pub async fn ack(&mut self, seq: u64, decode_queue_size: u32) -> Result<(), ClientError> {
+        self.send(&ClientMessage::Ack(Ack {
+            seq,
+            decode_queue_size,
+        }))
+        .await
+    }
+
+    /// The next server message; a close becomes [`ClientError::Closed`].
+    pub async fn recv(&mut self) -> Result<Received, ClientError> {
+        loop {
+            let Some(msg) = self.ws.next().await else {
+                return Err(ClientError::Closed {
+                    code: None,
+                    reason: "connection ended".to_string(),
+                });
+            };
+            match msg? {
+                Message::Binary(bytes) => {
+                    let received = Received(bytes);
+                    if let ServerMessage::Config(config) = received.message()? {
+                        self.config = Some(config);
+                        self.configs_seen += 1;
+                    }
+                    return Ok(received);
+                }
+                Message::Close(frame) => {
+                    return Err(ClientError::Closed {
+                        code: frame.as_ref().map(|f| u16::from(f.code)),
+                        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                    })
+                }
+                Message::Text(text) => {
+                    return Err(ClientError::Unexpected(format!("text message {text}")))
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame, skipping `Config`, `Stats` and `SetQuality` (a `Config` is
+    /// remembered and must precede the first frame). An `Error` message is returned as
+    /// [`ClientError::Closed`] with its code.
+    pub async fn next_frame(&mut self) -> Result<ReceivedFrame, ClientError> {
+        loop {
+            let received = self.recv().await?;
+            let (header, payload) = match received.message()? {
+                ServerMessage::VideoChunk(c) => (c.header, Bytes::copy_from_slice(c.payload)),
+                ServerMessage::ImageFrame(f) => (f.header, Bytes::copy_from_slice(f.payload)),
+                ServerMessage::Error(report) => {
+                    return Err(ClientError::Closed {
+                        code: Some(report.code),
+                        reason: report.message,
+                    })
+                }
+                _ => continue,
+            };
+            let config = self.config.clone().ok_or_else(|| {
+                ClientError::Unexpected("a frame arrived before Config".to_string())
+            })?;
+            return Ok(ReceivedFrame {
+                header,
+                config,
+                payload,
+            });
+        }
+    }
+
+    /// Waits for the server to close the connection and returns its close code and reason
+    /// (messages before the close are skipped).
+    pub async fn closed(&mut self) -> (Option<u16>, String) {
+        loop {
+            match self.recv().await {
+                Ok(_) => continue,
+                Err(ClientError::Closed { code, reason }) => return (code, reason),
+                Err(other) => return (None, other.to_string()),
+            }
+        }
+    }
+
+    /// The last `Config` received.
+    pub fn config(&self) -> Option<&StreamConfig> {
+        self.config.as_ref()
+    }
+
+    /// How many `Config` messages arrived so far.
+    pub fn configs_seen(&self) -> usize {
+        self.configs_seen
+    }
+
+    /// The negotiated transport, once a `Config` arrived.
+    pub fn transport(&self) -> Option<Transport> {
+        self.config.as_ref().map(|c| c.transport)
+    }
+
+    /// Closes the connection normally.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        self.ws
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: WsCloseCode::Normal,
+                reason: "bye".into(),
+            }))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,308 @@
+//! [`Display`]: the push API an app publishes frames into.
+//!
+//! `publish()` is synchronous and never blocks: it stores the newest frame (latest wins),
+//! bumps the publish counter and wakes every viewer session through a `watch` channel.
+//! Sessions read the latest frame whenever they are ready for one, so a slow viewer skips
+//! frames instead of queueing them.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use rfb_protocol::ColorSpace;
+use tokio::sync::{watch, Notify};
+
+use crate::error::FrameError;
+use crate::events::{EventQueue, InputEvent};
+use crate::frame::{Frame, PublishedFrame};
+use crate::metrics::{MetricsSnapshot, SessionMetrics};
+use crate::options::StreamOptions;
+use crate::server::{Server, ServerShared};
+
+/// Largest frame side the H.264 encoder accepts (openh264: 3840x2160 either way).
+const H264_MAX_LONG_SIDE: u32 = 3840;
+const H264_MAX_SHORT_SIDE: u32 = 2160;
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (the state kept
+/// behind these locks stays consistent at every await-free step).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// What a publisher can say about a frame besides its pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameMeta {
+    /// The render device pixel ratio (2.0 = rendered at twice the logical size).
+    pub pixel_ratio: f32,
+    /// The colour space of the RGB values (a tag; never converted).
+    pub color: ColorSpace,
+}
+
+impl Default for FrameMeta {
+    fn default() -> Self {
+        FrameMeta {
+            pixel_ratio: 1.0,
+            color: ColorSpace::default(),
+        }
+    }
+}
+
+/// A session's entry in its stream's registry.
+#[derive(Debug)]
+pub(crate) struct SessionEntry {
+    pub transport: &'static str,
+    pub metrics: Arc<Mutex<SessionMetrics>>,
+}
+
+/// The state of one stream, shared by its `Display` handles and its sessions.
+#[derive(Debug)]
+pub(crate) struct StreamState {
+    pub name: String,
+    pub options: StreamOptions,
+    pub epoch: Instant,
+    frames: watch::Sender<Option<Arc<PublishedFrame>>>,
+    publish_lock: Mutex<()>,
+    next_frame_seq: AtomicU64,
+    initial_size: (u32, u32),
+    pub sessions: Mutex<BTreeMap<u64, SessionEntry>>,
+    pub events: EventQueue,
+    /// Set when the stream is removed or the server closes; sessions watch it.
+    pub closing: watch::Sender<Option<rfb_protocol::CloseCode>>,
+    pub sessions_done: Notify,
+    pub server: Weak<ServerShared>,
+}
+
+impl StreamState {
+    pub fn new(
+        name: &str,
+        width: u32,
+        height: u32,
+        options: StreamOptions,
+        server: Weak<ServerShared>,
+    ) -> StreamState {
+        StreamState {
+            name: name.to_string(),
+            options,
+            epoch: Instant::now(),
+            frames: watch::Sender::new(None),
+            publish_lock: Mutex::new(()),
+            next_frame_seq: AtomicU64::new(1),
+            initial_size: (width, height),
+            sessions: Mutex::new(BTreeMap::new()),
+            events: EventQueue::default(),
+            closing: watch::Sender::new(None),
+            sessions_done: Notify::new(),
+            server,
+        }
+    }
+
+    /// A receiver that wakes when a frame is published.
+    pub fn subscribe(&self) -> watch::Receiver<Option<Arc<PublishedFrame>>> {
+        self.frames.subscribe()
+    }
+
+    /// The latest published frame.
+    pub fn latest(&self) -> Option<Arc<PublishedFrame>> {
+        self.frames.borrow().clone()
+    }
+
+    /// Starts closing every session of this stream with `code`.
+    pub fn close_sessions(&self, code: rfb_protocol::CloseCode) {
+        self.closing.send_replace(Some(code));
+    }
+
+    /// Waits until every session has ended, at most `limit`.
+    pub async fn wait_sessions_done(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.sessions_done.notified();
+            if lock(&self.sessions).is_empty() {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn validate(&self, frame: &Frame) -> Result<(), FrameError> {
+        if self.closing.borrow().is_some() {
+            return Err(FrameError::Closed);
+        }
+        if !self.options.video_enabled() {
+            return Ok(());
+        }
+        let (w, h) = frame.size();
+        if w % 2 != 0 || h % 2 != 0 {
+            return Err(FrameError::OddSize {
+                width: w,
+                height: h,
+            });
+        }
+        if w.max(h) > H264_MAX_LONG_SIDE || w.min(h) > H264_MAX_SHORT_SIDE {
+            return Err(FrameError::TooLarge {
+                width: w,
+                height: h,
+            });
+        }
+        Ok(())
+    }
+
+    fn publish(&self, frame: Frame, meta: FrameMeta) -> Result<u64, FrameError> {
+        self.validate(&frame)?;
+        // The lock keeps seq order and watch order identical under concurrent publishers.
+        let _order = lock(&self.publish_lock);
+        let seq = self.next_frame_seq.fetch_add(1, Ordering::Relaxed);
+        let pixel_ratio = if meta.pixel_ratio.is_finite() && meta.pixel_ratio > 0.0 {
+            meta.pixel_ratio
+        } else {
+            1.0
+        };
+        let published = PublishedFrame {
+            frame,
+            seq,
+            timestamp_us: self.epoch.elapsed().as_micros() as u64,
+            pixel_ratio,
+            color: meta.color,
+        };
+        self.frames.send_replace(Some(Arc::new(published)));
+        Ok(seq)
+    }
+}
+
+/// A framebuffer viewers watch: publish frames into it from your own loop.
+///
+/// Cheap to clone; every clone is the same stream. Obtained from [`crate::serve`] (the
+/// `default` stream of a new server) or [`Server::add_stream`].
+#[derive(Debug, Clone)]
+pub struct Display {
+    pub(crate) state: Arc<StreamState>,
+    /// True for the display `serve()` returned: closing it stops the whole server.
+    pub(crate) owns_server: bool,
+}
+
+impl Display {
+    /// Publishes a frame with default metadata (pixel ratio 1, sRGB). Synchronous and
+    /// non-blocking; returns the frame's publish counter. A frame of another size resizes
+    /// the stream: each viewer's encoder is rebuilt and sends a keyframe.
+    ///
+    /// Errors: odd or too large sizes when the stream may use H.264, a closed display.
+    pub fn publish(&self, frame: Frame) -> Result<u64, FrameError> {
+        self.state.publish(frame, FrameMeta::default())
+    }
+
+    /// Publishes a frame tagged with its render pixel ratio and colour space.
+    pub fn publish_with(&self, frame: Frame, meta: FrameMeta) -> Result<u64, FrameError> {
+        self.state.publish(frame, meta)
+    }
+
+    /// The stream's name (`default` for [`crate::serve`]).
+    pub fn name(&self) -> &str {
+        &self.state.name
+    }
+
+    /// The size of the latest frame, or the initial size before the first publish.
+    pub fn size(&self) -> (u32, u32) {
+        self.state
+            .latest()
+            .map(|f| f.frame.size())
+            .unwrap_or(self.state.initial_size)
+    }
+
+    /// Width of [`Display::size`].
+    pub fn width(&self) -> u32 {
+        self.size().0
+    }
+
+    /// Height of [`Display::size`].
+    pub fn height(&self) -> u32 {
+        self.size().1
+    }
+
+    /// Frames published so far.
+    pub fn frames_published(&self) -> u64 {
+        self.state.next_frame_seq.load(Ordering::Relaxed) - 1
+    }
+
+    /// Viewers connected now (past the handshake).
+    pub fn client_count(&self) -> usize {
+        lock(&self.state.sessions).len()
+    }
+
+    /// Drains the input every viewer sent since the last call, oldest first.
+    pub fn poll_events(&self) -> Vec<InputEvent> {
+        self.state.events.drain()
+    }
+
+    /// Waits for the next input event (an alternative to polling, for a dedicated task).
+    /// Returns `None` once the display is closed.
+    pub async fn next_event(&self) -> Option<InputEvent> {
+        let mut closing = self.state.closing.subscribe();
+        self.state.events.next(&mut closing).await
+    }
+
+    /// One metrics object per connected viewer.
+    pub fn metrics_snapshot(&self) -> Vec<MetricsSnapshot> {
+        let now = Instant::now();
+        lock(&self.state.sessions)
+            .iter()
+            .map(|(id, entry)| {
+                let mut snap = lock(&entry.metrics).snapshot(now);
+                snap.client_id = *id;
+                snap.stream = self.state.name.clone();
+                snap.transport = entry.transport.to_string();
+                snap
+            })
+            .collect()
+    }
+
+    /// The server hosting this stream (`None` once it has shut down).
+    pub fn server(&self) -> Option<Server> {
+        self.state.server.upgrade().map(|inner| Server { inner })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.server().map(|s| s.port()).unwrap_or(0)
+    }
+
+    /// The page URL of this stream's viewer (`http://host:port/`, plus `?stream=name`
+    /// for named streams).
+    pub fn url(&self) -> String {
+        let base = self.server().map(|s| s.url()).unwrap_or_default();
+        if self.state.name == crate::server::DEFAULT_STREAM {
+            base
+        } else {
+            format!("{base}?stream={}", self.state.name)
+        }
+    }
+
+    /// The WebSocket URL viewers connect to.
+    pub fn ws_url(&self) -> String {
+        let server = self.server();
+        let base = server.map(|s| s.ws_url()).unwrap_or_default();
+        if self.state.name == crate::server::DEFAULT_STREAM {
+            base
+        } else {
+            format!("{base}{}", self.state.name)
+        }
+    }
+
+    /// Disconnects this stream's viewers and frees their encoders. For the display
+    /// [`crate::serve`] returned this stops the whole server; for a stream added with
+    /// [`Server::add_stream`] it removes just that stream.
+    pub async fn close(&self) {
+        match self.server() {
+            Some(server) if self.owns_server => server.close().await,
+            Some(server) => {
+                server.remove_stream(&self.state.name).await;
+            }
+            None => {
+                self.state
+                    .close_sessions(rfb_protocol::CloseCode::GoingAway);
+                self.state.wait_sessions_done(Duration::from_secs(2)).await;
+            }
+        }
+    }
+}

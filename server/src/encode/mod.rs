@@ -1,0 +1,212 @@
+//! Encoders: the [`Encoder`] trait every backend implements, the [`EncoderSpec`] a session
+//! asks for, and the [`EncoderRegistry`] that maps names to factories, so another encoder
+//! (hardware H.264, VP9...) slots in without touching the sessions.
+//!
+//! Encoders are blocking code: sessions call them on tokio's blocking pool, never on the
+//! async executor.
+
+pub mod h264;
+pub mod image;
+pub mod sps;
+pub mod yuv;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rfb_protocol::{ImageFormat, Transport, VideoCodec, YuvEncoding, BT709_LIMITED};
+
+use crate::error::EncodeError;
+use crate::frame::Frame;
+
+/// One encoded unit: an Annex B access unit or a complete image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedPayload {
+    /// The bytes.
+    pub data: Bytes,
+    /// True when it decodes on its own (IDR / every image).
+    pub keyframe: bool,
+}
+
+/// A frame encoder. Implementations are blocking and are driven from one thread at a time.
+pub trait Encoder: Send {
+    /// Encodes one frame. `force_keyframe` asks for an IDR (images always are keyframes).
+    /// Returns zero or more payloads (the built-in encoders always return exactly one).
+    fn encode(
+        &mut self,
+        frame: &Frame,
+        force_keyframe: bool,
+    ) -> Result<Vec<EncodedPayload>, EncodeError>;
+
+    /// Emits whatever the encoder still buffers (nothing for the low-latency encoders).
+    fn flush(&mut self) -> Result<Vec<EncodedPayload>, EncodeError> {
+        Ok(Vec::new())
+    }
+
+    /// Releases the encoder's resources early; dropping it does the same.
+    fn close(&mut self) {}
+
+    /// The codec string for the viewer's `Config`: `avc1.PPCCLL` from the last emitted SPS
+    /// for H.264 (empty before the first IDR), the MIME type for images.
+    fn codec_string(&self) -> String;
+
+    /// The transport this encoder produces.
+    fn transport(&self) -> Transport;
+
+    /// The YUV encoding the bitstream signals (video encoders only).
+    fn yuv_encoding(&self) -> Option<YuvEncoding> {
+        None
+    }
+}
+
+/// What a session needs from an encoder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncoderSpec {
+    /// The transport to produce.
+    pub transport: Transport,
+    /// Frame width.
+    pub width: u32,
+    /// Frame height.
+    pub height: u32,
+    /// Expected frame rate (rate control and IDR cadence).
+    pub fps: f32,
+    /// Target bitrate in bits per second (video).
+    pub bitrate_bps: u32,
+    /// Periodic IDR interval in frames (video; 0 = only on demand).
+    pub keyframe_interval: u32,
+    /// JPEG quality 1..=100 (image path).
+    pub jpeg_quality: u8,
+    /// RGB -> YUV matrix and range for the video path (signalled in the VUI).
+    pub yuv: YuvEncoding,
+    /// Encoder threads (video; 0 = let the encoder decide).
+    pub threads: u16,
+}
+
+impl EncoderSpec {
+    /// A spec with the server defaults for everything but transport and size.
+    pub fn new(transport: Transport, width: u32, height: u32) -> EncoderSpec {
+        EncoderSpec {
+            transport,
+            width,
+            height,
+            fps: 30.0,
+            bitrate_bps: 8_000_000,
+            keyframe_interval: 120,
+            jpeg_quality: 80,
+            yuv: BT709_LIMITED,
+            threads: 1,
+        }
+    }
+}
+
+/// Builds an encoder for a spec.
+pub type EncoderFactory =
+    Arc<dyn Fn(&EncoderSpec) -> Result<Box<dyn Encoder>, EncodeError> + Send + Sync>;
+
+/// Named encoder factories, one default per transport kind.
+#[derive(Clone)]
+pub struct EncoderRegistry {
+    video: BTreeMap<String, EncoderFactory>,
+    image: BTreeMap<String, EncoderFactory>,
+    default_video: Option<String>,
+}
+
+impl std::fmt::Debug for EncoderRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncoderRegistry")
+            .field("video", &self.video.keys().collect::<Vec<_>>())
+            .field("image", &self.image.keys().collect::<Vec<_>>())
+            .field("default_video", &self.default_video)
+            .finish()
+    }
+}
+
+/// Name of the built-in openh264 video encoder.
+pub const OPENH264: &str = "openh264";
+/// Name of the built-in image encoder (libjpeg-turbo for JPEG, `image` for PNG and WebP).
+pub const IMAGE: &str = "image";
+
+impl Default for EncoderRegistry {
+    fn default() -> Self {
+        let mut registry = EncoderRegistry::empty();
+        registry.register_video(
+            OPENH264,
+            Arc::new(|spec: &EncoderSpec| h264::OpenH264Encoder::boxed(spec)),
+        );
+        registry.register_image(
+            IMAGE,
+            Arc::new(|spec: &EncoderSpec| image::ImageEncoder::boxed(spec)),
+        );
+        registry
+    }
+}
+
+impl EncoderRegistry {
+    /// A registry with no encoders.
+    pub fn empty() -> EncoderRegistry {
+        EncoderRegistry {
+            video: BTreeMap::new(),
+            image: BTreeMap::new(),
+            default_video: None,
+        }
+    }
+
+    /// Registers a video encoder; the latest registered becomes the default.
+    pub fn register_video(&mut self, name: &str, factory: EncoderFactory) {
+        self.video.insert(name.to_string(), factory);
+        self.default_video = Some(name.to_string());
+    }
+
+    /// Registers the image encoder (one serves every image format).
+    pub fn register_image(&mut self, name: &str, factory: EncoderFactory) {
+        self.image.clear();
+        self.image.insert(name.to_string(), factory);
+    }
+
+    /// Makes a registered video encoder the default.
+    pub fn set_default_video(&mut self, name: &str) -> Result<(), EncodeError> {
+        if !self.video.contains_key(name) {
+            return Err(EncodeError::Unknown(name.to_string()));
+        }
+        self.default_video = Some(name.to_string());
+        Ok(())
+    }
+
+    /// The default video encoder's name, if any.
+    pub fn video_name(&self) -> Option<&str> {
+        self.default_video.as_deref()
+    }
+
+    /// The image encoder's name, if any.
+    pub fn image_name(&self) -> Option<&str> {
+        self.image.keys().next().map(String::as_str)
+    }
+
+    /// True when a video encoder is registered.
+    pub fn has_video(&self) -> bool {
+        self.default_video.is_some()
+    }
+
+    /// Image formats the registry can encode.
+    pub fn image_formats(&self) -> Vec<ImageFormat> {
+        if self.image.is_empty() {
+            Vec::new()
+        } else {
+            ImageFormat::ALL.to_vec()
+        }
+    }
+
+    /// Builds the default encoder for `spec.transport`.
+    pub fn build(&self, spec: &EncoderSpec) -> Result<Box<dyn Encoder>, EncodeError> {
+        let factory = match spec.transport {
+            Transport::Video(VideoCodec::H264AnnexB) => self
+                .default_video
+                .as_ref()
+                .and_then(|name| self.video.get(name)),
+            Transport::Image(_) => self.image.values().next(),
+        };
+        let factory =
+            factory.ok_or_else(|| EncodeError::Unknown(spec.transport.name().to_string()))?;
+        factory(spec)
+    }
+}

@@ -1,0 +1,45 @@
+//! rfb: stream frames from a Rust program to web browsers.
+//!
+//! An app publishes RGB frames into a [`Display`]; every viewer connected over WebSocket
+//! receives them encoded as H.264 (Annex B, decoded by WebCodecs) or as images, chosen per
+//! viewer by capability negotiation, with per-viewer backpressure (latest frame wins).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use rfb::{serve, Frame, ServeOptions};
+//! let display = serve(640, 480, ServeOptions { port: 0, ..ServeOptions::default() }).await?;
+//! println!("open {}", display.url());
+//! for seq in 0.. {
+//!     let pixels = rfb_protocol::test_card(seq, 640, 480);
+//!     display.publish(Frame::rgb(640, 480, pixels)?)?;
+//!     for event in display.poll_events() {
+//!         println!("{} from viewer {}", event.event.type_name(), event.client_id);
+//!     }
+//!     tokio::time::sleep(std::time::Duration::from_millis(33)).await;
+//! #   if seq == 3 { break; }
+//! }
+//! display.close().await;
+//! # Ok(()) }
+//! ```
+
+pub mod bench;
+pub mod client;
+pub mod decode;
+pub mod display;
+pub mod encode;
+pub mod error;
+pub mod events;
+pub mod frame;
+mod http;
+pub mod metrics;
+pub mod options;
+pub mod server;
+pub mod session;
+
+pub use display::{Display, FrameMeta};
+pub use error::{EncodeError, FrameError, ServeError};
+pub use events::{InputEvent, Principal, EVENT_QUEUE_CAPACITY};
+pub use frame::{Frame, PixelFormat, PublishedFrame};
+pub use metrics::MetricsSnapshot;
+pub use options::{ServeOptions, StreamOptions};
+pub use server::{serve, serve_server, Server, DEFAULT_STREAM};

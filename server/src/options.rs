@@ -1,0 +1,96 @@
+//! Server and stream options, with the defaults `serve()` uses.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rfb_protocol::ImageFormat;
+
+use crate::encode::EncoderRegistry;
+
+/// Options of the server (listener, limits, side channel) and the default options of the
+/// streams it hosts.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Interface to listen on.
+    pub host: String,
+    /// Port to listen on; 0 picks a free one (read it back with `Display::port`).
+    pub port: u16,
+    /// Defaults for every stream (each `add_stream` may override them).
+    pub stream: StreamOptions,
+    /// How long a connection may take to send `Hello` before it is closed (4408).
+    pub hello_timeout: Duration,
+    /// Where the demo page and its assets are served from (`None` = no page).
+    pub web_dir: Option<PathBuf>,
+    /// Where the built viewer package is served from, at `/pkg/`.
+    pub pkg_dir: Option<PathBuf>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            host: "127.0.0.1".to_string(),
+            port: 8765,
+            stream: StreamOptions::default(),
+            hello_timeout: Duration::from_secs(10),
+            web_dir: default_asset_dir("web"),
+            pkg_dir: default_asset_dir("client-wasm/pkg"),
+        }
+    }
+}
+
+/// The repository's asset folders when running from a checkout.
+fn default_asset_dir(relative: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(relative);
+    dir.is_dir().then_some(dir)
+}
+
+/// Encoding and flow-control options of one stream.
+#[derive(Debug, Clone)]
+pub struct StreamOptions {
+    /// Expected publish rate: encoder rate control and IDR cadence (you set the real rate).
+    pub fps: f32,
+    /// H.264 target bitrate in bits per second.
+    pub bitrate_bps: u32,
+    /// Periodic IDR interval in frames (0 = only on demand).
+    pub keyframe_interval: u32,
+    /// Most un-acknowledged frames per viewer.
+    pub max_inflight: u8,
+    /// Next frame after a drop is a keyframe (see `session::flow`).
+    pub keyframe_after_drop: bool,
+    /// Never use H.264, even for viewers that decode it.
+    pub force_image: bool,
+    /// Image formats in order of preference.
+    pub image_formats: Vec<ImageFormat>,
+    /// JPEG quality, 1..=100.
+    pub jpeg_quality: u8,
+    /// H.264 encoder threads (0 = the encoder decides).
+    pub encoder_threads: u16,
+    /// The encoders available to this stream.
+    pub encoders: EncoderRegistry,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            fps: 30.0,
+            bitrate_bps: 8_000_000,
+            keyframe_interval: 240,
+            max_inflight: 2,
+            keyframe_after_drop: true,
+            force_image: false,
+            image_formats: ImageFormat::ALL.to_vec(),
+            jpeg_quality: 80,
+            encoder_threads: 1,
+            encoders: EncoderRegistry::default(),
+        }
+    }
+}
+
+impl StreamOptions {
+    /// True when this stream can stream H.264 to a viewer that decodes it.
+    pub fn video_enabled(&self) -> bool {
+        !self.force_image && self.encoders.has_video()
+    }
+}

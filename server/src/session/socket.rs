@@ -1,0 +1,114 @@
+//! The session's view of a WebSocket: a stream of [`Incoming`] and a sink of [`Outgoing`],
+//! independent of the WebSocket library, so tests can drive a session through channels
+//! and the axum adapter stays a few lines.
+
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use rfb_protocol::CloseCode;
+
+/// What the session can receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A binary message.
+    Binary(Bytes),
+    /// A text message (not part of the protocol).
+    Text,
+    /// The peer closed the connection.
+    Closed,
+    /// The transport refused a message larger than its limit.
+    TooBig,
+    /// The transport failed.
+    Error(String),
+}
+
+/// What the session can send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    /// A binary message.
+    Binary(Bytes),
+    /// A close frame with a code and reason.
+    Close {
+        /// The close code.
+        code: CloseCode,
+        /// The reason (at most 123 bytes are sent).
+        reason: String,
+    },
+}
+
+/// A failed send (the connection is gone).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("sending to the viewer failed: {0}")]
+pub struct SendError(pub String);
+
+/// The sending half.
+pub type BoxSink = Pin<Box<dyn Sink<Outgoing, Error = SendError> + Send>>;
+/// The receiving half.
+pub type BoxSource = Pin<Box<dyn Stream<Item = Incoming> + Send>>;
+
+/// Cuts a close reason to the 123 bytes a close frame allows, on a character boundary.
+pub fn close_reason(reason: &str) -> String {
+    const MAX: usize = 123;
+    if reason.len() <= MAX {
+        return reason.to_string();
+    }
+    let mut end = MAX;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_string()
+}
+
+fn is_capacity_error(err: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = err.into_inner();
+    matches!(inner.downcast_ref::<WsError>(), Some(WsError::Capacity(_)))
+}
+
+/// Adapts an axum WebSocket.
+pub fn split_axum(socket: axum::extract::ws::WebSocket) -> (BoxSink, BoxSource) {
+    use axum::extract::ws::{CloseFrame, Message};
+    let (sink, source) = socket.split();
+    let sink = sink
+        .sink_map_err(|e| SendError(e.to_string()))
+        .with(|out: Outgoing| async move {
+            Ok::<_, SendError>(match out {
+                Outgoing::Binary(bytes) => Message::Binary(bytes),
+                Outgoing::Close { code, reason } => Message::Close(Some(CloseFrame {
+                    code: code.code(),
+                    reason: close_reason(&reason).into(),
+                })),
+            })
+        });
+    let source = source.filter_map(|msg| async move {
+        match msg {
+            Ok(Message::Binary(bytes)) => Some(Incoming::Binary(bytes)),
+            Ok(Message::Text(_)) => Some(Incoming::Text),
+            Ok(Message::Close(_)) => Some(Incoming::Closed),
+            Ok(Message::Ping(_) | Message::Pong(_)) => None,
+            Err(err) => {
+                let text = err.to_string();
+                Some(if is_capacity_error(err) {
+                    Incoming::TooBig
+                } else {
+                    Incoming::Error(text)
+                })
+            }
+        }
+    });
+    (Box::pin(sink), Box::pin(source))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame() {
+        assert_eq!(close_reason("short"), "short");
+        let long = "é".repeat(100);
+        let cut = close_reason(&long);
+        assert!(cut.len() <= 123 && cut.chars().all(|c| c == 'é'));
+    }
+}

@@ -1,0 +1,212 @@
+//! Untrusted input: every kind of bad message closes only the offending session, with the
+//! documented close code and a readable reason, while other viewers keep streaming.
+
+#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use rfb::client::TestClient;
+use rfb::{serve, Display, StreamOptions};
+use rfb_protocol::{
+    encode_client, ClientMessage, CloseCode, Hello, ProtocolVersion, MAX_CLIENT_MESSAGE_BYTES,
+};
+use tokio_tungstenite::tungstenite::Message;
+
+/// A server with a short hello timeout, a publisher and one well-behaved viewer that ACKs.
+struct Scene {
+    display: Display,
+    publisher: tokio::task::JoinHandle<()>,
+    good: TestClient,
+}
+
+impl Scene {
+    async fn new() -> Scene {
+        let mut opts = options(StreamOptions::default());
+        opts.hello_timeout = Duration::from_millis(300);
+        let display = serve(320, 240, opts).await.unwrap();
+        let publisher = publish_forever(&display, 320, 240, Duration::from_millis(10));
+        let good = viewer(&display).await;
+        Scene {
+            display,
+            publisher,
+            good,
+        }
+    }
+
+    /// Sends `messages` on a fresh connection and returns the close code and reason.
+    async fn offend(&self, messages: Vec<Message>) -> (Option<u16>, String) {
+        let mut bad = TestClient::connect(&self.display.ws_url()).await.unwrap();
+        for m in messages {
+            // The server may close before every message is written.
+            if bad.send_raw(m).await.is_err() {
+                break;
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(5), bad.closed())
+            .await
+            .expect("closed within 5 s")
+    }
+
+    /// The good viewer still receives correct frames (checked from its next keyframe on:
+    /// it stopped ACKing while the offender ran, so a resync keyframe follows), and the
+    /// display still counts only it.
+    async fn still_fine(&mut self) {
+        let mut checker: Option<PixelChecker> = None;
+        let mut checked = 0;
+        while checked < 3 {
+            let f = frame(&mut self.good).await;
+            if f.header.keyframe {
+                checker = Some(PixelChecker::new());
+            }
+            if let Some(checker) = checker.as_mut() {
+                checker.check_card(&f);
+                checked += 1;
+            }
+            self.good.ack(f.header.seq, 0).await.unwrap();
+        }
+        assert_eq!(
+            self.display.client_count(),
+            1,
+            "only the good viewer remains"
+        );
+    }
+
+    async fn end(self) {
+        self.publisher.abort();
+        self.display.close().await;
+    }
+}
+
+fn hello_bytes(version: ProtocolVersion) -> Vec<u8> {
+    encode_client(&ClientMessage::Hello(Hello {
+        version,
+        ..rfb::client::hello(&["image/png"])
+    }))
+}
+
+fn expect(close: (Option<u16>, String), code: CloseCode, needle: &str) {
+    assert_eq!(close.0, Some(code.code()), "reason: {}", close.1);
+    assert!(
+        close.1.contains(needle),
+        "reason {:?} should mention {needle:?}",
+        close.1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_first_messages_close_with_their_codes() {
+    let mut scene = Scene::new().await;
+    let v1 = rfb_protocol::PROTOCOL_VERSION;
+    let cases: Vec<(Vec<Message>, CloseCode, &str)> = vec![
+        (
+            vec![Message::Binary(vec![0xff, 0x13, 0x37].into())],
+            CloseCode::ProtocolError,
+            "bad Hello",
+        ),
+        (
+            vec![Message::Binary(hello_bytes(v1)[..5].to_vec().into())],
+            CloseCode::ProtocolError,
+            "bad Hello",
+        ),
+        (
+            vec![Message::Text("{\"type\":\"hello\"}".into())],
+            CloseCode::UnsupportedData,
+            "binary only",
+        ),
+        (
+            vec![Message::Binary(
+                hello_bytes(ProtocolVersion {
+                    major: v1.major + 1,
+                    minor: 0,
+                })
+                .into(),
+            )],
+            CloseCode::VersionMismatch,
+            "not supported",
+        ),
+        (
+            vec![Message::Binary(
+                encode_client(&ClientMessage::Ack(rfb_protocol::Ack {
+                    seq: 1,
+                    decode_queue_size: 0,
+                }))
+                .into(),
+            )],
+            CloseCode::ProtocolError,
+            "expected Hello",
+        ),
+        (
+            vec![Message::Binary(
+                vec![0u8; MAX_CLIENT_MESSAGE_BYTES + 1].into(),
+            )],
+            CloseCode::MessageTooBig,
+            "limit",
+        ),
+        (
+            vec![Message::Binary(vec![0u8; 2 << 20].into())],
+            CloseCode::MessageTooBig,
+            "limit",
+        ),
+    ];
+    for (messages, code, needle) in cases {
+        let close = scene.offend(messages).await;
+        expect(close, code, needle);
+        scene.still_fine().await;
+    }
+    scene.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_closed_after_the_hello_timeout() {
+    let mut scene = Scene::new().await;
+    let started = std::time::Instant::now();
+    let close = scene.offend(vec![]).await;
+    expect(close, CloseCode::HelloTimeout, "no Hello");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    scene.still_fine().await;
+    scene.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_messages_after_the_handshake_close_only_that_session() {
+    let mut scene = Scene::new().await;
+    let hello = Message::Binary(hello_bytes(rfb_protocol::PROTOCOL_VERSION).into());
+    let cases: Vec<(Message, CloseCode, &str)> = vec![
+        (
+            Message::Binary(vec![0xee].into()),
+            CloseCode::ProtocolError,
+            "malformed",
+        ),
+        (hello.clone(), CloseCode::ProtocolError, "Hello sent twice"),
+        (
+            Message::Text("ack".into()),
+            CloseCode::UnsupportedData,
+            "binary only",
+        ),
+        (
+            Message::Binary(vec![1u8; MAX_CLIENT_MESSAGE_BYTES + 10].into()),
+            CloseCode::MessageTooBig,
+            "limit",
+        ),
+    ];
+    for (message, code, needle) in cases {
+        let close = scene.offend(vec![hello.clone(), message]).await;
+        expect(close, code, needle);
+        scene.still_fine().await;
+    }
+    scene.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_streams_are_refused_with_4404() {
+    let display = start(64, 48).await;
+    let mut client = TestClient::connect(&format!("{}nope", display.ws_url()))
+        .await
+        .unwrap();
+    let close = client.closed().await;
+    expect(close, CloseCode::UnknownStream, "nope");
+    display.close().await;
+}

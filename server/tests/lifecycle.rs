@@ -1,0 +1,137 @@
+//! Display and server lifecycle: publish validation, client count, the HTTP side channel
+//! and a clean close.
+
+#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use rfb::{Frame, FrameError, StreamOptions};
+use rfb_protocol::CloseCode;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_refuses_bad_frames_without_panicking() {
+    let display = start(64, 48).await;
+    assert!(matches!(
+        Frame::rgb(4, 4, vec![0u8; 47]),
+        Err(FrameError::WrongLength { .. })
+    ));
+    assert!(matches!(
+        Frame::rgb(0, 4, vec![]),
+        Err(FrameError::ZeroSize { .. })
+    ));
+    let odd = Frame::rgb(63, 48, vec![0u8; 63 * 48 * 3]).unwrap();
+    assert!(matches!(
+        display.publish(odd.clone()),
+        Err(FrameError::OddSize { .. })
+    ));
+    let huge = Frame::rgb(4096, 2, vec![0u8; 4096 * 2 * 3]).unwrap();
+    assert!(matches!(
+        display.publish(huge),
+        Err(FrameError::TooLarge { .. })
+    ));
+    assert_eq!(display.frames_published(), 0);
+    display.close().await;
+    // An image-only display accepts odd sizes.
+    let image_only = start_with(
+        63,
+        47,
+        StreamOptions {
+            force_image: true,
+            ..StreamOptions::default()
+        },
+    )
+    .await;
+    assert_eq!(image_only.publish(odd), Ok(1));
+    image_only.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_side_channel_answers() {
+    let display = start(320, 240).await;
+    let publisher = publish_forever(&display, 320, 240, Duration::from_millis(20));
+    let mut client = viewer(&display).await;
+    for _ in 0..10 {
+        let f = frame(&mut client).await;
+        client.ack(f.header.seq, 0).await.unwrap();
+    }
+    let base = format!("http://127.0.0.1:{}", display.port());
+    let health = http_get(&format!("{base}/health")).await;
+    assert_eq!(health, "ok");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{base}/metrics")).await).unwrap();
+    let session = &metrics.as_array().expect("an array")[0];
+    for field in [
+        "fps_sent",
+        "frames_dropped",
+        "encode_ms",
+        "bitrate_bps",
+        "inflight",
+        "transport",
+        "rtt_ms",
+    ] {
+        assert!(
+            session.get(field).is_some(),
+            "/metrics lacks {field}: {session}"
+        );
+    }
+    assert_eq!(session["transport"], "h264");
+    assert!(session["frames_sent"].as_u64().unwrap() >= 10);
+    assert!(session["fps_sent"].as_f64().unwrap() > 5.0, "{session}");
+    let streams: serde_json::Value =
+        serde_json::from_str(&http_get(&format!("{base}/streams")).await).unwrap();
+    assert_eq!(streams[0]["name"], "default");
+    assert_eq!(streams[0]["viewers"], 1);
+    publisher.abort();
+    display.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_disconnects_viewers_with_going_away_and_stops_listening() {
+    let display = start(64, 48).await;
+    publish_card(&display, 64, 48);
+    let mut a = viewer(&display).await;
+    let mut b = viewer(&display).await;
+    frame(&mut a).await;
+    frame(&mut b).await;
+    assert_eq!(display.client_count(), 2);
+    let port = display.port();
+    display.close().await;
+    assert_eq!(a.closed().await.0, Some(CloseCode::GoingAway.code()));
+    assert_eq!(b.closed().await.0, Some(CloseCode::GoingAway.code()));
+    assert_eq!(display.client_count(), 0);
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err(),
+        "still listening"
+    );
+    assert_eq!(
+        display.publish(Frame::rgb(64, 48, vec![0u8; 64 * 48 * 3]).unwrap()),
+        Err(FrameError::Closed)
+    );
+}
+
+/// A minimal HTTP/1.1 GET (the tests need no HTTP client dependency for three requests).
+async fn http_get(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string()
+}
