@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what building and testing rfb needs, skipping whatever is already there:
+# Debian packages, the wasm32 target, wasm-pack, npm packages, and the viewer package.
+# Safe to run any number of times.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# nasm: openh264's and libjpeg-turbo's assembly (halves encode time); cmake: libjpeg-turbo;
+# binaryen: wasm-opt for wasm-pack; chromium: the Playwright browser; ffmpeg: MP4 checks.
+APT_PACKAGES=(nasm cmake pkg-config binaryen chromium ffmpeg)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! command -v wasm-pack >/dev/null 2>&1; then
+  log "installing wasm-pack (about 4 minutes, once)"
+  cargo install wasm-pack --locked
+fi
+
+if [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+fi
+
+log "building the viewer package (client-wasm/pkg)"
+wasm-pack build client-wasm --target web --release --out-dir pkg --out-name rfb_viewer >/dev/null 2>&1 \
+  || wasm-pack build client-wasm --target web --release --out-dir pkg --out-name rfb_viewer
+
+log "building rfb (release)"
+cargo build --release -p rfb --bin rfb

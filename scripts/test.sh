@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: formatting, lints (native and wasm32), native tests, the wasm
+# parity test, the dependency-graph check, and the Playwright browser suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (native, warnings are errors)"
+cargo clippy --workspace --exclude rfb-viewer --all-targets -- -D warnings
+
+step "clippy (wasm32: protocol and viewer)"
+cargo clippy --target wasm32-unknown-unknown -p rfb-protocol -p rfb-viewer -p rfb-fixtures -- -D warnings
+
+step "native tests"
+cargo test --workspace --exclude rfb-viewer
+
+step "no native dependency in the wasm graph"
+./scripts/check-wasm-deps.sh
+
+step "wasm tests (golden fixtures decode identically on wasm32)"
+wasm-pack test --node client-wasm
+
+step "Playwright (headless Chromium)"
+npx playwright test
