@@ -19,6 +19,7 @@ use crate::frame::{Frame, PublishedFrame};
 use crate::metrics::{MetricsSnapshot, SessionMetrics};
 use crate::options::StreamOptions;
 use crate::server::{Server, ServerShared};
+use crate::sizing::{render_size, ResizePolicy, TargetSize, TargetTracker};
 
 /// Largest frame side the H.264 encoder accepts (openh264: 3840x2160 either way).
 const H264_MAX_LONG_SIDE: u32 = 3840;
@@ -71,6 +72,7 @@ pub(crate) struct StreamState {
     pub closing: watch::Sender<Option<rfb_protocol::CloseCode>>,
     pub sessions_done: Notify,
     pub server: Weak<ServerShared>,
+    target: Mutex<TargetTracker>,
 }
 
 impl StreamState {
@@ -94,6 +96,15 @@ impl StreamState {
             closing: watch::Sender::new(None),
             sessions_done: Notify::new(),
             server,
+            target: Mutex::new(TargetTracker::default()),
+        }
+    }
+
+    /// A viewer's viewport changed: under `MatchClient` it becomes the next target size.
+    pub fn offer_viewport(&self, viewport: &rfb_protocol::Viewport) {
+        if self.options.resize_policy == ResizePolicy::MatchClient {
+            let target = render_size(viewport, self.options.max_render_dimension);
+            lock(&self.target).offer(target, Instant::now());
         }
     }
 
@@ -218,6 +229,24 @@ impl Display {
     /// Height of [`Display::size`].
     pub fn height(&self) -> u32 {
         self.size().1
+    }
+
+    /// Under `ResizePolicy::MatchClient`, the render size the viewers ask for (the latest
+    /// viewport, debounced, clamped to `max_render_dimension`, even); `None` before any
+    /// viewer reported one, and always `None` under `Publisher`.
+    pub fn target_size(&self) -> Option<(u32, u32)> {
+        self.target().map(|t| (t.width, t.height))
+    }
+
+    /// The device pixel ratio of the viewer behind [`Display::target_size`] (1.0 when none):
+    /// tag frames rendered at the target size with it (`FrameMeta::pixel_ratio`).
+    pub fn target_ratio(&self) -> f32 {
+        self.target().map_or(1.0, |t| t.ratio)
+    }
+
+    /// The full match-client target.
+    pub fn target(&self) -> Option<TargetSize> {
+        lock(&self.state.target).current(Instant::now())
     }
 
     /// Frames published so far.

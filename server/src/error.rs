@@ -86,4 +86,12 @@ pub enum ServeError {
     /// The options are inconsistent.
     #[error("invalid options: {0}")]
     Options(String),
+    /// The event log could not be opened.
+    #[error("cannot open the event log {path}: {source}")]
+    EventLog {
+        /// The path asked for.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
 }

@@ -9,6 +9,8 @@
 //! | `GET /metrics` | JSON array, one object per session of every stream |
 //! | `GET /streams` | JSON array: name, width, height, viewers, transports |
 //! | `GET /streams/<name>/metrics` | JSON array, the sessions of one stream |
+//! | `GET /recorded-events` | JSON array of received input (with `record_events`; else 404) |
+//! | `GET /recorded-events/reset` | clears it (POST works too) |
 //! | `GET /` | the demo page (`web/index.html`) |
 //! | `GET /pkg/...` | the built viewer package (`client-wasm/pkg`) |
 //! | `GET /<file>` | other files of `web/` |
@@ -45,6 +47,11 @@ pub(crate) fn router(shared: Shared) -> Router {
         .route("/metrics", get(all_metrics))
         .route("/streams", get(list_streams))
         .route("/streams/{name}/metrics", get(stream_metrics))
+        .route("/recorded-events", get(recorded_events))
+        .route(
+            "/recorded-events/reset",
+            get(reset_recorded_events).post(reset_recorded_events),
+        )
         .fallback(upgrade_or_asset)
         .with_state(shared)
 }
@@ -70,6 +77,24 @@ async fn stream_metrics(State(shared): State<Shared>, UrlPath(name): UrlPath<Str
     match shared.stream(&name) {
         Some(s) => Json(display_of(s).metrics_snapshot()).into_response(),
         None => (StatusCode::NOT_FOUND, format!("no stream named {name:?}")).into_response(),
+    }
+}
+
+const RECORDING_OFF: &str =
+    "event recording is off (start the server with record_events / --record-events)";
+
+async fn recorded_events(State(shared): State<Shared>) -> Response {
+    match shared.tap.recorded() {
+        Some(events) => Json(events).into_response(),
+        None => (StatusCode::NOT_FOUND, RECORDING_OFF).into_response(),
+    }
+}
+
+async fn reset_recorded_events(State(shared): State<Shared>) -> Response {
+    if shared.tap.reset() {
+        "ok".into_response()
+    } else {
+        (StatusCode::NOT_FOUND, RECORDING_OFF).into_response()
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 use rfb_protocol::ImageFormat;
 
 use crate::encode::EncoderRegistry;
+use crate::sizing::ResizePolicy;
 
 /// Options of the server (listener, limits, side channel) and the default options of the
 /// streams it hosts.
@@ -23,6 +24,10 @@ pub struct ServeOptions {
     pub web_dir: Option<PathBuf>,
     /// Where the built viewer package is served from, at `/pkg/`.
     pub pkg_dir: Option<PathBuf>,
+    /// Keep received input for `GET /recorded-events` (bounded, see `event_tap`).
+    pub record_events: bool,
+    /// Append every received input event to this file as a JSON line.
+    pub event_log: Option<PathBuf>,
 }
 
 impl Default for ServeOptions {
@@ -34,6 +39,8 @@ impl Default for ServeOptions {
             hello_timeout: Duration::from_secs(10),
             web_dir: default_asset_dir("web"),
             pkg_dir: default_asset_dir("client-wasm/pkg"),
+            record_events: false,
+            event_log: None,
         }
     }
 }
@@ -69,6 +76,10 @@ pub struct StreamOptions {
     pub encoder_threads: u16,
     /// The encoders available to this stream.
     pub encoders: EncoderRegistry,
+    /// Who owns the frame size (see [`ResizePolicy`]).
+    pub resize_policy: ResizePolicy,
+    /// The largest side `Display::target_size()` suggests under `MatchClient`.
+    pub max_render_dimension: u32,
 }
 
 impl Default for StreamOptions {
@@ -84,6 +95,8 @@ impl Default for StreamOptions {
             jpeg_quality: 80,
             encoder_threads: 1,
             encoders: EncoderRegistry::default(),
+            resize_policy: ResizePolicy::Publisher,
+            max_render_dimension: 3840,
         }
     }
 }

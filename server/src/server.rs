@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::display::{lock, Display, StreamState};
 use crate::error::ServeError;
+use crate::event_tap::EventTap;
 use crate::options::{ServeOptions, StreamOptions};
 
 /// The name of the stream [`serve`] creates, reached at `ws://host:port/`.
@@ -40,6 +41,7 @@ pub(crate) struct ServerShared {
     pub options: ServeOptions,
     pub streams: RwLock<BTreeMap<String, Arc<StreamState>>>,
     pub next_client_id: AtomicU64,
+    pub tap: EventTap,
     shutdown: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
@@ -85,6 +87,17 @@ pub async fn serve(width: u32, height: u32, options: ServeOptions) -> Result<Dis
 
 /// Starts a server with no streams; add them with [`Server::add_stream`].
 pub async fn serve_server(options: ServeOptions) -> Result<Server, ServeError> {
+    let tap =
+        EventTap::new(options.record_events, options.event_log.as_deref()).map_err(|source| {
+            ServeError::EventLog {
+                path: options
+                    .event_log
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                source,
+            }
+        })?;
     let wanted = format!("{}:{}", options.host, options.port);
     let listener = tokio::net::TcpListener::bind(&wanted)
         .await
@@ -102,6 +115,7 @@ pub async fn serve_server(options: ServeOptions) -> Result<Server, ServeError> {
         options,
         streams: RwLock::new(BTreeMap::new()),
         next_client_id: AtomicU64::new(1),
+        tap,
         shutdown,
         task: Mutex::new(None),
         closed: AtomicBool::new(false),

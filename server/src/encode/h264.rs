@@ -231,10 +231,12 @@ impl OpenH264Encoder {
         Ok(())
     }
 
-    fn wants_idr(&self, force_keyframe: bool) -> bool {
+    /// True when this frame must be forced to an IDR: asked for, or the interval is up.
+    /// A fresh encoder needs no forcing: its first frame is always an IDR.
+    fn idr_due(&self, force_keyframe: bool) -> bool {
         let interval = self.spec.keyframe_interval;
         match self.since_idr {
-            None => true,
+            None => false,
             Some(n) => force_keyframe || (interval > 0 && n >= interval),
         }
     }
@@ -252,7 +254,7 @@ impl Encoder for OpenH264Encoder {
             self.resize(width, height)?;
         }
         self.yuv.convert_from(frame, self.spec.yuv)?;
-        if self.wants_idr(force_keyframe) && self.since_idr.is_some() {
+        if self.idr_due(force_keyframe) {
             self.encoder.force_intra_frame();
         }
         let millis = (self.frames as f64 * 1000.0 / f64::from(self.spec.fps)) as u64;

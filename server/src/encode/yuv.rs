@@ -302,6 +302,26 @@ mod tests {
     }
 
     #[test]
+    fn luma_of_red_matches_each_standard() {
+        // Y' = Kr * R: BT.709 Kr = 0.2126, BT.601 Kr = 0.299; limited range maps 0..255
+        // to 16..235.
+        let cases = [
+            (MatrixCoefficients::Bt709, true, 54),
+            (MatrixCoefficients::Bt601, true, 76),
+            (MatrixCoefficients::Bt709, false, 63),
+            (MatrixCoefficients::Bt601, false, 81),
+        ];
+        let mut buf = I420Buffer::new();
+        for (matrix, full_range, want) in cases {
+            let encoding = YuvEncoding { matrix, full_range };
+            buf.convert_from(&flat(2, 2, [255, 0, 0], None), encoding)
+                .expect("convert");
+            let y = buf.y()[0];
+            assert!(y.abs_diff(want) <= 1, "{encoding:?}: Y = {y}, want {want}");
+        }
+    }
+
+    #[test]
     fn matrices_differ_on_saturated_colours() {
         let mut a = I420Buffer::new();
         let mut b = I420Buffer::new();

@@ -138,6 +138,7 @@ impl Session {
             }
             ClientMessage::Input(event) => self.push_event(event),
             ClientMessage::SetViewport(viewport) => {
+                self.stream.offer_viewport(&viewport);
                 self.push_event(rfb_protocol::InputEvent::Resize(viewport))
             }
             // The reader ends the session on a second Hello before it gets here.
@@ -146,12 +147,16 @@ impl Session {
     }
 
     fn push_event(&self, event: rfb_protocol::InputEvent) {
-        self.stream.events.push(InputEvent {
+        let event = InputEvent {
             client_id: self.client_id,
             principal: self.principal.clone(),
             event,
             received_us: self.stream.epoch.elapsed().as_micros() as u64,
-        });
+        };
+        if let Some(server) = self.stream.server.upgrade() {
+            server.tap.tap(&self.stream.name, &event);
+        }
+        self.stream.events.push(event);
     }
 
     async fn send(&mut self, message: &ServerMessage<'_>) -> Result<usize, SessionEnd> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rfb::bench::{parse_bitrate, parse_pattern, parse_size};
-use rfb::{serve, Display, Frame, ServeOptions, StreamOptions};
+use rfb::{serve, Display, Frame, FrameMeta, ResizePolicy, ServeOptions, StreamOptions};
 use rfb_protocol::{ImageFormat, Pattern};
 
 /// Flags of `rfb serve`.
@@ -57,6 +57,19 @@ pub struct ServeArgs {
     /// Switch between --width x --height and --alt-size every N published frames.
     #[arg(long, requires = "alt_size")]
     resize_every: Option<u64>,
+    /// Keep received input events for `GET /recorded-events` (and `/recorded-events/reset`).
+    #[arg(long)]
+    record_events: bool,
+    /// Append every received input event to FILE as a JSON line.
+    #[arg(long, value_name = "FILE")]
+    event_log: Option<PathBuf>,
+    /// Follow the viewer's size: render the pattern at the latest viewport's physical size
+    /// (debounced, even, at most --max-render-dimension).
+    #[arg(long)]
+    match_client: bool,
+    /// Largest side --match-client renders.
+    #[arg(long, default_value_t = 3840)]
+    max_render_dimension: u32,
     /// Folder of the demo page (default: the checkout's `web/`).
     #[arg(long)]
     web_dir: Option<PathBuf>,
@@ -84,6 +97,8 @@ impl ServeArgs {
             port: self.port,
             web_dir: self.web_dir.clone().or(defaults.web_dir.clone()),
             pkg_dir: self.pkg_dir.clone().or(defaults.pkg_dir.clone()),
+            record_events: self.record_events,
+            event_log: self.event_log.clone(),
             stream: StreamOptions {
                 fps: self.fps,
                 bitrate_bps: self.bitrate,
@@ -92,6 +107,12 @@ impl ServeArgs {
                 force_image: self.force_image,
                 image_formats,
                 jpeg_quality: self.jpeg_quality,
+                resize_policy: if self.match_client {
+                    ResizePolicy::MatchClient
+                } else {
+                    ResizePolicy::Publisher
+                },
+                max_render_dimension: self.max_render_dimension,
                 ..StreamOptions::default()
             },
             ..defaults
@@ -156,9 +177,16 @@ async fn publish_loop(display: &Display, args: &ServeArgs) -> anyhow::Result<()>
             return Ok(());
         }
         ticker.tick().await;
-        let (w, h) = args.size_at(n - 1);
+        let ((w, h), pixel_ratio) = match display.target() {
+            Some(target) => ((target.width, target.height), target.ratio),
+            None => (args.size_at(n - 1), 1.0),
+        };
         let pixels = args.pattern.render(n, w, h);
-        let published = display.publish(Frame::rgb(w, h, pixels)?)?;
+        let meta = FrameMeta {
+            pixel_ratio,
+            ..FrameMeta::default()
+        };
+        let published = display.publish_with(Frame::rgb(w, h, pixels)?, meta)?;
         debug_assert_eq!(published, n);
     }
     Ok(())
