@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # nasm: openh264's and libjpeg-turbo's assembly (halves encode time); cmake: libjpeg-turbo;
-# binaryen: wasm-opt for wasm-pack; chromium: the Playwright browser; ffmpeg: MP4 checks.
-APT_PACKAGES=(nasm cmake pkg-config binaryen chromium ffmpeg)
+# chromium: the Playwright browser; ffmpeg: independent MP4 checks. (wasm-opt comes from
+# npm's binaryen: Debian's version 108 breaks wasm-bindgen 0.2.130 output.)
+APT_PACKAGES=(nasm cmake pkg-config chromium ffmpeg)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -37,9 +38,9 @@ if [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_module
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 
-log "building the viewer package (client-wasm/pkg)"
-wasm-pack build client-wasm --target web --release --out-dir pkg --out-name rfb_viewer >/dev/null 2>&1 \
-  || wasm-pack build client-wasm --target web --release --out-dir pkg --out-name rfb_viewer
+log "building the viewer package (client-wasm/pkg: wasm-pack, then wasm-opt)"
+export PATH="$HOME/.cargo/bin:$PATH"
+npm run --silent build:viewer
 
 log "building rfb (release)"
 cargo build --release -p rfb --bin rfb

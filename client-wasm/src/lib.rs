@@ -1,1 +1,9 @@
-//! The rfb browser viewer (built in the browser viewer issue).
+#![doc = include_str!("../README.md")]
+
+pub mod policy;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+#[cfg(target_arch = "wasm32")]
+pub use web::*;

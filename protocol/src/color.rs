@@ -129,8 +129,20 @@ pub struct YuvEncoding {
     pub full_range: bool,
 }
 
-/// The encoding the server's H.264 path uses: BT.709 matrix, limited range.
+/// BT.709 matrix, limited range.
 pub const BT709_LIMITED: YuvEncoding = YuvEncoding {
     matrix: MatrixCoefficients::Bt709,
+    full_range: false,
+};
+
+/// BT.601 matrix, limited range: what the server's H.264 path uses by default.
+///
+/// Measured in headless Chromium 156 without a GPU: its software YUV -> RGB path converts
+/// BT.709-tagged 4:2:0 with a blue coefficient near BT.601's (about 2.0 instead of 2.112),
+/// so flat BT.709 colours came back with blue up to 10 off, while BT.601-tagged streams
+/// decode within 1 everywhere (GPU paths honour either). BT.601 is therefore the encoding
+/// that reproduces colours on every decoder we target.
+pub const BT601_LIMITED: YuvEncoding = YuvEncoding {
+    matrix: MatrixCoefficients::Bt601,
     full_range: false,
 };

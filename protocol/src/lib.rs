@@ -23,7 +23,7 @@ pub mod wire;
 pub use close::CloseCode;
 pub use color::{
     ColorPrimaries, ColorSpace, MatrixCoefficients, TransferCharacteristics, YuvEncoding,
-    BT709_LIMITED, DISPLAY_P3, SRGB,
+    BT601_LIMITED, BT709_LIMITED, DISPLAY_P3, SRGB,
 };
 pub use fit::{FitMode, ViewGeometry};
 pub use input::{InputEvent, Viewport};

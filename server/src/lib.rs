@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod adaptive;
 pub mod bench;
 pub mod client;
 pub mod decode;

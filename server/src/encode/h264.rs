@@ -304,7 +304,7 @@ mod tests {
     use super::*;
     use crate::encode::yuv::{i420_to_rgb8, I420Planes};
     use openh264::decoder::Decoder;
-    use rfb_protocol::{expected_quadrant_color, test_card, BT709_LIMITED};
+    use rfb_protocol::{expected_quadrant_color, test_card, BT601_LIMITED, BT709_LIMITED};
 
     fn spec(width: u32, height: u32) -> EncoderSpec {
         EncoderSpec::new(Transport::Video(VideoCodec::H264AnnexB), width, height)
@@ -473,7 +473,7 @@ mod tests {
                 assert!(sps::has_sps_pps_idr(&au.data), "IDR {seq} carries SPS+PPS");
                 keyframes.push(seq);
             }
-            decode(&mut decoder, &au.data, BT709_LIMITED);
+            decode(&mut decoder, &au.data, BT601_LIMITED);
         }
         // Frame 0, the forced one at 4, then every 10 frames counted from it.
         assert_eq!(keyframes, vec![0, 4, 14, 24]);
@@ -482,7 +482,7 @@ mod tests {
         let (_, _, rgb) = decode(
             &mut Decoder::new().expect("decoder"),
             &au.data,
-            BT709_LIMITED,
+            BT601_LIMITED,
         );
         let got = pixel(&rgb, 320, 80, 60);
         assert!(got
@@ -531,7 +531,7 @@ mod tests {
         let (_, _, rgb) = decode(
             &mut Decoder::new().expect("decoder"),
             &au.data,
-            BT709_LIMITED,
+            BT601_LIMITED,
         );
         let got = pixel(&rgb, w, 48, 48);
         assert!(

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rfb_protocol::{ImageFormat, Transport, VideoCodec, YuvEncoding, BT709_LIMITED};
+use rfb_protocol::{ImageFormat, Transport, VideoCodec, YuvEncoding, BT601_LIMITED};
 
 use crate::error::EncodeError;
 use crate::frame::Frame;
@@ -93,7 +93,7 @@ impl EncoderSpec {
             bitrate_bps: 8_000_000,
             keyframe_interval: 120,
             jpeg_quality: 80,
-            yuv: BT709_LIMITED,
+            yuv: BT601_LIMITED,
             threads: 1,
         }
     }

@@ -1,0 +1,407 @@
+//! The decode/draw core: takes decoded server messages (`Config` and frames), runs them
+//! through the decoders, draws the results on a [`Surface`] in order, and hands the
+//! resulting `Ack`s and keyframe requests to an [`Outbox`]. It touches no `window` or
+//! `document`, so it can run in a worker unchanged; the socket lives in `session`.
+//!
+//! The decisions (what to drop, when to ack, when to ask for a keyframe) are the pure
+//! [`FramePolicy`]; this file only executes them.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use rfb_protocol::{Ack, ClientMessage, ImageFrame, StreamConfig, VideoChunk};
+use wasm_bindgen::prelude::*;
+
+use super::error::ViewerError;
+use super::events::{EventSink, ViewerEvent};
+use super::image::{decode_image, OwnedBitmap};
+use super::surface::{draw_frame, Layout, Picture, Surface};
+use super::video::{OwnedFrame, VideoPipe};
+use crate::policy::{Arrival, Counters, Decoded, FramePolicy, InFlight};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `performance.now()` (windows and workers), in milliseconds.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// Where the core sends its messages to the server.
+pub trait Outbox {
+    /// Sends one message (dropped quietly when the connection is already gone: the close
+    /// itself is reported by the session).
+    fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError>;
+}
+
+/// The picture on screen, kept so a layout change can redraw it; closed when replaced.
+enum Held {
+    Video(OwnedFrame),
+    Bitmap(OwnedBitmap),
+}
+
+impl Held {
+    fn picture(&self) -> Picture<'_> {
+        match self {
+            Held::Video(f) => Picture::Video(f.frame()),
+            Held::Bitmap(b) => Picture::Bitmap(b.bitmap()),
+        }
+    }
+}
+
+struct Shown {
+    held: Held,
+    frame: InFlight,
+}
+
+struct State {
+    policy: FramePolicy,
+    config: Option<StreamConfig>,
+    video: Option<VideoPipe>,
+    /// Bumped for every decoder built, so callbacks of a replaced one are ignored.
+    generation: u32,
+    /// The decoder failed or closed itself: rebuild it before the next chunk.
+    needs_rebuild: bool,
+    surface: Box<dyn Surface>,
+    layout: Layout,
+    shown: Option<Shown>,
+    outbox: Rc<dyn Outbox>,
+    events: Rc<dyn EventSink>,
+    debug: bool,
+    closed: bool,
+    /// Receive-to-display times since the last [`ViewerCore::take_latency`]: (sum, count).
+    latency: (f64, u32),
+}
+
+/// The decode/draw core of one connection.
+#[derive(Clone)]
+pub struct ViewerCore {
+    state: Rc<RefCell<State>>,
+}
+
+impl ViewerCore {
+    /// A core drawing on `surface` with `layout`, sending through `outbox` and reporting
+    /// to `events`.
+    pub fn new(
+        surface: Box<dyn Surface>,
+        layout: Layout,
+        outbox: Rc<dyn Outbox>,
+        events: Rc<dyn EventSink>,
+        debug: bool,
+    ) -> ViewerCore {
+        let state = State {
+            policy: FramePolicy::new(),
+            config: None,
+            video: None,
+            generation: 0,
+            needs_rebuild: false,
+            surface,
+            layout,
+            shown: None,
+            outbox,
+            events,
+            debug,
+            closed: false,
+            latency: (0.0, 0),
+        };
+        ViewerCore {
+            state: Rc::new(RefCell::new(state)),
+        }
+    }
+
+    /// A new stream configuration: the decoder is rebuilt for it.
+    pub fn config(&self, config: StreamConfig) {
+        let mut st = self.state.borrow_mut();
+        if st.closed {
+            return;
+        }
+        st.log(&format!("config {config:?}"));
+        let ack = st.policy.decoder_reset();
+        st.send_ack(ack);
+        st.video = None;
+        st.needs_rebuild = config.transport.is_video();
+        st.config = Some(config);
+        if st.needs_rebuild {
+            st.rebuild(&self.state);
+        }
+    }
+
+    /// A video access unit.
+    pub fn video_chunk(&self, chunk: &VideoChunk<'_>) {
+        let mut st = self.state.borrow_mut();
+        if st.closed {
+            return;
+        }
+        let is_video = st.config.as_ref().is_some_and(|c| c.transport.is_video());
+        if !is_video {
+            st.unexpected_frame(chunk.header.seq, "a video chunk on a non-video stream");
+            return;
+        }
+        let broken = st.video.as_ref().is_none_or(VideoPipe::is_closed);
+        if broken && !st.needs_rebuild {
+            // It closed without calling the error callback: treat it as a failure.
+            st.decoder_failed(ViewerError::Decode {
+                seq: chunk.header.seq,
+                reason: "the decoder closed".into(),
+            });
+        }
+        // A rebuilt decoder needs a keyframe first, so only a keyframe is worth the attempt
+        // (deltas are dropped by the policy meanwhile, and a keyframe requested).
+        if st.needs_rebuild && chunk.header.keyframe {
+            st.rebuild(&self.state);
+        }
+        match st.policy.arrived(&chunk.header, true, performance_now()) {
+            Arrival::Discard {
+                request_keyframe,
+                ack,
+            } => {
+                st.log(&format!(
+                    "seq {}: delta without keyframe, dropped",
+                    chunk.header.seq
+                ));
+                st.send_ack(ack);
+                if request_keyframe {
+                    st.send(&ClientMessage::RequestKeyframe);
+                }
+            }
+            Arrival::Decode => {
+                let result = match st.video.as_ref().filter(|_| !st.needs_rebuild) {
+                    Some(pipe) => pipe.decode(chunk),
+                    None => {
+                        // `rebuild` failed and reported why: the frame cannot be decoded.
+                        let ack = st.policy.decode_failed(chunk.header.seq);
+                        st.send_ack(ack);
+                        return;
+                    }
+                };
+                if let Err(e) = result {
+                    st.decoder_failed(e);
+                }
+            }
+        }
+    }
+
+    /// An image frame: decoded concurrently, drawn when it finishes unless a newer frame
+    /// is on screen by then.
+    pub fn image_frame(&self, frame: &ImageFrame<'_>) {
+        let mut st = self.state.borrow_mut();
+        if st.closed {
+            return;
+        }
+        let seq = frame.header.seq;
+        st.policy.arrived(&frame.header, false, performance_now());
+        match decode_image(frame.payload, frame.format.mime()) {
+            Err(reason) => st.image_failed(seq, reason),
+            Ok(pending) => {
+                let weak = Rc::downgrade(&self.state);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let result = pending.await;
+                    if let Some(state) = weak.upgrade() {
+                        state.borrow_mut().image_done(seq, result);
+                    }
+                });
+            }
+        }
+    }
+
+    /// Changes the layout (fit, background, size, DPR) and redraws the frame on screen.
+    pub fn set_layout(&self, layout: Layout) {
+        let mut st = self.state.borrow_mut();
+        if st.layout == layout {
+            return;
+        }
+        st.layout = layout;
+        if let Some(shown) = st.shown.as_ref() {
+            let frame = shown.frame;
+            let result = draw_frame(
+                st.surface.as_ref(),
+                &st.layout,
+                shown.held.picture(),
+                frame.width,
+                frame.height,
+            );
+            if let Err(e) = result {
+                st.events.emit(ViewerEvent::Error(e));
+            }
+        }
+    }
+
+    /// The current layout.
+    pub fn layout(&self) -> Layout {
+        self.state.borrow().layout.clone()
+    }
+
+    /// The counters and the negotiated transport's name (`None` before `Config`).
+    pub fn stats(&self) -> (Counters, Option<&'static str>) {
+        let st = self.state.borrow();
+        (
+            st.policy.counters(),
+            st.config.as_ref().map(|c| c.transport.name()),
+        )
+    }
+
+    /// The mean time from receiving a frame to drawing it, over the frames drawn since the
+    /// last call (`None` if none was).
+    pub fn take_latency(&self) -> Option<f64> {
+        let (sum, count) = std::mem::take(&mut self.state.borrow_mut().latency);
+        (count > 0).then(|| sum / f64::from(count))
+    }
+
+    /// The canvas pixels.
+    pub fn capture(&self) -> Result<JsValue, ViewerError> {
+        self.state.borrow().surface.capture()
+    }
+
+    /// Closes the decoder and releases the held frame; later messages are ignored. The
+    /// canvas keeps showing the last frame.
+    pub fn close(&self) {
+        let mut st = self.state.borrow_mut();
+        st.closed = true;
+        st.video = None;
+        st.shown = None;
+    }
+}
+
+impl State {
+    fn log(&self, what: &str) {
+        if self.debug {
+            web_sys::console::debug_1(&JsValue::from_str(&format!("rfb-viewer: {what}")));
+        }
+    }
+
+    fn send(&self, msg: &ClientMessage) {
+        if let Err(e) = self.outbox.send(msg) {
+            self.events.emit(ViewerEvent::Error(e));
+        }
+    }
+
+    fn send_ack(&self, ack: Option<Ack>) {
+        if let Some(ack) = ack {
+            self.send(&ClientMessage::Ack(ack));
+        }
+    }
+
+    /// Builds a decoder for the current config; on failure reports it and leaves none.
+    fn rebuild(&mut self, shared: &Rc<RefCell<State>>) {
+        self.needs_rebuild = false;
+        self.video = None;
+        let Some(config) = self.config.as_ref() else {
+            return;
+        };
+        self.generation = self.generation.wrapping_add(1);
+        let generation = self.generation;
+        let (on_frame, on_error): (Weak<RefCell<State>>, Weak<RefCell<State>>) =
+            (Rc::downgrade(shared), Rc::downgrade(shared));
+        let pipe = VideoPipe::new(
+            config,
+            move |frame| {
+                if let Some(state) = on_frame.upgrade() {
+                    state.borrow_mut().video_done(generation, frame);
+                }
+            },
+            move |error| {
+                if let Some(state) = on_error.upgrade() {
+                    let mut st = state.borrow_mut();
+                    if st.generation == generation && !st.closed {
+                        st.decoder_failed(error);
+                    }
+                }
+            },
+        );
+        match pipe {
+            Ok(pipe) => {
+                self.log(&format!("decoder configured for {}", pipe.codec()));
+                self.video = Some(pipe);
+            }
+            Err(e) => {
+                self.events.emit(ViewerEvent::Error(e));
+                // Frames keep arriving: each one will try again after a keyframe request.
+                self.needs_rebuild = true;
+            }
+        }
+    }
+
+    /// The decoder failed: report it, drop what it held, ask for a keyframe, and rebuild
+    /// it before the next chunk (not here: this may run inside its own callback).
+    fn decoder_failed(&mut self, mut error: ViewerError) {
+        if let ViewerError::Decode { seq, .. } = &mut error {
+            if *seq == 0 {
+                *seq = self.policy.oldest_in_flight().unwrap_or(0);
+            }
+        }
+        self.events.emit(ViewerEvent::Error(error));
+        let (ack, request_keyframe) = self.policy.decoder_failed();
+        self.send_ack(ack);
+        if request_keyframe {
+            self.send(&ClientMessage::RequestKeyframe);
+        }
+        self.needs_rebuild = true;
+    }
+
+    fn video_done(&mut self, generation: u32, frame: OwnedFrame) {
+        if self.closed || generation != self.generation {
+            return; // dropping `frame` closes it
+        }
+        match self.policy.video_decoded(frame.timestamp_us()) {
+            Decoded::Draw(info) => self.show(Held::Video(frame), info),
+            Decoded::Stale => self.log(&format!("stale video frame at {}us", frame.timestamp_us())),
+        }
+    }
+
+    fn image_done(&mut self, seq: u64, result: Result<OwnedBitmap, String>) {
+        if self.closed {
+            return;
+        }
+        match result {
+            Ok(bitmap) => match self.policy.image_decoded(seq) {
+                Decoded::Draw(info) => self.show(Held::Bitmap(bitmap), info),
+                Decoded::Stale => {
+                    self.log(&format!("seq {seq}: decoded after a newer frame, dropped"))
+                }
+            },
+            Err(reason) => self.image_failed(seq, reason),
+        }
+    }
+
+    fn image_failed(&mut self, seq: u64, reason: String) {
+        self.events
+            .emit(ViewerEvent::Error(ViewerError::Image { seq, reason }));
+        let ack = self.policy.decode_failed(seq);
+        self.send_ack(ack);
+    }
+
+    fn show(&mut self, held: Held, frame: InFlight) {
+        let drawn = draw_frame(
+            self.surface.as_ref(),
+            &self.layout,
+            held.picture(),
+            frame.width,
+            frame.height,
+        );
+        match drawn {
+            Ok(()) => {
+                self.latency.0 += (performance_now() - frame.received_ms).max(0.0);
+                self.latency.1 += 1;
+                let ack = self.policy.displayed(&frame);
+                self.send_ack(ack);
+                self.shown = Some(Shown { held, frame });
+            }
+            Err(e) => {
+                self.events.emit(ViewerEvent::Error(e));
+                let ack = self.policy.draw_failed(&frame);
+                self.send_ack(ack);
+            }
+        }
+    }
+
+    fn unexpected_frame(&mut self, seq: u64, what: &str) {
+        self.events.emit(ViewerEvent::Error(ViewerError::Protocol {
+            len: 0,
+            reason: format!("seq {seq}: {what} (no matching Config)"),
+        }));
+        // Acknowledge it anyway so the server's in-flight window does not fill up.
+        self.send(&ClientMessage::Ack(Ack {
+            seq,
+            decode_queue_size: self.policy.counters().decode_queue_size,
+        }));
+    }
+}

@@ -1,0 +1,163 @@
+//! The viewer's error type and the one conversion from a thrown `JsValue` that keeps the
+//! `DOMException` name and message.
+
+use js_sys::Reflect;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Everything that can go wrong in the viewer, named by stage.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ViewerError {
+    /// The options passed to the constructor are invalid.
+    #[error("invalid option `{option}`: {reason}")]
+    Options {
+        /// The option name.
+        option: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The browser API the viewer needs is missing or refused (canvas, WebSocket...).
+    #[error("{what}: {reason}")]
+    Browser {
+        /// What was being done.
+        what: &'static str,
+        /// The browser's explanation.
+        reason: String,
+    },
+    /// The browser decodes none of the formats the viewer can use.
+    #[error(
+        "this browser decodes none of the stream formats (H.264 via WebCodecs, JPEG, PNG, WebP)"
+    )]
+    NoCapabilities,
+    /// The WebSocket could not be opened or was lost without a close handshake.
+    #[error("connection to {url} {what} (code {code}{reason})")]
+    Connection {
+        /// The stream URL.
+        url: String,
+        /// `could not be opened` or `was lost`.
+        what: &'static str,
+        /// The close code the browser reported (1006 for an abnormal close).
+        code: u16,
+        /// `: reason`, when the browser had one.
+        reason: String,
+    },
+    /// The server closed the connection with a code other than a normal close.
+    #[error("server closed the connection: {code} {name}: {message}")]
+    ServerClosed {
+        /// The close code.
+        code: u16,
+        /// Its name in the protocol's table (`GoingAway`, `Unauthorized`...).
+        name: String,
+        /// The server's `ErrorReport` message, or the close reason.
+        message: String,
+    },
+    /// A server message did not decode.
+    #[error("undecodable message from the server ({len} bytes): {reason}")]
+    Protocol {
+        /// Its size.
+        len: usize,
+        /// The decoder's explanation.
+        reason: String,
+    },
+    /// The video decoder refused the stream's configuration.
+    #[error("video decoder configuration `{codec}` failed: {reason}")]
+    Configure {
+        /// The codec string from `Config`.
+        codec: String,
+        /// The browser's explanation.
+        reason: String,
+    },
+    /// The video decoder failed on a chunk (it is rebuilt and a keyframe requested).
+    #[error("video decode failed at seq {seq}: {reason}")]
+    Decode {
+        /// The seq of the chunk being decoded (for a failure reported later by the decoder,
+        /// the oldest frame it held).
+        seq: u64,
+        /// The browser's explanation.
+        reason: String,
+    },
+    /// An image frame did not decode.
+    #[error("image decode failed at seq {seq}: {reason}")]
+    Image {
+        /// The frame's seq.
+        seq: u64,
+        /// The browser's explanation.
+        reason: String,
+    },
+    /// Drawing to or reading from the canvas failed.
+    #[error("canvas {what} failed: {reason}")]
+    Draw {
+        /// `draw` or `capture`.
+        what: &'static str,
+        /// The browser's explanation.
+        reason: String,
+    },
+    /// Sending a message to the server failed.
+    #[error("sending to the server failed: {reason}")]
+    Send {
+        /// The browser's explanation.
+        reason: String,
+    },
+}
+
+impl ViewerError {
+    /// The stage name, for the `stage` property of the JS error (`"connection"`, ...).
+    pub fn stage(&self) -> &'static str {
+        match self {
+            ViewerError::Options { .. } => "options",
+            ViewerError::Browser { .. } => "browser",
+            ViewerError::NoCapabilities => "capabilities",
+            ViewerError::Connection { .. } => "connection",
+            ViewerError::ServerClosed { .. } => "server",
+            ViewerError::Protocol { .. } => "protocol",
+            ViewerError::Configure { .. } => "configure",
+            ViewerError::Decode { .. } => "decode",
+            ViewerError::Image { .. } => "image",
+            ViewerError::Draw { .. } => "draw",
+            ViewerError::Send { .. } => "send",
+        }
+    }
+
+    /// The close code, for connection errors.
+    pub fn close_code(&self) -> Option<u16> {
+        match self {
+            ViewerError::Connection { code, .. } | ViewerError::ServerClosed { code, .. } => {
+                Some(*code)
+            }
+            _ => None,
+        }
+    }
+
+    /// A JS `Error` carrying the message, with `stage` (and `code` for connection errors)
+    /// properties for programmatic handling.
+    pub fn to_js(&self) -> JsValue {
+        let error = js_sys::Error::new(&self.to_string());
+        error.set_name("RfbViewerError");
+        let set = |key: &str, value: JsValue| {
+            // Setting a property on a fresh Error object cannot fail.
+            let _ = Reflect::set(&error, &JsValue::from_str(key), &value);
+        };
+        set("stage", JsValue::from_str(self.stage()));
+        if let Some(code) = self.close_code() {
+            set("code", JsValue::from(code));
+        }
+        error.into()
+    }
+}
+
+/// The readable text of a thrown JS value: `Name: message` for `DOMException` and `Error`,
+/// the string itself for strings, a debug rendering for anything else.
+pub fn js_reason(value: &JsValue) -> String {
+    if let Some(e) = value.dyn_ref::<web_sys::DomException>() {
+        return format!("{}: {}", e.name(), e.message());
+    }
+    if let Some(e) = value.dyn_ref::<js_sys::Error>() {
+        return format!("{}: {}", String::from(e.name()), String::from(e.message()));
+    }
+    if let Some(s) = value.as_string() {
+        return s;
+    }
+    if value.is_undefined() || value.is_null() {
+        return "no reason given".to_string();
+    }
+    format!("{value:?}")
+}

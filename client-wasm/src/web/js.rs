@@ -1,0 +1,71 @@
+//! Plain JS objects the view hands out: the stats and the server's measurements.
+
+use js_sys::{Object, Reflect};
+use rfb_protocol::ServerStats;
+use wasm_bindgen::JsValue;
+
+use crate::policy::Counters;
+
+/// `{ key: value, ... }`.
+pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let out = Object::new();
+    for (key, value) in pairs {
+        // Defining a property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&out, &JsValue::from_str(key), value);
+    }
+    out.into()
+}
+
+/// A sequence number as a JS number (exact below 2^53), `null` when absent.
+fn seq(value: Option<u64>) -> JsValue {
+    value.map_or(JsValue::NULL, |v| JsValue::from_f64(v as f64))
+}
+
+/// The `ViewerStats` object.
+pub fn stats_object(c: &Counters, transport: Option<&str>) -> JsValue {
+    object(&[
+        (
+            "transport",
+            transport.map_or(JsValue::NULL, JsValue::from_str),
+        ),
+        (
+            "framesDisplayed",
+            JsValue::from_f64(c.frames_displayed as f64),
+        ),
+        ("framesDropped", JsValue::from_f64(c.frames_dropped as f64)),
+        ("lastDisplayedSeq", seq(c.last_displayed_seq)),
+        ("lastFrameSeq", seq(c.last_frame_seq)),
+        ("decodeQueueSize", JsValue::from(c.decode_queue_size)),
+    ])
+}
+
+/// The `StatsTiming` object: the viewer's mean receive-to-display time over the last
+/// interval and the server's last `Stats` (each `null` when there is none).
+pub fn timing_object(receive_to_display_ms: Option<f64>, server: Option<&ServerStats>) -> JsValue {
+    object(&[
+        (
+            "receiveToDisplayMs",
+            receive_to_display_ms.map_or(JsValue::NULL, JsValue::from_f64),
+        ),
+        ("server", server.map_or(JsValue::NULL, server_stats_object)),
+    ])
+}
+
+/// The `ServerStatsReport` object (the server's last `Stats` message).
+fn server_stats_object(s: &ServerStats) -> JsValue {
+    object(&[
+        ("rttMs", JsValue::from(s.rtt_ms)),
+        ("fpsSent", JsValue::from(s.fps_sent)),
+        ("fpsAcked", JsValue::from(s.fps_acked)),
+        ("bitrateBps", JsValue::from(s.bitrate_bps)),
+        ("encodeMs", JsValue::from(s.encode_ms)),
+        ("framesDropped", JsValue::from_f64(s.frames_dropped as f64)),
+        ("keyframesSent", JsValue::from_f64(s.keyframes_sent as f64)),
+        ("inflight", JsValue::from(s.inflight)),
+        (
+            "targetBitrateBps",
+            JsValue::from_f64(s.target_bitrate_bps as f64),
+        ),
+        ("targetFps", JsValue::from(s.target_fps)),
+    ])
+}

@@ -1,0 +1,141 @@
+//! The browser side (wasm32 only): the exported [`RemoteFramebufferView`] handle and the
+//! pieces it wires together.
+//!
+//! | file | job |
+//! |------|-----|
+//! | `view.rs` | the exported handle: element, options, resize, callbacks (main thread) |
+//! | `session.rs` | one connection: probe, WebSocket, `Hello`, message dispatch, close report |
+//! | `core.rs` | decode and draw in order, ack, keyframe requests (no DOM: worker-ready) |
+//! | `video.rs` / `image.rs` | WebCodecs `VideoDecoder` / `createImageBitmap` wrappers |
+//! | `surface.rs` | the canvas and the fit/DPR layout |
+//! | `probe.rs` | what this browser decodes |
+//! | `socket.rs`, `events.rs`, `options.rs`, `error.rs`, `js.rs` | plumbing |
+
+mod core;
+mod error;
+mod events;
+mod image;
+mod js;
+mod options;
+mod probe;
+mod session;
+mod socket;
+mod surface;
+mod video;
+mod view;
+
+use wasm_bindgen::prelude::*;
+
+pub use error::ViewerError;
+pub use view::RemoteFramebufferView;
+
+/// Installs the panic hook (once) so a Rust panic reads as a message in the console.
+pub(crate) fn install_panic_hook() {
+    #[cfg(feature = "console_error_panic_hook")]
+    console_error_panic_hook::set_once();
+}
+
+/// The `[r, g, b]` colour of quadrant `q` (0 top-left, 1 top-right, 2 bottom-left,
+/// 3 bottom-right) of `test_card` frame `seq`: the same function the native tests use.
+#[wasm_bindgen(js_name = expectedQuadrantColor, unchecked_return_type = "[number, number, number]")]
+pub fn expected_quadrant_color(seq: f64, q: u8) -> Result<JsValue, JsValue> {
+    if !(seq.is_finite() && seq >= 0.0 && seq.fract() == 0.0) || q > 3 {
+        return Err(js_sys::Error::new(
+            "expectedQuadrantColor(seq, q): seq is a non-negative integer, q is 0..=3",
+        )
+        .into());
+    }
+    let [r, g, b] = rfb_protocol::expected_quadrant_color(seq as u64, q);
+    Ok(js_sys::Array::of3(&r.into(), &g.into(), &b.into()).into())
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** How the frame is fitted into a canvas of another aspect ratio. */
+export type FitMode = "contain" | "cover" | "fill";
+
+/** The connection state. */
+export type ViewState = "connecting" | "open" | "negotiated" | "closed" | "error";
+
+/** Options of `new RemoteFramebufferView(element, options)`. */
+export interface RemoteFramebufferViewOptions {
+  /** WebSocket URL. Default: `ws(s)://<location.host>/`. */
+  url?: string;
+  /** Credential passed to the server's authentication hook. */
+  token?: string;
+  /** Never use H.264, even where WebCodecs decodes it. */
+  imageOnly?: boolean;
+  /** Most un-acknowledged frames in flight (1..255; the server may lower it). */
+  maxInflight?: number;
+  /** Fit mode, `contain` by default. */
+  fit?: FitMode;
+  /** Letterbox colour (any CSS colour), black by default. */
+  background?: string;
+  /** Device pixel ratio override (default: `window.devicePixelRatio`). */
+  devicePixelRatio?: number;
+  /** Cap on either side of the canvas backing store (default 4096). */
+  maxBackingDimension?: number;
+  /** Log each step to `console.debug`. */
+  debug?: boolean;
+  /** Called on every state change. */
+  onState?: (state: ViewState) => void;
+  /** Called every second with the viewer's stats and timings. */
+  onStats?: (stats: ViewerStats, timing: StatsTiming) => void;
+  /** Called for every error (it is also logged with `console.error`). */
+  onError?: (error: RfbViewerError) => void;
+}
+
+/** What `stats()` returns. */
+export interface ViewerStats {
+  /** Negotiated transport (`h264`, `jpeg`, `png`, `webp`), null before negotiation. */
+  transport: string | null;
+  /** Frames drawn on the canvas. */
+  framesDisplayed: number;
+  /** Frames received but never drawn. */
+  framesDropped: number;
+  /** Session sequence number of the frame on screen. */
+  lastDisplayedSeq: number | null;
+  /** Publish counter of the frame on screen. */
+  lastFrameSeq: number | null;
+  /** Frames handed to a decoder and not yet displayed or dropped. */
+  decodeQueueSize: number;
+}
+
+/** The second argument of `onStats`. */
+export interface StatsTiming {
+  /** Mean time from receiving a frame to drawing it over the last second (ms), null if none was drawn. */
+  receiveToDisplayMs: number | null;
+  /** The server's last `Stats` message, null until one arrives. */
+  server: ServerStatsReport | null;
+}
+
+/** The server's last `Stats` message. */
+export interface ServerStatsReport {
+  rttMs: number;
+  fpsSent: number;
+  fpsAcked: number;
+  bitrateBps: number;
+  encodeMs: number;
+  framesDropped: number;
+  keyframesSent: number;
+  inflight: number;
+  targetBitrateBps: number;
+  targetFps: number;
+}
+
+/** What `capture()` returns: the canvas backing store as RGBA bytes. */
+export interface CaptureResult {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+/** An error reported through `onError`. */
+export interface RfbViewerError extends Error {
+  name: "RfbViewerError";
+  /** Where it happened: `connection`, `server`, `protocol`, `configure`, `decode`, `image`, ... */
+  stage: string;
+  /** The WebSocket close code, for `connection` and `server` errors. */
+  code?: number;
+}
+"#;
