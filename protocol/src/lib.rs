@@ -35,7 +35,10 @@ pub use negotiate::{
     select_transport, ImageFormat, NoCommonTransport, ServerEncoders, Transport, TransportPrefs,
     VideoCodec, CAP_H264_ANNEXB,
 };
-pub use pattern::{expected_quadrant_color, test_card, Pattern, Rgb, TEST_CARD_PALETTE};
+pub use pattern::{
+    bouncing_box, checkerboard, counter, expected_quadrant_color, gradient, solid, test_card,
+    Pattern, Rgb, TEST_CARD_PALETTE,
+};
 pub use version::{ProtocolVersion, PROTOCOL_VERSION};
 pub use wire::{
     decode_client, decode_server, encode_client, encode_server, peek_hello_version, WireError,

@@ -14,7 +14,8 @@ use rfb_protocol::ColorSpace;
 use tokio::sync::{watch, Notify};
 
 use crate::error::FrameError;
-use crate::events::{EventQueue, InputEvent};
+use crate::events::{DisplayEvent, DownscaleHint, EventQueue};
+use crate::fanout::Fanout;
 use crate::frame::{Frame, PublishedFrame};
 use crate::metrics::{MetricsSnapshot, SessionMetrics};
 use crate::options::StreamOptions;
@@ -73,6 +74,15 @@ pub(crate) struct StreamState {
     pub sessions_done: Notify,
     pub server: Weak<ServerShared>,
     target: Mutex<TargetTracker>,
+    pub fanout: Fanout,
+    scales: Mutex<ScaleVotes>,
+}
+
+/// Each adaptive session's suggested scale; the smallest wins.
+#[derive(Debug)]
+struct ScaleVotes {
+    votes: BTreeMap<u64, f32>,
+    announced: f32,
 }
 
 impl StreamState {
@@ -97,6 +107,11 @@ impl StreamState {
             sessions_done: Notify::new(),
             server,
             target: Mutex::new(TargetTracker::default()),
+            fanout: Fanout::default(),
+            scales: Mutex::new(ScaleVotes {
+                votes: BTreeMap::new(),
+                announced: 1.0,
+            }),
         }
     }
 
@@ -106,6 +121,36 @@ impl StreamState {
             let target = render_size(viewport, self.options.max_render_dimension);
             lock(&self.target).offer(target, Instant::now());
         }
+    }
+
+    /// Records a session's suggested scale (`None` when it leaves) and, when the smallest
+    /// one changes, queues a [`DownscaleHint`] for the app.
+    pub fn vote_scale(&self, client_id: u64, scale: Option<f32>) {
+        let hint = {
+            let mut scales = lock(&self.scales);
+            match scale {
+                Some(s) => scales.votes.insert(client_id, s),
+                None => scales.votes.remove(&client_id),
+            };
+            let smallest = scales.votes.values().copied().fold(1.0f32, f32::min);
+            if (smallest - scales.announced).abs() < f32::EPSILON {
+                return;
+            }
+            scales.announced = smallest;
+            smallest
+        };
+        let (w, h) = self.latest().map_or(self.initial_size, |f| f.frame.size());
+        let (width, height) = crate::adaptive::scaled_size(w, h, hint);
+        self.events.push(DisplayEvent::DownscaleHint(DownscaleHint {
+            scale: hint,
+            width,
+            height,
+        }));
+    }
+
+    /// The scale the stream's viewers suggest now (1.0 without congestion).
+    pub fn suggested_scale(&self) -> f32 {
+        lock(&self.scales).announced
     }
 
     /// A receiver that wakes when a frame is published.
@@ -231,6 +276,12 @@ impl Display {
         self.size().1
     }
 
+    /// The scale the adaptive controller suggests for this stream now: the most congested
+    /// viewer's, 1.0 when none is congested (also delivered as [`DownscaleHint`] events).
+    pub fn suggested_scale(&self) -> f32 {
+        self.state.suggested_scale()
+    }
+
     /// Under `ResizePolicy::MatchClient`, the render size the viewers ask for (the latest
     /// viewport, debounced, clamped to `max_render_dimension`, even); `None` before any
     /// viewer reported one, and always `None` under `Publisher`.
@@ -259,14 +310,15 @@ impl Display {
         lock(&self.state.sessions).len()
     }
 
-    /// Drains the input every viewer sent since the last call, oldest first.
-    pub fn poll_events(&self) -> Vec<InputEvent> {
+    /// Drains what happened since the last call, oldest first: every viewer's input
+    /// ([`DisplayEvent::Input`]) and, with adaptive quality, downscale hints.
+    pub fn poll_events(&self) -> Vec<DisplayEvent> {
         self.state.events.drain()
     }
 
     /// Waits for the next input event (an alternative to polling, for a dedicated task).
     /// Returns `None` once the display is closed.
-    pub async fn next_event(&self) -> Option<InputEvent> {
+    pub async fn next_event(&self) -> Option<DisplayEvent> {
         let mut closing = self.state.closing.subscribe();
         self.state.events.next(&mut closing).await
     }

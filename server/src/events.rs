@@ -1,4 +1,5 @@
-//! Input from viewers, queued for the app: a bounded queue per stream.
+//! What a stream tells the app: input from viewers and, with adaptive quality, downscale
+//! hints, in one bounded queue per stream.
 //!
 //! The queue holds at most [`EVENT_QUEUE_CAPACITY`] events. An app that never drains it
 //! loses the oldest events first (counted in [`EventQueue::dropped`]); memory stays bounded.
@@ -31,17 +32,49 @@ pub struct InputEvent {
     pub received_us: u64,
 }
 
-/// A bounded FIFO of input events with a wake-up for async readers.
+/// The adaptive controller suggests rendering smaller (or, as viewers recover, larger
+/// again). Absolute: `scale` is relative to the frame size at the time of the hint and
+/// never compounds; `width` and `height` are that scale applied, rounded to even.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DownscaleHint {
+    /// Suggested scale in (0, 1]; 1.0 means full size again.
+    pub scale: f32,
+    /// Suggested frame width (even).
+    pub width: u32,
+    /// Suggested frame height (even).
+    pub height: u32,
+}
+
+/// One thing for the app, in arrival order.
+#[derive(Debug, Clone)]
+pub enum DisplayEvent {
+    /// Input from a viewer.
+    Input(InputEvent),
+    /// A resolution suggestion from the adaptive controller (the most congested viewer's).
+    DownscaleHint(DownscaleHint),
+}
+
+impl DisplayEvent {
+    /// The input event, if this is one.
+    pub fn input(&self) -> Option<&InputEvent> {
+        match self {
+            DisplayEvent::Input(event) => Some(event),
+            DisplayEvent::DownscaleHint(_) => None,
+        }
+    }
+}
+
+/// A bounded FIFO of display events with a wake-up for async readers.
 #[derive(Debug, Default)]
 pub struct EventQueue {
-    queue: Mutex<VecDeque<InputEvent>>,
+    queue: Mutex<VecDeque<DisplayEvent>>,
     notify: Notify,
     dropped: AtomicU64,
 }
 
 impl EventQueue {
     /// Appends an event, dropping the oldest when full.
-    pub fn push(&self, event: InputEvent) {
+    pub fn push(&self, event: DisplayEvent) {
         {
             let mut queue = lock(&self.queue);
             if queue.len() >= EVENT_QUEUE_CAPACITY {
@@ -54,7 +87,7 @@ impl EventQueue {
     }
 
     /// Takes every queued event.
-    pub fn drain(&self) -> Vec<InputEvent> {
+    pub fn drain(&self) -> Vec<DisplayEvent> {
         lock(&self.queue).drain(..).collect()
     }
 
@@ -74,7 +107,7 @@ impl EventQueue {
     }
 
     /// Waits for the next event; `None` once `closing` is set.
-    pub async fn next<T>(&self, closing: &mut watch::Receiver<Option<T>>) -> Option<InputEvent> {
+    pub async fn next<T>(&self, closing: &mut watch::Receiver<Option<T>>) -> Option<DisplayEvent> {
         loop {
             let notified = self.notify.notified();
             if let Some(event) = lock(&self.queue).pop_front() {
@@ -100,8 +133,8 @@ mod tests {
     use super::*;
     use rfb_protocol::input::{KeyInput, Modifiers};
 
-    fn key(n: usize) -> InputEvent {
-        InputEvent {
+    fn key(n: usize) -> DisplayEvent {
+        DisplayEvent::Input(InputEvent {
             client_id: 1,
             principal: None,
             event: rfb_protocol::InputEvent::KeyDown(KeyInput {
@@ -112,7 +145,7 @@ mod tests {
                 timestamp: 0.0,
             }),
             received_us: n as u64,
-        }
+        })
     }
 
     #[test]
@@ -124,7 +157,7 @@ mod tests {
         assert_eq!(q.len(), EVENT_QUEUE_CAPACITY);
         assert_eq!(q.dropped(), 100);
         let drained = q.drain();
-        assert_eq!(drained[0].received_us, 100);
+        assert_eq!(drained[0].input().map(|e| e.received_us), Some(100));
         assert!(q.is_empty());
     }
 }

@@ -13,7 +13,9 @@
 //!     let pixels = rfb_protocol::test_card(seq, 640, 480);
 //!     display.publish(Frame::rgb(640, 480, pixels)?)?;
 //!     for event in display.poll_events() {
-//!         println!("{} from viewer {}", event.event.type_name(), event.client_id);
+//!         if let rfb::DisplayEvent::Input(input) = event {
+//!             println!("{} from viewer {}", input.event.type_name(), input.client_id);
+//!         }
 //!     }
 //!     tokio::time::sleep(std::time::Duration::from_millis(33)).await;
 //! #   if seq == 3 { break; }
@@ -32,6 +34,7 @@ pub mod error;
 pub mod event_json;
 pub mod event_tap;
 pub mod events;
+pub mod fanout;
 pub mod frame;
 mod http;
 pub mod metrics;
@@ -42,7 +45,7 @@ pub mod sizing;
 
 pub use display::{Display, FrameMeta};
 pub use error::{EncodeError, FrameError, ServeError};
-pub use events::{InputEvent, Principal, EVENT_QUEUE_CAPACITY};
+pub use events::{DisplayEvent, DownscaleHint, InputEvent, Principal, EVENT_QUEUE_CAPACITY};
 pub use frame::{Frame, PixelFormat, PublishedFrame};
 pub use metrics::MetricsSnapshot;
 pub use options::{ServeOptions, StreamOptions};

@@ -114,6 +114,10 @@ pub struct SessionMetrics {
     pub height: u32,
     /// The codec string now streamed.
     pub codec: String,
+    /// True while the viewer's frames come from a shared encode.
+    pub shared_encoder: bool,
+    /// Times the viewer fell behind its shared lane and continued on its own encoder.
+    pub lane_fallbacks: u64,
     sent: Window,
     acked: Window,
     bytes: Window,
@@ -168,6 +172,8 @@ impl SessionMetrics {
             decoder_resets: self.decoder_resets,
             target_bitrate_bps: self.target_bitrate_bps,
             target_fps: self.target_fps,
+            shared_encoder: self.shared_encoder,
+            lane_fallbacks: self.lane_fallbacks,
         }
     }
 }
@@ -223,6 +229,10 @@ pub struct MetricsSnapshot {
     pub target_bitrate_bps: u64,
     /// Target frame rate.
     pub target_fps: f32,
+    /// True while the viewer's frames come from a shared encode.
+    pub shared_encoder: bool,
+    /// Times the viewer fell behind its shared lane and continued on its own encoder.
+    pub lane_fallbacks: u64,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use rfb_protocol::ImageFormat;
 
+use crate::adaptive::AdaptiveConfig;
 use crate::encode::EncoderRegistry;
 use crate::sizing::ResizePolicy;
 
@@ -80,6 +81,18 @@ pub struct StreamOptions {
     pub resize_policy: ResizePolicy,
     /// The largest side `Display::target_size()` suggests under `MatchClient`.
     pub max_render_dimension: u32,
+    /// Push a `Stats` message to each viewer this often (`None`: never).
+    pub stats_interval: Option<Duration>,
+    /// When the oldest un-ACKed frame is older than this, the session stops waiting:
+    /// it clears the in-flight window and resyncs with a keyframe.
+    pub inflight_timeout: Duration,
+    /// Once nothing new has been published for this long, send each viewer a
+    /// high-quality still of the resting frame (lossless PNG on the image path).
+    pub still_after: Option<Duration>,
+    /// Adapt each viewer's quality to its congestion (`None`: fixed quality).
+    pub adaptive: Option<AdaptiveConfig>,
+    /// Viewers with the same encoding share one encode of each frame (see `fanout`).
+    pub share_encoders: bool,
 }
 
 impl Default for StreamOptions {
@@ -97,6 +110,11 @@ impl Default for StreamOptions {
             encoders: EncoderRegistry::default(),
             resize_policy: ResizePolicy::Publisher,
             max_render_dimension: 3840,
+            stats_interval: None,
+            inflight_timeout: Duration::from_secs(2),
+            still_after: None,
+            adaptive: None,
+            share_encoders: true,
         }
     }
 }

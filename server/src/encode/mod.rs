@@ -7,6 +7,7 @@
 
 pub mod h264;
 pub mod image;
+pub mod slot;
 pub mod sps;
 pub mod yuv;
 

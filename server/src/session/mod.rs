@@ -5,12 +5,13 @@
 //! A reader task decodes the viewer's messages into a channel, so a slow socket write
 //! never stops ACKs from being read, and bad input ends only this session.
 
-pub mod encoding;
 mod end;
 pub mod flow;
 pub mod handshake;
 mod reader;
+mod schedule;
 pub mod socket;
+mod source;
 mod stream;
 
 use std::net::SocketAddr;
@@ -25,7 +26,6 @@ use crate::server::ServerShared;
 use end::finish;
 pub(crate) use end::message_name;
 pub use end::SessionEnd;
-use flow::FlowControl;
 use rfb_protocol::{CloseCode, Transport};
 use socket::{BoxSink, BoxSource};
 use stream::Session;
@@ -78,16 +78,15 @@ pub(crate) async fn run(
 
     let (tx, rx) = mpsc::channel(64);
     let reader = tokio::spawn(reader::read_viewer(source, tx));
-    let mut session = Session {
-        flow: FlowControl::new(max_inflight, stream.options.keyframe_after_drop),
-        metrics: registration.metrics.clone(),
+    let mut session = Session::new(
         stream,
         client_id,
-        principal: None,
+        None,
         transport,
-        last_config: None,
+        max_inflight,
+        registration.metrics.clone(),
         sink,
-    };
+    );
     let end = session.stream_frames(rx).await;
     // The receiver is gone, so the reader hands the socket's source back promptly.
     let source = match tokio::time::timeout(Duration::from_secs(1), reader).await {
@@ -130,6 +129,7 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         lock(&self.stream.sessions).remove(&self.client_id);
+        self.stream.vote_scale(self.client_id, None);
         self.stream.sessions_done.notify_waiters();
     }
 }

@@ -1,29 +1,47 @@
 //! The streaming phase of a session: frames out, ACKs and input in, driven by the
-//! [`super::flow`] state machine, with the encoder on the blocking pool.
+//! [`super::flow`] state machine, with frames from the session's [`Source`] and timers for
+//! stats, the in-flight backstop, adaptive quality, stills and rejoining a lane.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use rfb_protocol::{
-    encode_server, ClientMessage, CloseCode, FrameHeader, ImageFrame, ServerMessage, StreamConfig,
-    Transport, VideoChunk,
+    encode_server, ClientMessage, CloseCode, FrameHeader, ImageFormat, ImageFrame, ServerMessage,
+    StreamConfig, Transport, VideoChunk, YuvEncoding,
 };
 use tokio::sync::mpsc;
 
-use super::encoding::{EncodeOutput, EncoderSlot};
 use super::end::SessionEnd;
 use super::flow::FlowControl;
 use super::reader::FromViewer;
 use super::socket::{BoxSink, Outgoing};
+use super::source::{encoder_spec, lane_key, next_chunk, Encoded, Pending, Source};
+use crate::adaptive::{AdaptiveController, Quality};
 use crate::display::{lock, StreamState};
-use crate::encode::{EncodedPayload, EncoderSpec};
-use crate::events::{InputEvent, Principal};
+use crate::encode::slot::EncoderSlot;
+use crate::encode::EncodedPayload;
+use crate::events::{DisplayEvent, InputEvent, Principal};
+use crate::fanout::lane::LaneChunk;
 use crate::frame::PublishedFrame;
 use crate::metrics::SessionMetrics;
 
 /// A send that takes longer than this ends the session (the viewer is gone or stuck).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often the adaptive controller decides.
+pub(crate) const ADAPT_EVERY: Duration = Duration::from_millis(250);
+
+/// What the session sends about an encoded frame besides its payload.
+pub(crate) struct Outbound<'a> {
+    pub frame: &'a PublishedFrame,
+    pub payload: &'a EncodedPayload,
+    pub codec: &'a str,
+    pub yuv: Option<YuvEncoding>,
+    pub encode_time: Duration,
+    /// Send as this image format instead of the stream's (stills).
+    pub image_format: Option<ImageFormat>,
+}
 
 pub(crate) struct Session {
     pub stream: Arc<StreamState>,
@@ -32,20 +50,92 @@ pub(crate) struct Session {
     pub transport: Transport,
     pub flow: FlowControl,
     pub metrics: Arc<Mutex<SessionMetrics>>,
-    pub last_config: Option<StreamConfig>,
     pub sink: BoxSink,
+    pub(super) last_config: Option<StreamConfig>,
+    pub(super) source: Source,
+    pub(super) pending: Option<Pending>,
+    /// Bumped whenever the source changes; encodes started before are discarded.
+    pub(super) epoch: u64,
+    pub(super) latest: Option<Arc<PublishedFrame>>,
+    pub(super) last_publish_at: Instant,
+    pub(super) quality: Quality,
+    pub(super) controller: Option<AdaptiveController>,
+    pub(super) last_send_at: Option<Instant>,
+    pub(super) next_stats_at: Option<Instant>,
+    pub(super) next_adapt_at: Option<Instant>,
+    /// The frame the last still was sent (or skipped) for.
+    pub(super) still_done_for: u64,
+    /// A lane access unit that arrived while the window was full, sent once it opens.
+    pub(super) held: Option<Arc<LaneChunk>>,
 }
 
 impl Session {
-    fn encoder_spec(&self, width: u32, height: u32) -> EncoderSpec {
-        let o = &self.stream.options;
-        EncoderSpec {
-            fps: o.fps,
+    /// A session at the stream's full quality, on a shared source when sharing is on.
+    pub fn new(
+        stream: Arc<StreamState>,
+        client_id: u64,
+        principal: Option<Principal>,
+        transport: Transport,
+        max_inflight: u8,
+        metrics: Arc<Mutex<SessionMetrics>>,
+        sink: BoxSink,
+    ) -> Session {
+        let o = &stream.options;
+        let quality = Quality {
             bitrate_bps: o.bitrate_bps,
-            keyframe_interval: o.keyframe_interval,
             jpeg_quality: o.jpeg_quality,
-            threads: o.encoder_threads,
-            ..EncoderSpec::new(self.transport, width, height)
+            fps: o.fps,
+            max_inflight,
+            scale: 1.0,
+        };
+        let source = match (transport, o.share_encoders) {
+            (Transport::Video(_), true) => Source::Lane {
+                member: stream
+                    .fanout
+                    .lane(&stream, lane_key(quality.bitrate_bps, quality.fps))
+                    .join(),
+                synced: false,
+            },
+            (Transport::Image(_), true) => Source::SharedImages,
+            (_, false) => {
+                let spec = encoder_spec(
+                    &stream,
+                    transport,
+                    quality.bitrate_bps,
+                    quality.fps,
+                    quality.jpeg_quality,
+                    (0, 0),
+                );
+                Source::private(EncoderSlot::new(o.encoders.clone(), spec))
+            }
+        };
+        lock(&metrics).shared_encoder = source.is_shared();
+        let now = Instant::now();
+        let controller = o
+            .adaptive
+            .clone()
+            .map(|config| AdaptiveController::new(config, quality, transport.is_video()));
+        Session {
+            flow: FlowControl::new(max_inflight, o.keyframe_after_drop),
+            next_stats_at: o.stats_interval.map(|i| now + i),
+            next_adapt_at: controller.as_ref().map(|_| now + ADAPT_EVERY),
+            controller,
+            quality,
+            source,
+            stream,
+            client_id,
+            principal,
+            transport,
+            metrics,
+            sink,
+            last_config: None,
+            pending: None,
+            epoch: 0,
+            latest: None,
+            last_publish_at: now,
+            last_send_at: None,
+            still_done_for: 0,
+            held: None,
         }
     }
 
@@ -55,23 +145,16 @@ impl Session {
     ) -> SessionEnd {
         let mut frames = self.stream.subscribe();
         let mut closing = self.stream.closing.subscribe();
-        let mut latest: Option<Arc<PublishedFrame>> = frames.borrow_and_update().clone();
-        let (w, h) = latest.as_ref().map_or((0, 0), |f| f.frame.size());
-        let mut slot = Some(EncoderSlot::new(
-            self.stream.options.encoders.clone(),
-            self.encoder_spec(w, h),
-        ));
-        let mut pending: Option<tokio::task::JoinHandle<EncodeOutput>> = None;
+        self.latest = frames.borrow_and_update().clone();
         loop {
-            if pending.is_none() {
-                let latest_seq = latest.as_ref().map_or(0, |f| f.seq);
-                if let (Some(frame), Some(plan)) = (&latest, self.flow.poll(latest_seq)) {
-                    if let Some(s) = slot.take() {
-                        pending = Some(s.spawn(frame.clone(), plan.keyframe));
-                    }
-                }
+            if let Err(end) = self.send_held_chunk().await {
+                return end;
             }
-            tokio::select! {
+            self.start_encode_if_ready();
+            let deadline = self.next_deadline();
+            let lane = self.source.lane_member();
+            let pending = &mut self.pending;
+            let outcome: Result<(), SessionEnd> = tokio::select! {
                 biased;
                 code = async { closing.wait_for(Option::is_some).await.ok().and_then(|c| *c) } => {
                     let code = code.unwrap_or(CloseCode::GoingAway);
@@ -79,40 +162,34 @@ impl Session {
                         CloseCode::StreamRemoved => "the stream was removed",
                         _ => "the server is shutting down",
                     };
-                    return SessionEnd::new(code, reason);
+                    Err(SessionEnd::new(code, reason))
                 }
                 event = from_viewer.recv() => match event {
-                    Some(FromViewer::Message(msg)) => self.on_message(msg),
-                    Some(FromViewer::End(end)) => return end,
-                    None => return SessionEnd::quiet(),
-                },
-                output = async { pending.as_mut().expect("guarded by is_some").await }, if pending.is_some() => {
-                    pending = None;
-                    let output = match output {
-                        Ok(output) => output,
-                        Err(join) => return SessionEnd::new(CloseCode::InternalError, format!("encoder task failed: {join}")),
-                    };
-                    slot = Some(output.slot);
-                    let frame = output.frame;
-                    match output.result {
-                        Err(err) => return SessionEnd::new(CloseCode::InternalError, err.to_string()),
-                        Ok(payloads) if payloads.is_empty() => self.flow.on_skipped(frame.seq),
-                        Ok(payloads) => {
-                            let encoder = slot.as_ref().map(|s| (s.codec_string(), s.yuv_encoding())).unwrap_or_default();
-                            for payload in payloads {
-                                if let Err(end) = self.send_frame(&encoder, &frame, payload, output.encode_time).await {
-                                    return end;
-                                }
-                            }
-                        }
+                    Some(FromViewer::Message(msg)) => {
+                        self.on_message(msg);
+                        Ok(())
                     }
+                    Some(FromViewer::End(end)) => Err(end),
+                    None => Err(SessionEnd::quiet()),
+                },
+                done = async { pending.as_mut().expect("guarded by is_some").await }, if pending.is_some() => {
+                    self.pending = None;
+                    self.on_encoded(done).await
                 }
+                chunk = next_chunk(lane) => self.on_lane_chunk(chunk).await,
                 changed = frames.changed() => {
                     if changed.is_err() {
-                        return SessionEnd::new(CloseCode::GoingAway, "the stream is gone");
+                        Err(SessionEnd::new(CloseCode::GoingAway, "the stream is gone"))
+                    } else {
+                        self.latest = frames.borrow_and_update().clone();
+                        self.last_publish_at = Instant::now();
+                        Ok(())
                     }
-                    latest = frames.borrow_and_update().clone();
                 }
+                _ = sleep_until(deadline) => self.on_timer(Instant::now()).await,
+            };
+            if let Err(end) = outcome {
+                return end;
             }
         }
     }
@@ -123,15 +200,26 @@ impl Session {
                 let now = Instant::now();
                 let acked = self.flow.on_ack(ack.seq);
                 let mut m = lock(&self.metrics);
+                let mut newest_rtt = None;
                 for frame in acked {
-                    m.on_acked(now, now.saturating_duration_since(frame.sent_at));
+                    let rtt = now.saturating_duration_since(frame.sent_at);
+                    m.on_acked(now, rtt);
+                    newest_rtt = Some(rtt);
                 }
                 m.decode_queue_size = ack.decode_queue_size;
                 m.inflight = self.flow.inflight() as u32;
+                drop(m);
+                if let (Some(controller), Some(rtt)) = (self.controller.as_mut(), newest_rtt) {
+                    controller.observe(ack.decode_queue_size, rtt.as_secs_f64() * 1e3);
+                }
             }
-            ClientMessage::RequestKeyframe => self.flow.request_keyframe(),
+            ClientMessage::RequestKeyframe => {
+                self.flow.request_keyframe();
+                self.resync_lane();
+            }
             ClientMessage::DecoderReset => {
                 self.flow.reset();
+                self.resync_lane();
                 let mut m = lock(&self.metrics);
                 m.decoder_resets += 1;
                 m.inflight = 0;
@@ -156,10 +244,146 @@ impl Session {
         if let Some(server) = self.stream.server.upgrade() {
             server.tap.tap(&self.stream.name, &event);
         }
-        self.stream.events.push(event);
+        self.stream.events.push(DisplayEvent::Input(event));
     }
 
-    async fn send(&mut self, message: &ServerMessage<'_>) -> Result<usize, SessionEnd> {
+    /// A finished encode: hand the encoder back and send what it produced.
+    async fn on_encoded(&mut self, done: Encoded) -> Result<(), SessionEnd> {
+        if done.epoch != self.epoch {
+            return Ok(());
+        }
+        if let (Source::Private { slot, .. }, Some(returned)) = (&mut self.source, done.slot) {
+            *slot = Some(returned);
+        }
+        if done.still_format.is_some() {
+            self.still_done_for = done.frame.seq;
+        }
+        let payloads = done
+            .result
+            .map_err(|err| SessionEnd::new(CloseCode::InternalError, err))?;
+        if payloads.is_empty() {
+            self.flow.on_skipped(done.frame.seq);
+            return Ok(());
+        }
+        for payload in &payloads {
+            self.send_frame(Outbound {
+                frame: &done.frame,
+                payload,
+                codec: &done.codec,
+                yuv: done.yuv,
+                encode_time: done.encode_time,
+                image_format: done.still_format,
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// An access unit from the lane (or `None`: the lane ended).
+    async fn on_lane_chunk(&mut self, chunk: Option<Arc<LaneChunk>>) -> Result<(), SessionEnd> {
+        let window_open = self.flow.inflight() < usize::from(self.flow.max_inflight());
+        let Some(chunk) = chunk else {
+            self.fall_back_to_private();
+            return Ok(());
+        };
+        match &mut self.source {
+            Source::Lane { member, synced } => {
+                if *synced && !window_open && self.held.is_none() && !member.is_lost() {
+                    // The window may open before the next access unit: wait for it.
+                    self.held = Some(chunk);
+                    return Ok(());
+                }
+                if member.is_lost() || (*synced && !window_open) {
+                    // Queueing more would add latency and skipping would break the
+                    // decoder: continue on a private encoder.
+                    self.fall_back_to_private();
+                    return Ok(());
+                }
+                if !*synced {
+                    if !chunk.payload.keyframe || !window_open {
+                        return Ok(());
+                    }
+                    *synced = true;
+                }
+            }
+            Source::Private { rejoin, .. } => {
+                let lost = rejoin.as_ref().is_some_and(|m| m.is_lost());
+                if lost {
+                    *rejoin = None;
+                    return Ok(());
+                }
+                if !chunk.payload.keyframe || !window_open || self.pending.is_some() {
+                    return Ok(());
+                }
+                // The lane's IDR: switch back to sharing from here.
+                let Some(member) = rejoin.take() else {
+                    return Ok(());
+                };
+                self.epoch += 1;
+                self.source = Source::Lane {
+                    member,
+                    synced: true,
+                };
+                lock(&self.metrics).shared_encoder = true;
+            }
+            Source::SharedImages => return Ok(()),
+        }
+        self.send_frame(Outbound {
+            frame: &chunk.frame,
+            payload: &chunk.payload,
+            codec: &chunk.codec,
+            yuv: chunk.yuv,
+            encode_time: chunk.encode_time,
+            image_format: None,
+        })
+        .await
+    }
+
+    /// Sends the held lane access unit once the window has room.
+    async fn send_held_chunk(&mut self) -> Result<(), SessionEnd> {
+        if self.held.is_none() || self.flow.inflight() >= usize::from(self.flow.max_inflight()) {
+            return Ok(());
+        }
+        let Some(chunk) = self.held.take() else {
+            return Ok(());
+        };
+        self.send_frame(Outbound {
+            frame: &chunk.frame,
+            payload: &chunk.payload,
+            codec: &chunk.codec,
+            yuv: chunk.yuv,
+            encode_time: chunk.encode_time,
+            image_format: None,
+        })
+        .await
+    }
+
+    /// A keyframe request or decoder reset while on a lane: wait for the lane's next IDR.
+    pub(super) fn resync_lane(&mut self) {
+        if let Source::Lane { member, synced } = &mut self.source {
+            *synced = false;
+            self.held = None;
+            member.request_idr();
+        }
+    }
+
+    pub(super) fn fall_back_to_private(&mut self) {
+        let size = self.latest.as_ref().map_or((0, 0), |f| f.frame.size());
+        let slot = EncoderSlot::new(
+            self.stream.options.encoders.clone(),
+            self.encoder_spec(size),
+        );
+        self.epoch += 1;
+        self.pending = None;
+        self.held = None;
+        self.source = Source::private(slot);
+        self.flow.request_keyframe();
+        let mut m = lock(&self.metrics);
+        m.shared_encoder = false;
+        m.lane_fallbacks += 1;
+    }
+
+    pub(super) async fn send(&mut self, message: &ServerMessage<'_>) -> Result<usize, SessionEnd> {
         let bytes = encode_server(message);
         let len = bytes.len();
         match tokio::time::timeout(SEND_TIMEOUT, self.sink.send(Outgoing::Binary(bytes.into())))
@@ -180,25 +404,20 @@ impl Session {
         }
     }
 
-    async fn send_frame(
-        &mut self,
-        (codec, yuv): &(String, Option<rfb_protocol::YuvEncoding>),
-        frame: &PublishedFrame,
-        payload: EncodedPayload,
-        encode_time: Duration,
-    ) -> Result<(), SessionEnd> {
+    async fn send_frame(&mut self, out: Outbound<'_>) -> Result<(), SessionEnd> {
+        let frame = out.frame;
         let (width, height) = frame.frame.size();
         let config = StreamConfig {
             transport: self.transport,
             codec: match self.transport {
                 Transport::Image(format) => format.mime().to_string(),
-                Transport::Video(_) => codec.clone(),
+                Transport::Video(_) => out.codec.to_string(),
             },
             width,
             height,
             pixel_ratio: frame.pixel_ratio,
             color: frame.color,
-            yuv: *yuv,
+            yuv: out.yuv,
             max_inflight: self.flow.max_inflight(),
         };
         if self.last_config.as_ref() != Some(&config) {
@@ -211,34 +430,50 @@ impl Session {
             self.last_config = Some(config);
         }
         let now = Instant::now();
-        let seq = self.flow.on_sent(frame.seq, payload.keyframe, now);
+        let seq = self.flow.on_sent(frame.seq, out.payload.keyframe, now);
         let header = FrameHeader {
             seq,
             frame_seq: frame.seq,
             timestamp_us: frame.timestamp_us,
             width,
             height,
-            keyframe: payload.keyframe,
+            keyframe: out.payload.keyframe,
             pixel_ratio: frame.pixel_ratio,
             color: frame.color,
         };
-        let message = match self.transport {
-            Transport::Video(codec) => ServerMessage::VideoChunk(VideoChunk {
+        let message = match (self.transport, out.image_format) {
+            (Transport::Video(codec), None) => ServerMessage::VideoChunk(VideoChunk {
                 header,
                 codec,
-                payload: &payload.data,
+                payload: &out.payload.data,
             }),
-            Transport::Image(format) => ServerMessage::ImageFrame(ImageFrame {
-                header,
-                format,
-                payload: &payload.data,
-            }),
+            (Transport::Image(format), None) | (_, Some(format)) => {
+                ServerMessage::ImageFrame(ImageFrame {
+                    header,
+                    format,
+                    payload: &out.payload.data,
+                })
+            }
         };
         self.send(&message).await?;
+        self.last_send_at = Some(now);
         let mut m = lock(&self.metrics);
-        m.on_sent(now, payload.data.len(), payload.keyframe, encode_time);
+        m.on_sent(
+            now,
+            out.payload.data.len(),
+            out.payload.keyframe,
+            out.encode_time,
+        );
         m.frames_dropped = self.flow.frames_dropped();
         m.inflight = self.flow.inflight() as u32;
         Ok(())
+    }
+}
+
+/// Sleeps until `deadline` (forever without one).
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }

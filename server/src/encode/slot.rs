@@ -1,6 +1,7 @@
-//! A session's encoder, run on tokio's blocking pool so ACKs keep flowing while a frame
-//! encodes. The encoder moves into the blocking task and comes back with the result;
-//! it is (re)built there too, when the frame size changes.
+//! An encoder plus what it needs to rebuild itself, run on tokio's blocking pool so the
+//! async side (a session reading ACKs, a shared lane) keeps going while a frame encodes.
+//! The encoder moves into the blocking task and comes back with the result; it is
+//! (re)built there too, when the frame size or the spec changes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,11 +9,11 @@ use std::time::{Duration, Instant};
 use rfb_protocol::{Transport, YuvEncoding};
 use tokio::task::JoinHandle;
 
-use crate::encode::{EncodedPayload, Encoder, EncoderRegistry, EncoderSpec};
+use super::{EncodedPayload, Encoder, EncoderRegistry, EncoderSpec};
 use crate::error::EncodeError;
 use crate::frame::PublishedFrame;
 
-/// The encoder of one session plus what it needs to rebuild itself.
+/// An encoder plus what it needs to rebuild itself.
 pub struct EncoderSlot {
     registry: EncoderRegistry,
     spec: EncoderSpec,

@@ -1,0 +1,313 @@
+//! A shared H.264 encoder ("lane"): one encode of each published frame, the same access
+//! units for every member viewer. See the module docs of [`super`] for the design.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rfb_protocol::{Transport, VideoCodec, YuvEncoding};
+use tokio::sync::{mpsc, watch, Notify};
+
+use crate::display::{lock, StreamState};
+use crate::encode::slot::EncoderSlot;
+use crate::encode::{EncodedPayload, EncoderSpec};
+use crate::frame::PublishedFrame;
+
+/// Least time between two IDRs a member asked for (joins, resyncs): every member pays for
+/// an IDR in bits, so a burst of joins shares one.
+pub const MIN_IDR_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Chunks a member may have queued before it counts as lost (it is not keeping up).
+const MEMBER_QUEUE: usize = 4;
+
+/// What makes two H.264 viewers share a lane: the settings the adaptive controller can
+/// change per viewer. Everything else (keyframe interval, YUV encoding, threads, size)
+/// comes from the stream and is the same for all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LaneKey {
+    /// Target bitrate.
+    pub bitrate_bps: u32,
+    /// Most encodes per second, in millihertz (so the key is hashable).
+    pub fps_millihz: u32,
+}
+
+impl LaneKey {
+    /// The key for a bitrate and a frame rate.
+    pub fn new(bitrate_bps: u32, fps: f32) -> LaneKey {
+        LaneKey {
+            bitrate_bps,
+            fps_millihz: (fps.max(0.001) * 1000.0).round() as u32,
+        }
+    }
+
+    /// The frame rate.
+    pub fn fps(&self) -> f32 {
+        self.fps_millihz as f32 / 1000.0
+    }
+}
+
+/// One access unit of a lane, shared by reference between its members.
+#[derive(Debug)]
+pub struct LaneChunk {
+    /// The frame it shows.
+    pub frame: Arc<PublishedFrame>,
+    /// The access unit.
+    pub payload: EncodedPayload,
+    /// The codec string of the SPS in force.
+    pub codec: String,
+    /// The YUV encoding the stream signals.
+    pub yuv: Option<YuvEncoding>,
+    /// How long the shared encode took.
+    pub encode_time: Duration,
+}
+
+#[derive(Debug)]
+struct MemberSlot {
+    id: u64,
+    tx: mpsc::Sender<Arc<LaneChunk>>,
+    lost: Arc<AtomicBool>,
+}
+
+/// State the lane task and the members share.
+#[derive(Debug, Default)]
+struct Shared {
+    members: Mutex<Vec<MemberSlot>>,
+    idr_wanted: AtomicBool,
+    wake: Notify,
+    encodes: AtomicU64,
+    next_member: AtomicU64,
+}
+
+/// A running lane. Members hold it; when the last member leaves, it is dropped and its
+/// task ends.
+#[derive(Debug)]
+pub struct Lane {
+    key: LaneKey,
+    shared: Arc<Shared>,
+    _alive: watch::Sender<()>,
+}
+
+impl Lane {
+    /// Starts a lane for `stream` on the current runtime.
+    pub(crate) fn start(stream: &Arc<StreamState>, key: LaneKey) -> Arc<Lane> {
+        let (alive, stopped) = watch::channel(());
+        let shared = Arc::new(Shared::default());
+        tokio::spawn(run(stream.clone(), key, shared.clone(), stopped));
+        Arc::new(Lane {
+            key,
+            shared,
+            _alive: alive,
+        })
+    }
+
+    /// The lane's settings.
+    pub fn key(&self) -> LaneKey {
+        self.key
+    }
+
+    /// Encodes the lane performed.
+    pub fn encodes(&self) -> u64 {
+        self.shared.encodes.load(Ordering::Relaxed)
+    }
+
+    /// Members now.
+    pub fn member_count(&self) -> usize {
+        lock(&self.shared.members).len()
+    }
+
+    /// Adds a member; it receives chunks from the next IDR on (it asks for one).
+    pub fn join(self: &Arc<Lane>) -> LaneMember {
+        let (tx, rx) = mpsc::channel(MEMBER_QUEUE);
+        let id = self.shared.next_member.fetch_add(1, Ordering::Relaxed);
+        let lost = Arc::new(AtomicBool::new(false));
+        lock(&self.shared.members).push(MemberSlot {
+            id,
+            tx,
+            lost: lost.clone(),
+        });
+        let member = LaneMember {
+            lane: self.clone(),
+            id,
+            rx,
+            lost,
+        };
+        member.request_idr();
+        member
+    }
+}
+
+/// A viewer's membership in a lane; dropping it leaves the lane.
+#[derive(Debug)]
+pub struct LaneMember {
+    lane: Arc<Lane>,
+    id: u64,
+    /// Chunks, in encode order.
+    pub rx: mpsc::Receiver<Arc<LaneChunk>>,
+    lost: Arc<AtomicBool>,
+}
+
+impl LaneMember {
+    /// Asks the lane for an IDR (at most one per [`MIN_IDR_INTERVAL`] for all members).
+    pub fn request_idr(&self) {
+        self.lane.shared.idr_wanted.store(true, Ordering::Release);
+        self.lane.shared.wake.notify_one();
+    }
+
+    /// True when the lane had to skip this member because its queue was full: its decoder
+    /// missed an access unit and it must resync.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Acquire)
+    }
+
+    /// The lane's settings.
+    pub fn key(&self) -> LaneKey {
+        self.lane.key
+    }
+
+    /// The lane itself.
+    pub fn lane(&self) -> &Arc<Lane> {
+        &self.lane
+    }
+}
+
+impl Drop for LaneMember {
+    fn drop(&mut self) {
+        lock(&self.lane.shared.members).retain(|m| m.id != self.id);
+    }
+}
+
+fn spec_for(stream: &StreamState, key: LaneKey) -> EncoderSpec {
+    let o = &stream.options;
+    EncoderSpec {
+        fps: key.fps(),
+        bitrate_bps: key.bitrate_bps,
+        keyframe_interval: o.keyframe_interval,
+        threads: o.encoder_threads,
+        ..EncoderSpec::new(Transport::Video(VideoCodec::H264AnnexB), 0, 0)
+    }
+}
+
+/// The lane task: encode the newest frame whenever there is one and someone listens,
+/// honouring IDR requests (rate limited) and the lane's frame rate.
+async fn run(
+    stream: Arc<StreamState>,
+    key: LaneKey,
+    shared: Arc<Shared>,
+    mut stopped: watch::Receiver<()>,
+) {
+    let mut frames = stream.subscribe();
+    let mut slot = Some(EncoderSlot::new(
+        stream.options.encoders.clone(),
+        spec_for(&stream, key),
+    ));
+    let mut last_seq = 0u64;
+    let mut last_idr: Option<Instant> = None;
+    let mut last_encode: Option<Instant> = None;
+    let min_interval = if key.fps() < stream.options.fps {
+        Duration::from_secs_f64(1.0 / f64::from(key.fps()))
+    } else {
+        Duration::ZERO
+    };
+    loop {
+        let latest = frames.borrow_and_update().clone();
+        let now = Instant::now();
+        let idr_wanted = shared.idr_wanted.load(Ordering::Acquire);
+        let mut deadline: Option<Instant> = None;
+        if let Some(frame) = latest.filter(|_| !lock(&shared.members).is_empty()) {
+            let has_new = frame.seq > last_seq;
+            let idr_allowed = last_idr.is_none_or(|t| now >= t + MIN_IDR_INTERVAL);
+            let paced = last_encode.is_none_or(|t| now >= t + min_interval);
+            let encode_now = paced && (has_new || (idr_wanted && idr_allowed));
+            if encode_now {
+                let force_idr = idr_wanted && idr_allowed;
+                if force_idr {
+                    shared.idr_wanted.store(false, Ordering::Release);
+                }
+                let Some(s) = slot.take() else { return };
+                let output = match s.spawn(frame.clone(), force_idr).await {
+                    Ok(output) => output,
+                    Err(join) => {
+                        tracing::error!("lane encoder task failed: {join}");
+                        // Members notice and continue on encoders of their own.
+                        mark_all_lost(&shared);
+                        return;
+                    }
+                };
+                slot = Some(output.slot);
+                last_seq = frame.seq;
+                last_encode = Some(Instant::now());
+                shared.encodes.fetch_add(1, Ordering::Relaxed);
+                match output.result {
+                    Ok(payloads) => {
+                        let codec = slot
+                            .as_ref()
+                            .map(EncoderSlot::codec_string)
+                            .unwrap_or_default();
+                        let yuv = slot.as_ref().and_then(EncoderSlot::yuv_encoding);
+                        for payload in payloads {
+                            if payload.keyframe {
+                                last_idr = last_encode;
+                                // Any IDR satisfies pending requests.
+                                shared.idr_wanted.store(false, Ordering::Release);
+                            }
+                            broadcast(
+                                &shared,
+                                Arc::new(LaneChunk {
+                                    frame: frame.clone(),
+                                    payload,
+                                    codec: codec.clone(),
+                                    yuv,
+                                    encode_time: output.encode_time,
+                                }),
+                            );
+                        }
+                    }
+                    Err(err) => {
+                        tracing::error!("lane encoder failed: {err}");
+                        // Members resync from scratch with a fresh encoder.
+                        slot = Some(EncoderSlot::new(
+                            stream.options.encoders.clone(),
+                            spec_for(&stream, key),
+                        ));
+                        mark_all_lost(&shared);
+                    }
+                }
+                continue;
+            }
+            if !paced && has_new {
+                deadline = last_encode.map(|t| t + min_interval);
+            } else if idr_wanted && !idr_allowed {
+                deadline = last_idr.map(|t| t + MIN_IDR_INTERVAL);
+            }
+        }
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            changed = frames.changed() => if changed.is_err() { return },
+            _ = shared.wake.notified() => {}
+            _ = sleep => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+fn broadcast(shared: &Shared, chunk: Arc<LaneChunk>) {
+    for member in lock(&shared.members).iter() {
+        if member.lost.load(Ordering::Acquire) {
+            continue;
+        }
+        if let Err(mpsc::error::TrySendError::Full(_)) = member.tx.try_send(chunk.clone()) {
+            member.lost.store(true, Ordering::Release);
+        }
+    }
+}
+
+fn mark_all_lost(shared: &Shared) {
+    for member in lock(&shared.members).iter() {
+        member.lost.store(true, Ordering::Release);
+    }
+}

@@ -1,0 +1,87 @@
+//! Encode once, send to many: viewers whose negotiated encoding is the same share one
+//! encode of each published frame and receive the same bytes.
+//!
+//! # Images
+//! Every image is a keyframe, so sharing is a cache ([`image_cache`]): per format and
+//! quality, the encode of the newest frame anyone asked for. Each session still decides
+//! when it is ready for a frame (per-viewer backpressure is unchanged); viewers that ask
+//! for the same frame get the same result, encoded once.
+//!
+//! # H.264: lanes
+//! A P-frame is only decodable by a viewer that received every access unit since the
+//! last IDR, so H.264 viewers share a *lane* ([`lane`]): one encoder, one chain of access
+//! units pushed to every member. Viewers with the same adaptive settings (bitrate, frame
+//! rate) share a lane; the rest of the encoder settings are the stream's.
+//!
+//! - **Joining** (a new viewer, a keyframe request, a decoder reset): the member waits
+//!   for the lane's next IDR and ignores the access units before it. It asks for one; the
+//!   lane encodes the next frame (or re-encodes the current one on an idle stream) as an
+//!   IDR, at most once per [`lane::MIN_IDR_INTERVAL`] (500 ms). So a burst of joins costs
+//!   the other viewers a single IDR, a lone join costs them one IDR, and a joiner waits at
+//!   most 500 ms (typically one frame) for its first picture.
+//! - **Falling behind**: a member whose in-flight window is full when an access unit
+//!   arrives (or whose queue at the lane overflowed) cannot take it without breaking its
+//!   decoder, and it must not slow the lane. It leaves the lane and continues on a private
+//!   encoder of its own, exactly like an unshared session: latest-frame-wins drops before
+//!   encoding, and a keyframe to resync. A slow viewer therefore costs one extra encoder
+//!   while it is slow, and nothing for the others (no extra IDRs, no waiting).
+//! - **Rejoining**: once a private viewer has kept up for [`REJOIN_AFTER`] it joins the lane
+//!   again, keeps its private stream going until the lane's next IDR arrives, and switches
+//!   there. Periodic IDRs make most rejoins free; otherwise it asks for one (rate limited
+//!   as above).
+//!
+//! The cost model, measured in `rfb bench` and the README: N healthy viewers on one
+//! display cost one encode per frame, plus one IDR per join burst.
+
+pub mod image_cache;
+pub mod lane;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use crate::display::{lock, StreamState};
+use image_cache::ImageCache;
+use lane::{Lane, LaneKey};
+
+/// How long a viewer that fell behind must keep up before it rejoins its lane.
+pub const REJOIN_AFTER: Duration = Duration::from_secs(3);
+
+/// The shared encoders of one stream.
+#[derive(Debug, Default)]
+pub struct Fanout {
+    lanes: Mutex<HashMap<LaneKey, Weak<Lane>>>,
+    /// Shared image encodes.
+    pub images: ImageCache,
+}
+
+impl Fanout {
+    /// The lane for `key`, started if no member holds one.
+    pub(crate) fn lane(&self, stream: &Arc<StreamState>, key: LaneKey) -> Arc<Lane> {
+        let mut lanes = lock(&self.lanes);
+        if let Some(lane) = lanes.get(&key).and_then(Weak::upgrade) {
+            return lane;
+        }
+        lanes.retain(|_, weak| weak.strong_count() > 0);
+        let lane = Lane::start(stream, key);
+        lanes.insert(key, Arc::downgrade(&lane));
+        lane
+    }
+
+    /// Encodes performed by every live lane (for tests and metrics).
+    pub fn lane_encodes(&self) -> u64 {
+        lock(&self.lanes)
+            .values()
+            .filter_map(Weak::upgrade)
+            .map(|l| l.encodes())
+            .sum()
+    }
+
+    /// Live lanes.
+    pub fn lane_count(&self) -> usize {
+        lock(&self.lanes)
+            .values()
+            .filter(|w| w.strong_count() > 0)
+            .count()
+    }
+}

@@ -1,0 +1,286 @@
+//! When a session does what: starting encodes (with pacing), and the timers for stats,
+//! the in-flight backstop, adaptive quality, stills after settle and rejoining a lane.
+
+use std::time::{Duration, Instant};
+
+use rfb_protocol::{ImageFormat, QualityTarget, ServerMessage, ServerStats, Transport};
+
+use super::end::SessionEnd;
+use super::source::{encode_private, encode_shared_image, encoder_spec, lane_key, Source};
+use super::stream::{Session, ADAPT_EVERY};
+use crate::adaptive::{Lever, Quality};
+use crate::display::lock;
+use crate::encode::EncoderSpec;
+use crate::fanout::image_cache::ImageKey;
+use crate::fanout::REJOIN_AFTER;
+
+impl Session {
+    /// The private encoder spec at the current quality.
+    pub(super) fn encoder_spec(&self, size: (u32, u32)) -> EncoderSpec {
+        let q = &self.quality;
+        encoder_spec(
+            &self.stream,
+            self.transport,
+            q.bitrate_bps,
+            q.fps,
+            q.jpeg_quality,
+            size,
+        )
+    }
+
+    /// The least time between two sends when the adaptive controller lowered the frame
+    /// rate below the stream's (private and image sources; lanes pace themselves).
+    fn pacing(&self) -> Option<Duration> {
+        let reduced = self.quality.fps + 0.01 < self.stream.options.fps;
+        (reduced && self.quality.fps > 0.0)
+            .then(|| Duration::from_secs_f64(1.0 / f64::from(self.quality.fps)))
+    }
+
+    fn window_open(&self) -> bool {
+        self.flow.inflight() < usize::from(self.flow.max_inflight())
+    }
+
+    /// Starts encoding the latest frame when the flow control and pacing allow it.
+    pub(super) fn start_encode_if_ready(&mut self) {
+        if self.pending.is_some() {
+            return;
+        }
+        let Some(frame) = self.latest.clone() else {
+            return;
+        };
+        let now = Instant::now();
+        if let (Some(interval), Some(last)) = (self.pacing(), self.last_send_at) {
+            if now < last + interval {
+                return;
+            }
+        }
+        let spec = self.encoder_spec(frame.frame.size());
+        let behind = !self.window_open() && frame.seq > self.flow.last_sent_frame_seq();
+        match &mut self.source {
+            Source::Lane { .. } => {}
+            Source::Private {
+                slot,
+                kept_up_since,
+                ..
+            } => {
+                if behind {
+                    *kept_up_since = now;
+                }
+                if let Some(plan) = self.flow.poll(frame.seq) {
+                    if let Some(mut s) = slot.take() {
+                        s.reconfigure(spec);
+                        self.pending = Some(encode_private(self.epoch, s, frame, plan.keyframe));
+                    }
+                }
+            }
+            Source::SharedImages => {
+                if self.flow.poll(frame.seq).is_some() {
+                    if let Transport::Image(format) = self.transport {
+                        let key = ImageKey::new(format, self.quality.jpeg_quality);
+                        self.pending = Some(encode_shared_image(
+                            self.epoch,
+                            self.stream.clone(),
+                            key,
+                            frame,
+                            false,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// When the resting frame deserves a still, if it does.
+    fn still_due(&self) -> Option<Instant> {
+        let after = self.stream.options.still_after?;
+        let frame = self.latest.as_ref()?;
+        let waiting = self.pending.is_none()
+            && self.transport != Transport::Image(ImageFormat::Png)
+            && matches!(self.transport, Transport::Image(_))
+            && frame.seq == self.flow.last_sent_frame_seq()
+            && self.still_done_for != frame.seq;
+        waiting.then(|| self.last_publish_at + after)
+    }
+
+    fn rejoin_due(&self) -> Option<Instant> {
+        match &self.source {
+            Source::Private {
+                rejoin: None,
+                kept_up_since,
+                ..
+            } if self.transport.is_video() && self.stream.options.share_encoders => {
+                Some(*kept_up_since + REJOIN_AFTER)
+            }
+            _ => None,
+        }
+    }
+
+    /// The earliest timer.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        let backstop = self
+            .flow
+            .oldest_inflight()
+            .map(|f| f.sent_at + self.stream.options.inflight_timeout);
+        let pacing = match (self.pacing(), self.last_send_at, &self.latest) {
+            (Some(interval), Some(last), Some(frame))
+                if self.pending.is_none()
+                    && frame.seq > self.flow.last_sent_frame_seq()
+                    && self.window_open() =>
+            {
+                Some(last + interval)
+            }
+            _ => None,
+        };
+        [
+            self.next_stats_at,
+            backstop,
+            self.next_adapt_at,
+            self.still_due(),
+            pacing,
+            self.rejoin_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Runs whichever timers are due.
+    pub(super) async fn on_timer(&mut self, now: Instant) -> Result<(), SessionEnd> {
+        if self.next_stats_at.is_some_and(|t| t <= now) {
+            self.next_stats_at = self.stream.options.stats_interval.map(|i| now + i);
+            self.send_stats(now).await?;
+        }
+        let timeout = self.stream.options.inflight_timeout;
+        if self.flow.is_stalled(now, timeout) {
+            self.flow.reset();
+            self.resync_lane();
+            let mut m = lock(&self.metrics);
+            m.inflight_timeouts += 1;
+            m.inflight = 0;
+        }
+        if self.next_adapt_at.is_some_and(|t| t <= now) {
+            self.next_adapt_at = Some(now + ADAPT_EVERY);
+            self.adapt(now).await?;
+        }
+        if self.still_due().is_some_and(|t| t <= now) {
+            self.start_still();
+        }
+        if self.rejoin_due().is_some_and(|t| t <= now) {
+            let key = lane_key(self.quality.bitrate_bps, self.quality.fps);
+            let member = self.stream.fanout.lane(&self.stream, key).join();
+            if let Source::Private { rejoin, .. } = &mut self.source {
+                *rejoin = Some(member);
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes the resting frame losslessly (PNG, shared between viewers), unless the
+    /// viewer is behind, in which case the still is skipped.
+    fn start_still(&mut self) {
+        let Some(frame) = self.latest.clone() else {
+            return;
+        };
+        if !self.window_open() {
+            self.still_done_for = frame.seq;
+            return;
+        }
+        let key = ImageKey::new(ImageFormat::Png, 0);
+        self.pending = Some(encode_shared_image(
+            self.epoch,
+            self.stream.clone(),
+            key,
+            frame,
+            true,
+        ));
+    }
+
+    async fn send_stats(&mut self, now: Instant) -> Result<(), SessionEnd> {
+        let snap = lock(&self.metrics).snapshot(now);
+        let stats = ServerStats {
+            rtt_ms: snap.rtt_ms as f32,
+            fps_sent: snap.fps_sent as f32,
+            fps_acked: snap.fps_acked as f32,
+            bitrate_bps: snap.bitrate_bps,
+            encode_ms: snap.encode_ms as f32,
+            frames_dropped: snap.frames_dropped,
+            keyframes_sent: snap.keyframes_sent,
+            inflight: snap.inflight,
+            target_bitrate_bps: snap.target_bitrate_bps,
+            target_fps: snap.target_fps,
+        };
+        self.send(&ServerMessage::Stats(stats)).await.map(|_| ())
+    }
+
+    /// Feeds the controller what it cannot learn from ACKs and applies its decision.
+    async fn adapt(&mut self, now: Instant) -> Result<(), SessionEnd> {
+        let stalled_for = self
+            .flow
+            .oldest_inflight()
+            .filter(|_| !self.window_open())
+            .map(|f| now.saturating_duration_since(f.sent_at));
+        let queue = lock(&self.metrics).decode_queue_size;
+        let Some(controller) = self.controller.as_mut() else {
+            return Ok(());
+        };
+        if let Some(age) = stalled_for {
+            // No ACKs come back while the window is full: its age is the round trip so far.
+            if controller
+                .rtt_ms()
+                .is_none_or(|rtt| age.as_secs_f64() * 1e3 > rtt)
+            {
+                controller.observe(queue, age.as_secs_f64() * 1e3);
+            }
+        }
+        match controller.evaluate(now) {
+            Some((lever, quality)) => self.apply_quality(lever, quality).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Applies a new quality target: encoder settings (a keyframe), pacing, the window,
+    /// the downscale vote, and tells the viewer.
+    pub(super) async fn apply_quality(
+        &mut self,
+        lever: Lever,
+        quality: Quality,
+    ) -> Result<(), SessionEnd> {
+        tracing::debug!(
+            client_id = self.client_id,
+            ?lever,
+            ?quality,
+            "adaptive quality"
+        );
+        self.quality = quality;
+        self.flow.set_max_inflight(quality.max_inflight);
+        if lever == Lever::Scale {
+            self.stream.vote_scale(self.client_id, Some(quality.scale));
+        }
+        let key = lane_key(quality.bitrate_bps, quality.fps);
+        if let Source::Lane { member, .. } = &self.source {
+            if member.key() != key {
+                let member = self.stream.fanout.lane(&self.stream, key).join();
+                self.epoch += 1;
+                self.held = None;
+                self.source = Source::Lane {
+                    member,
+                    synced: false,
+                };
+            }
+        }
+        {
+            let mut m = lock(&self.metrics);
+            m.target_bitrate_bps = u64::from(quality.bitrate_bps);
+            m.target_fps = quality.fps;
+        }
+        let target = QualityTarget {
+            bitrate_bps: u64::from(quality.bitrate_bps),
+            fps: quality.fps,
+            max_inflight: quality.max_inflight,
+            jpeg_quality: quality.jpeg_quality,
+        };
+        self.send(&ServerMessage::SetQuality(target))
+            .await
+            .map(|_| ())
+    }
+}
