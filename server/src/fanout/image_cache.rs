@@ -53,6 +53,9 @@ pub struct SharedImage {
 
 type Cell = Arc<OnceCell<Result<SharedImage, Arc<EncodeError>>>>;
 
+/// Idle encoders per key, reused across frames.
+type EncoderPool = Mutex<HashMap<ImageKey, Vec<Box<dyn Encoder>>>>;
+
 #[derive(Debug)]
 struct Latest {
     frame_seq: u64,
@@ -63,7 +66,7 @@ struct Latest {
 #[derive(Default)]
 pub struct ImageCache {
     latest: Mutex<HashMap<ImageKey, Latest>>,
-    pool: Arc<Mutex<HashMap<ImageKey, Vec<Box<dyn Encoder>>>>>,
+    pool: Arc<EncoderPool>,
     encodes: AtomicU64,
 }
 
@@ -127,7 +130,7 @@ impl ImageCache {
 }
 
 fn encode_pooled(
-    pool: &Mutex<HashMap<ImageKey, Vec<Box<dyn Encoder>>>>,
+    pool: &EncoderPool,
     registry: &EncoderRegistry,
     key: ImageKey,
     frame: &PublishedFrame,

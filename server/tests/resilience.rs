@@ -1,0 +1,268 @@
+//! Streaming that holds up: the in-flight backstop, stats pushed to viewers, stills after
+//! settle, the adaptive controller's levers, and bounded queues with a stuck viewer.
+
+#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use rfb::adaptive::AdaptiveConfig;
+use rfb::client::TestClient;
+use rfb::{DisplayEvent, StreamOptions};
+use rfb_protocol::{ServerMessage, Transport};
+
+/// Collects every message for `wait`, ACKing frames when `ack`.
+async fn messages_for(
+    client: &mut TestClient,
+    wait: Duration,
+    ack: bool,
+) -> Vec<rfb::client::Received> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut out = Vec::new();
+    while let Ok(Ok(received)) = tokio::time::timeout_at(deadline, client.recv()).await {
+        if ack {
+            if let Some(h) = received.message().unwrap().frame_header() {
+                client.ack(h.seq, 0).await.unwrap();
+            }
+        }
+        out.push(received);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backstop_resyncs_a_stalled_viewer_even_on_an_idle_stream() {
+    let stream = StreamOptions {
+        inflight_timeout: Duration::from_millis(300),
+        ..StreamOptions::default()
+    };
+    let display = start_with(320, 240, stream).await;
+    let mut client = viewer(&display).await;
+    publish_card(&display, 320, 240);
+    let a = frame(&mut client).await;
+    publish_card(&display, 320, 240);
+    let b = frame(&mut client).await;
+    assert!(a.header.keyframe && !b.header.keyframe);
+    // Never ACK, never publish again: the timer alone must fire.
+    let c = frame(&mut client).await;
+    assert!(c.header.keyframe, "the backstop resends a keyframe");
+    assert_eq!(
+        c.header.frame_seq, b.header.frame_seq,
+        "of the latest frame"
+    );
+    PixelChecker::new().check_card(&c);
+    assert!(display.metrics_snapshot()[0].inflight_timeouts >= 1);
+    display.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_are_pushed_at_the_interval() {
+    let stream = StreamOptions {
+        stats_interval: Some(Duration::from_millis(200)),
+        ..StreamOptions::default()
+    };
+    let display = start_with(320, 240, stream).await;
+    let publisher = publish_forever(&display, 320, 240, Duration::from_millis(20));
+    let mut client = viewer(&display).await;
+    let messages = messages_for(&mut client, Duration::from_millis(1100), true).await;
+    let stats: Vec<_> = messages
+        .iter()
+        .filter_map(|m| match m.message().unwrap() {
+            ServerMessage::Stats(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        (4..=6).contains(&stats.len()),
+        "{} stats in 1.1 s",
+        stats.len()
+    );
+    let last = stats.last().unwrap();
+    assert!(
+        last.fps_sent > 20.0 && last.rtt_ms > 0.0 && last.bitrate_bps > 0.0,
+        "{last:?}"
+    );
+    assert_eq!(last.target_fps, 30.0);
+    publisher.abort();
+    display.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lossy_image_stream_settles_to_an_exact_still() {
+    let stream = StreamOptions {
+        still_after: Some(Duration::from_millis(200)),
+        ..StreamOptions::default()
+    };
+    let display = start_with(320, 240, stream).await;
+    let mut client = viewer_with(&display, &["image/jpeg", "image/png"]).await;
+    let mut last = 0;
+    for _ in 0..5 {
+        last = publish_card(&display, 320, 240);
+        let f = frame(&mut client).await;
+        assert_eq!(
+            f.config.transport,
+            Transport::Image(rfb_protocol::ImageFormat::Jpeg)
+        );
+        client.ack(f.header.seq, 0).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let started = tokio::time::Instant::now();
+    let still = frame(&mut client).await;
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    assert_eq!(still.header.frame_seq, last);
+    assert!(still.payload.starts_with(b"\x89PNG"), "the still is a PNG");
+    let decoded = rfb::decode::decode_image(&still.payload).unwrap();
+    assert_eq!(
+        decoded.rgb,
+        rfb_protocol::test_card(last, 320, 240),
+        "pixel-exact"
+    );
+    // Exactly one still per resting frame.
+    client.ack(still.header.seq, 0).await.unwrap();
+    assert!(messages_for(&mut client, Duration::from_millis(500), true)
+        .await
+        .is_empty());
+    display.close().await;
+}
+
+/// A controller that reacts within a test's patience.
+fn fast_adaptive() -> AdaptiveConfig {
+    AdaptiveConfig {
+        cooldown: Duration::from_millis(150),
+        recover_after: Duration::from_millis(300),
+        bitrate_factor: 0.5,
+        min_bitrate_bps: 2_000_000,
+        fps_step: 10.0,
+        min_fps: 10.0,
+        scale_factor: 0.5,
+        min_scale: 0.5,
+        rtt_smoothing: 1.0,
+        ..AdaptiveConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_steps_down_in_order_hints_a_downscale_and_recovers() {
+    let stream = StreamOptions {
+        adaptive: Some(fast_adaptive()),
+        ..StreamOptions::default()
+    };
+    let display = start_with(640, 480, stream).await;
+    let publisher = publish_forever(&display, 640, 480, Duration::from_millis(33));
+    let mut client = viewer(&display).await;
+    // A viewer reporting a deep decode queue on every ACK.
+    let mut targets = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while targets.len() < 6 {
+        assert!(tokio::time::Instant::now() < deadline, "only {targets:?}");
+        let received = client.recv().await.unwrap();
+        match received.message().unwrap() {
+            ServerMessage::SetQuality(q) => targets.push(q),
+            ServerMessage::VideoChunk(c) => client.ack(c.header.seq, 8).await.unwrap(),
+            _ => {}
+        }
+    }
+    let bitrates: Vec<u64> = targets.iter().map(|t| t.bitrate_bps).collect();
+    assert_eq!(
+        bitrates,
+        vec![4_000_000, 2_000_000, 2_000_000, 2_000_000, 2_000_000, 2_000_000]
+    );
+    let fps: Vec<f32> = targets.iter().map(|t| t.fps).collect();
+    assert_eq!(
+        fps,
+        vec![30.0, 30.0, 20.0, 10.0, 10.0, 10.0],
+        "fps after bitrate"
+    );
+    assert_eq!(targets[4].max_inflight, 1, "then the window");
+    assert_eq!(display.metrics_snapshot()[0].target_bitrate_bps, 2_000_000);
+    // The sixth step is the resolution: a hint for the app.
+    let hint = display
+        .poll_events()
+        .into_iter()
+        .find_map(|e| match e {
+            DisplayEvent::DownscaleHint(h) => Some(h),
+            _ => None,
+        })
+        .expect("a downscale hint");
+    assert_eq!((hint.scale, hint.width, hint.height), (0.5, 320, 240));
+    // The fps lever really paces sends: about 10 per second now.
+    let messages = messages_for(&mut client, Duration::from_millis(1000), false).await;
+    let frames = messages
+        .iter()
+        .filter(|m| m.message().unwrap().frame_header().is_some())
+        .count();
+    assert!(frames <= 2, "window of 1 and no ACKs: {frames}");
+    // Healthy again: the hint climbs back to 1.0.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "never recovered");
+        if let Ok(Ok(received)) =
+            tokio::time::timeout(Duration::from_millis(100), client.recv()).await
+        {
+            if let Some(h) = received.message().unwrap().frame_header() {
+                client.ack(h.seq, 0).await.unwrap();
+            }
+        }
+        if display.suggested_scale() == 1.0 {
+            break;
+        }
+    }
+    publisher.abort();
+    display.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paced_viewer_gets_about_its_frame_rate() {
+    let config = AdaptiveConfig {
+        min_bitrate_bps: 8_000_000,
+        ..fast_adaptive()
+    };
+    let stream = StreamOptions {
+        adaptive: Some(config),
+        ..StreamOptions::default()
+    };
+    let display = start_with(320, 240, stream).await;
+    let publisher = publish_forever(&display, 320, 240, Duration::from_millis(10));
+    let mut client = viewer(&display).await;
+    // Report congestion until the frame rate reaches its 10 fps floor.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(tokio::time::Instant::now() < deadline);
+        match client.recv().await.unwrap().message().unwrap() {
+            ServerMessage::SetQuality(q) if q.fps <= 10.0 => break,
+            ServerMessage::VideoChunk(c) => client.ack(c.header.seq, 8).await.unwrap(),
+            _ => {}
+        }
+    }
+    // Now ACK promptly with an empty queue for one second (recovery needs longer).
+    let messages = messages_for(&mut client, Duration::from_millis(1000), true).await;
+    let frames = messages
+        .iter()
+        .filter(|m| m.message().unwrap().frame_header().is_some())
+        .count();
+    assert!(
+        (7..=13).contains(&frames),
+        "{frames} frames in 1 s at a 10 fps target (publishing at 100)"
+    );
+    publisher.abort();
+    display.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_viewer_costs_at_most_its_window() {
+    let display = start(640, 480).await;
+    let publisher = publish_forever(&display, 640, 480, Duration::from_millis(10));
+    // A viewer that says hello and then never reads its socket nor ACKs.
+    let _stuck = viewer(&display).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let m = &display.metrics_snapshot()[0];
+    assert!(display.frames_published() > 100);
+    assert_eq!(
+        m.frames_sent, 2,
+        "nothing beyond the window was queued: {m:?}"
+    );
+    publisher.abort();
+    display.close().await;
+}
