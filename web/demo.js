@@ -48,6 +48,7 @@ function options() {
     background: params.get("bg") ?? undefined,
     devicePixelRatio: numberParam("dpr"),
     maxInflight: numberParam("inflight"),
+    input: params.get("input") !== "0",
     debug: params.get("debug") === "1",
     onState(state) {
       events.push({ type: "state", state, at: performance.now() });

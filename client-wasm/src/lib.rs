@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod input;
 pub mod policy;
 
 #[cfg(target_arch = "wasm32")]

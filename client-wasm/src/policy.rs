@@ -17,7 +17,7 @@
 
 use std::collections::VecDeque;
 
-use rfb_protocol::{Ack, FrameHeader};
+use rfb_protocol::{Ack, ColorSpace, FrameHeader};
 
 /// Deltas dropped while waiting for a keyframe before the request is sent again.
 pub const KEYFRAME_REREQUEST_AFTER: u32 = 30;
@@ -35,6 +35,10 @@ pub struct InFlight {
     pub width: u32,
     /// Frame height in pixels.
     pub height: u32,
+    /// The frame's render device pixel ratio (echoed on input events).
+    pub pixel_ratio: f32,
+    /// The colour space its pixels are in (the canvas is created to match).
+    pub color: ColorSpace,
     /// When the viewer received it, in milliseconds on the caller's clock.
     pub received_ms: f64,
 }
@@ -48,6 +52,8 @@ impl InFlight {
             timestamp_us: h.timestamp_us,
             width: h.width,
             height: h.height,
+            pixel_ratio: h.pixel_ratio,
+            color: h.color,
             received_ms,
         }
     }

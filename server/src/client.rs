@@ -104,6 +104,31 @@ impl TestClient {
         })
     }
 
+    /// Opens the WebSocket with extra request headers (`Origin`, `Cookie`...). An HTTP
+    /// refusal (403 for a forbidden origin) is [`ClientError::WebSocket`] carrying the
+    /// response.
+    pub async fn connect_with_headers(
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<TestClient, ClientError> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        let mut request = url.into_client_request()?;
+        for (name, value) in headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| ClientError::Unexpected(format!("header name {name}: {e}")))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|e| ClientError::Unexpected(format!("header value {value}: {e}")))?;
+            request.headers_mut().insert(name, value);
+        }
+        let (ws, _response) = tokio_tungstenite::connect_async(request).await?;
+        Ok(TestClient {
+            ws,
+            config: None,
+            configs_seen: 0,
+        })
+    }
+
     /// Connects and sends `hello`.
     pub async fn connect_with(url: &str, hello: Hello) -> Result<TestClient, ClientError> {
         let mut client = TestClient::connect(url).await?;

@@ -165,6 +165,18 @@ async fn upgrade(shared: Shared, request: Request) -> Response {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
+    if !shared.options.origins.allows(&parts.headers) {
+        let origin = parts
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        return (
+            StatusCode::FORBIDDEN,
+            format!("origin {origin:?} may not connect"),
+        )
+            .into_response();
+    }
     let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),
@@ -176,6 +188,7 @@ async fn upgrade(shared: Shared, request: Request) -> Response {
         server: shared,
         peer,
         path,
+        headers: parts.headers,
     };
     ws.max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
@@ -235,7 +248,10 @@ async fn serve_from(
 fn page_without_assets(shared: &ServerShared) -> String {
     format!(
         "rfb server: viewers connect with WebSocket to ws://{}/ (no web assets configured)\n",
-        shared.addr
+        shared
+            .addr
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "this host".to_string())
     )
 }
 

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod adaptive;
+pub mod auth;
 pub mod bench;
 pub mod client;
 pub mod decode;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use rfb_protocol::ImageFormat;
 
 use crate::adaptive::AdaptiveConfig;
+use crate::auth::{Authenticate, OriginPolicy};
 use crate::encode::EncoderRegistry;
 use crate::sizing::ResizePolicy;
 
@@ -29,6 +30,10 @@ pub struct ServeOptions {
     pub record_events: bool,
     /// Append every received input event to this file as a JSON line.
     pub event_log: Option<PathBuf>,
+    /// Called once per connection after `Hello`; `None` accepts everyone.
+    pub authenticate: Option<Authenticate>,
+    /// Which page origins may connect (see [`OriginPolicy`]).
+    pub origins: OriginPolicy,
 }
 
 impl Default for ServeOptions {
@@ -42,6 +47,8 @@ impl Default for ServeOptions {
             pkg_dir: default_asset_dir("client-wasm/pkg"),
             record_events: false,
             event_log: None,
+            authenticate: None,
+            origins: OriginPolicy::SameHost,
         }
     }
 }
@@ -93,6 +100,8 @@ pub struct StreamOptions {
     pub adaptive: Option<AdaptiveConfig>,
     /// Viewers with the same encoding share one encode of each frame (see `fanout`).
     pub share_encoders: bool,
+    /// This stream's authentication hook, overriding the server's.
+    pub authenticate: Option<Authenticate>,
 }
 
 impl Default for StreamOptions {
@@ -115,6 +124,7 @@ impl Default for StreamOptions {
             still_after: None,
             adaptive: None,
             share_encoders: true,
+            authenticate: None,
         }
     }
 }

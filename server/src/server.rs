@@ -2,6 +2,8 @@
 //!
 //! [`serve`] is the common case (one `default` stream); [`serve_server`] returns the hub to
 //! which [`Server::add_stream`] adds independent streams, reached at `ws://host:port/<name>`.
+//! [`Server::embedded`] builds the same hub without a listener: mount
+//! [`Server::router`] in your own axum app (same origin, TLS and cookies as the app).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -37,7 +39,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// State shared by the listener task, the sessions and every handle.
 #[derive(Debug)]
 pub(crate) struct ServerShared {
-    pub addr: SocketAddr,
+    pub addr: Option<SocketAddr>,
     pub options: ServeOptions,
     pub streams: RwLock<BTreeMap<String, Arc<StreamState>>>,
     pub next_client_id: AtomicU64,
@@ -87,17 +89,6 @@ pub async fn serve(width: u32, height: u32, options: ServeOptions) -> Result<Dis
 
 /// Starts a server with no streams; add them with [`Server::add_stream`].
 pub async fn serve_server(options: ServeOptions) -> Result<Server, ServeError> {
-    let tap =
-        EventTap::new(options.record_events, options.event_log.as_deref()).map_err(|source| {
-            ServeError::EventLog {
-                path: options
-                    .event_log
-                    .as_deref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                source,
-            }
-        })?;
     let wanted = format!("{}:{}", options.host, options.port);
     let listener = tokio::net::TcpListener::bind(&wanted)
         .await
@@ -109,18 +100,8 @@ pub async fn serve_server(options: ServeOptions) -> Result<Server, ServeError> {
         addr: wanted,
         source,
     })?;
-    let (shutdown, mut shutdown_rx) = watch::channel(false);
-    let inner = Arc::new(ServerShared {
-        addr,
-        options,
-        streams: RwLock::new(BTreeMap::new()),
-        next_client_id: AtomicU64::new(1),
-        tap,
-        shutdown,
-        task: Mutex::new(None),
-        closed: AtomicBool::new(false),
-    });
-    let app = crate::http::router(inner.clone());
+    let (server, mut shutdown_rx) = Server::build(options, Some(addr))?;
+    let app = server.router();
     let task = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let stopped = async move {
@@ -133,12 +114,68 @@ pub async fn serve_server(options: ServeOptions) -> Result<Server, ServeError> {
             tracing::error!("rfb server stopped: {err}");
         }
     });
-    *lock(&inner.task) = Some(task);
+    *lock(&server.inner.task) = Some(task);
     tracing::info!("rfb listening on http://{addr}/");
-    Ok(Server { inner })
+    Ok(server)
 }
 
 impl Server {
+    /// A hub with no listener of its own, to mount in an axum app with
+    /// [`Server::router`]:
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let rfb = rfb::Server::embedded(rfb::ServeOptions::default())?;
+    /// let display = rfb.add_stream("default", 640, 480, rfb::StreamOptions::default())?;
+    /// let app = axum::Router::new()
+    ///     .route("/", axum::routing::get(|| async { "my app" }))
+    ///     .nest("/rfb", rfb.router());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await?;
+    /// # let _ = display; Ok(()) }
+    /// ```
+    ///
+    /// Viewers then connect to `ws://host:3000/rfb` (stream `default`; axum's `nest` does
+    /// not route the trailing-slash form) or `ws://host:3000/rfb/<name>`; `options.host`/`port` are unused. The app owns the listener, so
+    /// [`Server::close`] disconnects viewers but stops no listener.
+    pub fn embedded(options: ServeOptions) -> Result<Server, ServeError> {
+        Server::build(options, None).map(|(server, _)| server)
+    }
+
+    /// The router serving viewers and the side channel; nest it in an app's router (the
+    /// paths in [`crate::http`] become relative to where it is mounted).
+    pub fn router(&self) -> axum::Router {
+        crate::http::router(self.inner.clone())
+    }
+
+    fn build(
+        options: ServeOptions,
+        addr: Option<SocketAddr>,
+    ) -> Result<(Server, watch::Receiver<bool>), ServeError> {
+        let tap = EventTap::new(options.record_events, options.event_log.as_deref()).map_err(
+            |source| ServeError::EventLog {
+                path: options
+                    .event_log
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                source,
+            },
+        )?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let inner = Arc::new(ServerShared {
+            addr,
+            options,
+            streams: RwLock::new(BTreeMap::new()),
+            next_client_id: AtomicU64::new(1),
+            tap,
+            shutdown,
+            task: Mutex::new(None),
+            closed: AtomicBool::new(false),
+        });
+        Ok((Server { inner }, shutdown_rx))
+    }
+
     /// Adds a stream viewers reach at `ws://host:port/<name>`.
     ///
     /// Names are 1-64 characters of `[A-Za-z0-9_-]`, not one of the side-channel paths.
@@ -226,24 +263,30 @@ impl Server {
         }
     }
 
-    /// The address the server listens on.
-    pub fn addr(&self) -> SocketAddr {
+    /// The address the server listens on (`None` when embedded).
+    pub fn addr(&self) -> Option<SocketAddr> {
         self.inner.addr
     }
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
-        self.inner.addr.port()
+        self.inner.addr.map_or(0, |a| a.port())
     }
 
-    /// `http://host:port/`.
+    /// `http://host:port/` (empty when embedded: the app knows its own URL).
     pub fn url(&self) -> String {
-        format!("http://{}/", self.inner.addr)
+        self.inner
+            .addr
+            .map(|a| format!("http://{a}/"))
+            .unwrap_or_default()
     }
 
-    /// `ws://host:port/`.
+    /// `ws://host:port/` (empty when embedded).
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/", self.inner.addr)
+        self.inner
+            .addr
+            .map(|a| format!("ws://{a}/"))
+            .unwrap_or_default()
     }
 
     /// Disconnects every viewer (close code 1001), frees the encoders and stops listening.

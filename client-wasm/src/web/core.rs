@@ -17,6 +17,7 @@ use super::events::{EventSink, ViewerEvent};
 use super::image::{decode_image, OwnedBitmap};
 use super::surface::{draw_frame, Layout, Picture, Surface};
 use super::video::{OwnedFrame, VideoPipe};
+use crate::input::InputTarget;
 use crate::policy::{Arrival, Counters, Decoded, FramePolicy, InFlight};
 
 #[wasm_bindgen]
@@ -216,8 +217,8 @@ impl ViewerCore {
                 st.surface.as_ref(),
                 &st.layout,
                 shown.held.picture(),
-                frame.width,
-                frame.height,
+                (frame.width, frame.height),
+                frame.color,
             );
             if let Err(e) = result {
                 st.events.emit(ViewerEvent::Error(e));
@@ -228,6 +229,31 @@ impl ViewerCore {
     /// The current layout.
     pub fn layout(&self) -> Layout {
         self.state.borrow().layout.clone()
+    }
+
+    /// Where input lands: the geometry the frame on screen is drawn with (or, before the
+    /// first frame, the one the `Config` announced) and its render DPR. `None` before any
+    /// `Config`, when there is nothing to map onto.
+    pub fn input_target(&self) -> Option<InputTarget> {
+        let st = self.state.borrow();
+        let (width, height, pixel_ratio) = match (&st.shown, &st.config) {
+            (Some(shown), _) => (
+                shown.frame.width,
+                shown.frame.height,
+                shown.frame.pixel_ratio,
+            ),
+            (None, Some(config)) => (config.width, config.height, config.pixel_ratio),
+            (None, None) => return None,
+        };
+        Some(InputTarget {
+            geometry: st.layout.geometry(width, height),
+            pixel_ratio,
+        })
+    }
+
+    /// The frame on screen (size, render DPR, colour space), if any.
+    pub fn shown_frame(&self) -> Option<InFlight> {
+        self.state.borrow().shown.as_ref().map(|s| s.frame)
     }
 
     /// The counters and the negotiated transport's name (`None` before `Config`).
@@ -374,8 +400,8 @@ impl State {
             self.surface.as_ref(),
             &self.layout,
             held.picture(),
-            frame.width,
-            frame.height,
+            (frame.width, frame.height),
+            frame.color,
         );
         match drawn {
             Ok(()) => {

@@ -4,7 +4,7 @@ use js_sys::{Object, Reflect};
 use rfb_protocol::ServerStats;
 use wasm_bindgen::JsValue;
 
-use crate::policy::Counters;
+use crate::policy::{Counters, InFlight};
 
 /// `{ key: value, ... }`.
 pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
@@ -21,8 +21,9 @@ fn seq(value: Option<u64>) -> JsValue {
     value.map_or(JsValue::NULL, |v| JsValue::from_f64(v as f64))
 }
 
-/// The `ViewerStats` object.
-pub fn stats_object(c: &Counters, transport: Option<&str>) -> JsValue {
+/// The `ViewerStats` object; `frame` is the frame on screen.
+pub fn stats_object(c: &Counters, transport: Option<&str>, frame: Option<&InFlight>) -> JsValue {
+    let frame_field = |f: fn(&InFlight) -> JsValue| frame.map_or(JsValue::NULL, f);
     object(&[
         (
             "transport",
@@ -36,6 +37,13 @@ pub fn stats_object(c: &Counters, transport: Option<&str>) -> JsValue {
         ("lastDisplayedSeq", seq(c.last_displayed_seq)),
         ("lastFrameSeq", seq(c.last_frame_seq)),
         ("decodeQueueSize", JsValue::from(c.decode_queue_size)),
+        ("frameWidth", frame_field(|f| JsValue::from(f.width))),
+        ("frameHeight", frame_field(|f| JsValue::from(f.height))),
+        ("pixelRatio", frame_field(|f| JsValue::from(f.pixel_ratio))),
+        (
+            "colorSpace",
+            frame_field(|f| JsValue::from_str(f.color.canvas_color_space())),
+        ),
     ])
 }
 

@@ -3,11 +3,13 @@
 //!
 //! | file | job |
 //! |------|-----|
-//! | `view.rs` | the exported handle: element, options, resize, callbacks (main thread) |
-//! | `session.rs` | one connection: probe, WebSocket, `Hello`, message dispatch, close report |
+//! | `view.rs` | the exported handle: element, options, callbacks (main thread) |
+//! | `input.rs` | pointer, wheel and key listeners -> `Input` messages (main thread) |
+//! | `resize.rs` | `ResizeObserver` and the DPR watch -> layout and `SetViewport` (main thread) |
+//! | `session.rs` | one connection: probe, WebSocket, `Hello`, `SetViewport`, message dispatch, close report |
 //! | `core.rs` | decode and draw in order, ack, keyframe requests (no DOM: worker-ready) |
 //! | `video.rs` / `image.rs` | WebCodecs `VideoDecoder` / `createImageBitmap` wrappers |
-//! | `surface.rs` | the canvas and the fit/DPR layout |
+//! | `surface.rs` | the canvas (its colour space) and the fit/DPR layout |
 //! | `probe.rs` | what this browser decodes |
 //! | `socket.rs`, `events.rs`, `options.rs`, `error.rs`, `js.rs` | plumbing |
 
@@ -15,9 +17,11 @@ mod core;
 mod error;
 mod events;
 mod image;
+mod input;
 mod js;
 mod options;
 mod probe;
+mod resize;
 mod session;
 mod socket;
 mod surface;
@@ -75,6 +79,8 @@ export interface RemoteFramebufferViewOptions {
   devicePixelRatio?: number;
   /** Cap on either side of the canvas backing store (default 4096). */
   maxBackingDimension?: number;
+  /** Forward pointer, wheel and key input to the server (default true; false: view only). */
+  input?: boolean;
   /** Log each step to `console.debug`. */
   debug?: boolean;
   /** Called on every state change. */
@@ -99,6 +105,13 @@ export interface ViewerStats {
   lastFrameSeq: number | null;
   /** Frames handed to a decoder and not yet displayed or dropped. */
   decodeQueueSize: number;
+  /** Size of the frame on screen in pixels, null before the first frame. */
+  frameWidth: number | null;
+  frameHeight: number | null;
+  /** Render device pixel ratio the frame on screen is tagged with. */
+  pixelRatio: number | null;
+  /** Colour space of the frame on screen (and of the canvas): `srgb` or `display-p3`. */
+  colorSpace: "srgb" | "display-p3" | null;
 }
 
 /** The second argument of `onStats`. */
@@ -127,6 +140,8 @@ export interface ServerStatsReport {
 export interface CaptureResult {
   width: number;
   height: number;
+  /** The canvas's colour space (the bytes are in it); null before the first frame. */
+  colorSpace: "srgb" | "display-p3" | null;
   data: Uint8ClampedArray;
 }
 

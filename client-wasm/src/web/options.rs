@@ -29,6 +29,8 @@ pub struct Options {
     pub device_pixel_ratio: Option<f64>,
     /// Cap on either side of the backing store.
     pub max_backing_dimension: u32,
+    /// Forward pointer, wheel and key input (false: a view-only viewer).
+    pub input: bool,
     /// Log each step to `console.debug`.
     pub debug: bool,
     /// `onState(state)`.
@@ -68,6 +70,10 @@ impl Reader<'_> {
     }
 
     fn bool(&self, key: &'static str) -> Result<bool, ViewerError> {
+        self.bool_or(key, false)
+    }
+
+    fn bool_or(&self, key: &'static str, default: bool) -> Result<bool, ViewerError> {
         Ok(self
             .get(key)?
             .map(|v| {
@@ -75,7 +81,7 @@ impl Reader<'_> {
                     .ok_or_else(|| invalid(key, "expected a boolean"))
             })
             .transpose()?
-            .unwrap_or(false))
+            .unwrap_or(default))
     }
 
     fn number(&self, key: &'static str, min: f64, max: f64) -> Result<Option<f64>, ViewerError> {
@@ -125,6 +131,7 @@ impl Options {
             max_backing_dimension: r
                 .number("maxBackingDimension", 1.0, 65_535.0)?
                 .map_or(DEFAULT_MAX_BACKING_DIMENSION, |n| n as u32),
+            input: r.bool_or("input", true)?,
             debug: r.bool("debug")?,
             on_state: r.function("onState")?,
             on_stats: r.function("onStats")?,

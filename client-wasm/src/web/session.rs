@@ -6,7 +6,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use rfb_protocol::fit::backing_size;
 use rfb_protocol::{
     decode_server, encode_client, ClientMessage, CloseCode, ErrorReport, Hello, ServerMessage,
     Viewport, PROTOCOL_VERSION,
@@ -19,6 +18,7 @@ use super::error::ViewerError;
 use super::events::{EventSink, ViewState, ViewerEvent};
 use super::probe;
 use super::socket::{send_if_open, Socket, SocketHandler};
+use crate::input::{viewport, ViewportTracker};
 
 /// What a session needs to connect.
 #[derive(Debug, Clone)]
@@ -58,6 +58,8 @@ struct State {
     caps: Vec<String>,
     /// The server's `ErrorReport`, reported together with the close that follows it.
     report: Option<ErrorReport>,
+    /// The viewport last sent (in `Hello` or `SetViewport`).
+    viewport: ViewportTracker,
     disposed: bool,
 }
 
@@ -90,6 +92,7 @@ impl Session {
                 opened: false,
                 caps: Vec::new(),
                 report: None,
+                viewport: ViewportTracker::default(),
                 disposed: false,
             }),
             slot,
@@ -112,6 +115,21 @@ impl Session {
     /// The connection state.
     pub fn state(&self) -> ViewState {
         self.shared.st.borrow().state
+    }
+
+    /// The viewer's size or DPR changed: sends `SetViewport` once connected, when it differs
+    /// from the last one sent (before that, `Hello` will carry the layout current then).
+    pub fn viewport_changed(&self, viewport: Viewport) {
+        let mut st = self.shared.st.borrow_mut();
+        if !st.opened || st.disposed || st.state.is_final() {
+            return;
+        }
+        if let Some(viewport) = st.viewport.changed(viewport) {
+            st.log(&format!("sending {viewport:?}"));
+            if let Err(e) = self.shared.slot.send(&ClientMessage::SetViewport(viewport)) {
+                st.events.emit(ViewerEvent::Error(e));
+            }
+        }
     }
 
     /// Closes the socket and the decoder; nothing is reported afterwards.
@@ -187,25 +205,15 @@ impl State {
         self.set_state(ViewState::Error);
     }
 
-    fn hello(&self) -> ClientMessage {
+    fn hello(&mut self) -> ClientMessage {
         let layout = self.core.layout();
-        let (pwidth, pheight) = backing_size(
-            layout.css_width,
-            layout.css_height,
-            layout.dpr,
-            layout.max_backing_dimension,
-        );
+        let viewport = viewport(layout.css_width, layout.css_height, layout.dpr);
+        self.viewport.sent(viewport);
         ClientMessage::Hello(Hello {
             version: PROTOCOL_VERSION,
             capabilities: self.caps.clone(),
             token: self.params.token.clone(),
-            viewport: Some(Viewport {
-                width: layout.css_width as f32,
-                height: layout.css_height as f32,
-                pwidth,
-                pheight,
-                ratio: layout.dpr as f32,
-            }),
+            viewport: Some(viewport),
             max_inflight: self.params.max_inflight,
         })
     }

@@ -4,10 +4,19 @@
 //!
 //! The core only sees the trait, so the worker issue can add an `OffscreenCanvas` surface
 //! without touching it.
+//!
+//! Colour: a 2D context's `colorSpace` is fixed when it is created, so the context is
+//! created at the first draw, in the colour space of that frame (`srgb`, or `display-p3`
+//! for frames tagged Display P3), and drawing never converts between the two. When a later
+//! frame is tagged differently, the canvas element is replaced by a clone (same attributes,
+//! so same style, id, class and tabindex) with a fresh context, and the view is told so it
+//! moves its listeners and observers.
 
-use js_sys::{Object, Reflect};
+use std::cell::RefCell;
+
+use js_sys::{Object, Reflect, Uint8ClampedArray};
 use rfb_protocol::fit::{Rect, ViewGeometry};
-use rfb_protocol::FitMode;
+use rfb_protocol::{ColorSpace, FitMode};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, VideoFrame};
 
@@ -57,41 +66,55 @@ impl Layout {
 
 /// Something frames can be drawn on and read back from.
 pub trait Surface {
-    /// Draws `picture` into `dest` (backing-store pixels) after resizing the backing store
-    /// to `backing` and painting `background` wherever the picture does not cover.
+    /// Draws `picture` (pixels in `color`) into `dest` (backing-store pixels) after
+    /// resizing the backing store to `backing` and painting `background` wherever the
+    /// picture does not cover.
     fn draw(
         &self,
         picture: Picture<'_>,
+        color: ColorSpace,
         backing: (u32, u32),
         dest: Rect,
         background: &str,
     ) -> Result<(), ViewerError>;
 
-    /// The current pixels: `{ width, height, data: Uint8ClampedArray (RGBA) }`.
+    /// The current pixels: `{ width, height, colorSpace, data: Uint8ClampedArray (RGBA,
+    /// in that colour space) }`.
     fn capture(&self) -> Result<JsValue, ViewerError>;
 }
 
-/// Draws `picture` (a `width x height` frame) on `surface` according to `layout`.
+/// Draws `picture` (a `width x height` frame in `color`) on `surface` according to
+/// `layout`.
 pub fn draw_frame(
     surface: &dyn Surface,
     layout: &Layout,
     picture: Picture<'_>,
-    width: u32,
-    height: u32,
+    (width, height): (u32, u32),
+    color: ColorSpace,
 ) -> Result<(), ViewerError> {
     let geometry = layout.geometry(width, height);
     surface.draw(
         picture,
+        color,
         (geometry.backing_width, geometry.backing_height),
         geometry.dest_rect(),
         &layout.background,
     )
 }
 
-/// A `<canvas>` element with a 2D context.
+/// Called with the new element when a colour-space change replaced the canvas.
+pub type OnReplaced = Box<dyn Fn(&HtmlCanvasElement)>;
+
+/// A `<canvas>` element and its 2D context, created at the first draw.
 pub struct CanvasSurface {
-    canvas: HtmlCanvasElement,
+    canvas: RefCell<HtmlCanvasElement>,
+    context: RefCell<Option<Context>>,
+    on_replaced: OnReplaced,
+}
+
+struct Context {
     context: CanvasRenderingContext2d,
+    color: ColorSpace,
 }
 
 fn draw_error(what: &'static str) -> impl Fn(JsValue) -> ViewerError {
@@ -101,24 +124,106 @@ fn draw_error(what: &'static str) -> impl Fn(JsValue) -> ViewerError {
     }
 }
 
+/// The canvas's 2D context, opaque (the letterbox colour is painted explicitly), in
+/// `color`'s canvas colour space.
+fn context_2d(
+    canvas: &HtmlCanvasElement,
+    color: ColorSpace,
+) -> Result<CanvasRenderingContext2d, ViewerError> {
+    let options = Object::new();
+    let set = |key: &str, value: &JsValue| {
+        Reflect::set(&options, &key.into(), value).map_err(draw_error("setup"))
+    };
+    set("alpha", &JsValue::FALSE)?;
+    set("colorSpace", &color.canvas_color_space().into())?;
+    canvas
+        .get_context_with_context_options("2d", &options)
+        .map_err(draw_error("setup"))?
+        .ok_or_else(|| ViewerError::Draw {
+            what: "setup",
+            reason: "the canvas already has a non-2D context".into(),
+        })?
+        .dyn_into::<CanvasRenderingContext2d>()
+        .map_err(|_| ViewerError::Draw {
+            what: "setup",
+            reason: "getContext('2d') returned something else".into(),
+        })
+}
+
+/// The colour space a 2D context really has (`getContextAttributes().colorSpace`; a
+/// context the embedder created before us may differ from what we asked for).
+fn actual_color_space(context: &CanvasRenderingContext2d) -> Option<String> {
+    let get = Reflect::get(context, &"getContextAttributes".into()).ok()?;
+    let attributes = get
+        .dyn_into::<js_sys::Function>()
+        .ok()?
+        .call0(context)
+        .ok()?;
+    Reflect::get(&attributes, &"colorSpace".into())
+        .ok()?
+        .as_string()
+}
+
 impl CanvasSurface {
-    /// Takes the canvas's 2D context (opaque: the letterbox colour is painted explicitly).
-    pub fn new(canvas: HtmlCanvasElement) -> Result<CanvasSurface, ViewerError> {
-        let options = Object::new();
-        Reflect::set(&options, &"alpha".into(), &JsValue::FALSE).map_err(draw_error("setup"))?;
-        let context = canvas
-            .get_context_with_context_options("2d", &options)
-            .map_err(draw_error("setup"))?
-            .ok_or_else(|| ViewerError::Draw {
-                what: "setup",
-                reason: "the canvas already has a non-2D context".into(),
-            })?
-            .dyn_into::<CanvasRenderingContext2d>()
-            .map_err(|_| ViewerError::Draw {
-                what: "setup",
-                reason: "getContext('2d') returned something else".into(),
-            })?;
-        Ok(CanvasSurface { canvas, context })
+    /// A surface on `canvas`; `on_replaced` is called when the element is replaced.
+    pub fn new(canvas: HtmlCanvasElement, on_replaced: OnReplaced) -> CanvasSurface {
+        CanvasSurface {
+            canvas: RefCell::new(canvas),
+            context: RefCell::new(None),
+            on_replaced,
+        }
+    }
+
+    /// The context for frames in `color`, creating it (on a new element if the current one
+    /// already has a context in another colour space).
+    fn context_for(&self, color: ColorSpace) -> Result<CanvasRenderingContext2d, ViewerError> {
+        if let Some(ctx) = self.context.borrow().as_ref() {
+            if ctx.color == color {
+                return Ok(ctx.context.clone());
+            }
+        }
+        if self.context.borrow_mut().take().is_some() {
+            self.replace_canvas()?;
+        }
+        let mut context = context_2d(&self.canvas.borrow(), color)?;
+        if actual_color_space(&context).is_some_and(|c| c != color.canvas_color_space()) {
+            // The embedder's canvas already had a 2D context in the other colour space.
+            self.replace_canvas()?;
+            context = context_2d(&self.canvas.borrow(), color)?;
+        }
+        *self.context.borrow_mut() = Some(Context {
+            context: context.clone(),
+            color,
+        });
+        Ok(context)
+    }
+
+    /// Puts a shallow clone of the canvas (attributes only, no context) in its place.
+    fn replace_canvas(&self) -> Result<(), ViewerError> {
+        let old = self.canvas.borrow().clone();
+        let replace_error = |e: JsValue| ViewerError::Draw {
+            what: "replacing the canvas for another colour space",
+            reason: js_reason(&e),
+        };
+        let new = old
+            .clone_node()
+            .map_err(replace_error)?
+            .dyn_into::<HtmlCanvasElement>()
+            .map_err(|_| replace_error(JsValue::from_str("cloneNode returned something else")))?;
+        let old_value: &JsValue = old.as_ref();
+        let focused = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|active| AsRef::<JsValue>::as_ref(&active) == old_value);
+        if old.parent_node().is_some() {
+            old.replace_with_with_node_1(&new).map_err(replace_error)?;
+        }
+        if focused {
+            super::input::focus(&new);
+        }
+        *self.canvas.borrow_mut() = new.clone();
+        (self.on_replaced)(&new);
+        Ok(())
     }
 }
 
@@ -126,23 +231,25 @@ impl Surface for CanvasSurface {
     fn draw(
         &self,
         picture: Picture<'_>,
+        color: ColorSpace,
         backing: (u32, u32),
         dest: Rect,
         background: &str,
     ) -> Result<(), ViewerError> {
-        if (self.canvas.width(), self.canvas.height()) != backing {
+        let ctx = self.context_for(color)?;
+        let canvas = self.canvas.borrow().clone();
+        if (canvas.width(), canvas.height()) != backing {
             // Resizing the backing store clears it and resets the context state.
-            self.canvas.set_width(backing.0);
-            self.canvas.set_height(backing.1);
+            canvas.set_width(backing.0);
+            canvas.set_height(backing.1);
         }
         let (w, h) = (f64::from(backing.0), f64::from(backing.1));
         let covered =
             dest.x <= 0.0 && dest.y <= 0.0 && dest.x + dest.width >= w && dest.y + dest.height >= h;
         if !covered {
-            self.context.set_fill_style_str(background);
-            self.context.fill_rect(0.0, 0.0, w, h);
+            ctx.set_fill_style_str(background);
+            ctx.fill_rect(0.0, 0.0, w, h);
         }
-        let ctx = &self.context;
         match picture {
             Picture::Video(frame) => ctx.draw_image_with_video_frame_and_dw_and_dh(
                 frame,
@@ -163,22 +270,36 @@ impl Surface for CanvasSurface {
     }
 
     fn capture(&self) -> Result<JsValue, ViewerError> {
-        let (w, h) = (self.canvas.width(), self.canvas.height());
-        let image = self
-            .context
-            .get_image_data(0, 0, w as i32, h as i32)
-            .map_err(draw_error("capture"))?;
+        let canvas = self.canvas.borrow().clone();
+        let (w, h) = (canvas.width(), canvas.height());
         let out = Object::new();
         let set = |key: &str, value: &JsValue| {
             Reflect::set(&out, &key.into(), value).map_err(draw_error("capture"))
         };
         set("width", &JsValue::from(w))?;
         set("height", &JsValue::from(h))?;
-        // The pixels stay in JS: no copy through wasm memory.
-        set(
-            "data",
-            &Reflect::get(&image, &"data".into()).map_err(draw_error("capture"))?,
-        )?;
+        match self.context.borrow().as_ref() {
+            Some(ctx) => {
+                let image = ctx
+                    .context
+                    .get_image_data(0, 0, w as i32, h as i32)
+                    .map_err(draw_error("capture"))?;
+                set("colorSpace", &ctx.color.canvas_color_space().into())?;
+                // The pixels stay in JS: no copy through wasm memory.
+                set(
+                    "data",
+                    &Reflect::get(&image, &"data".into()).map_err(draw_error("capture"))?,
+                )?;
+            }
+            None => {
+                // Nothing drawn yet (the context is created at the first frame): blank.
+                set("colorSpace", &JsValue::NULL)?;
+                set(
+                    "data",
+                    &Uint8ClampedArray::new_with_length(w.saturating_mul(h).saturating_mul(4)),
+                )?;
+            }
+        }
         Ok(out.into())
     }
 }

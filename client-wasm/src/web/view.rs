@@ -1,6 +1,7 @@
 //! `RemoteFramebufferView`: the one exported handle. It owns the main-thread parts (the
-//! element and its canvas, the `ResizeObserver`, the stats timer, the embedder's callbacks)
-//! and wires them to a [`Session`] and a [`ViewerCore`], which need no DOM.
+//! element and its canvas, the size and DPR watches, input capture, the stats timer, the
+//! embedder's callbacks) and wires them to a [`Session`] and a [`ViewerCore`], which need
+//! no DOM.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -8,15 +9,18 @@ use std::rc::{Rc, Weak};
 use js_sys::Function;
 use rfb_protocol::ServerStats;
 use wasm_bindgen::prelude::*;
-use web_sys::{HtmlCanvasElement, HtmlElement, ResizeObserver, ResizeObserverEntry};
+use web_sys::{HtmlCanvasElement, HtmlElement};
 
 use super::core::ViewerCore;
 use super::error::{js_reason, ViewerError};
-use super::events::{Deferred, ViewerEvent};
+use super::events::{Deferred, EventSink, ViewerEvent};
+use super::input::InputCapture;
 use super::js::{stats_object, timing_object};
 use super::options::{parse_fit, Options};
+use super::resize::{DprWatch, SizeWatch};
 use super::session::{Session, SessionParams, SocketSlot};
 use super::surface::{CanvasSurface, Layout};
+use crate::input::viewport;
 
 /// How often `onStats` is called.
 const STATS_INTERVAL_MS: i32 = 1000;
@@ -27,12 +31,6 @@ pub struct RemoteFramebufferView {
     inner: Rc<Inner>,
 }
 
-/// The observer watching the canvas size and its callback.
-struct SizeWatch {
-    observer: ResizeObserver,
-    _callback: Closure<dyn FnMut(js_sys::Array)>,
-}
-
 /// The `onStats` interval and its callback.
 struct StatsTimer {
     id: i32,
@@ -40,14 +38,18 @@ struct StatsTimer {
 }
 
 struct Inner {
-    canvas: HtmlCanvasElement,
+    /// The canvas drawn on (replaced when the frames' colour space changes).
+    canvas: RefCell<HtmlCanvasElement>,
     owns_canvas: bool,
     dpr_override: Option<f64>,
     core: ViewerCore,
     session: Session,
+    slot: Rc<SocketSlot>,
     sink: Rc<Deferred>,
     server_stats: Rc<Cell<Option<ServerStats>>>,
-    resize: RefCell<Option<SizeWatch>>,
+    size: RefCell<Option<SizeWatch>>,
+    dpr: RefCell<Option<Rc<DprWatch>>>,
+    input: RefCell<Option<InputCapture>>,
     stats_timer: RefCell<Option<StatsTimer>>,
     disposed: Cell<bool>,
 }
@@ -137,6 +139,17 @@ impl RemoteFramebufferView {
     fn create(element: JsValue, options: &JsValue) -> Result<RemoteFramebufferView, ViewerError> {
         let options = Options::from_js(options)?;
         let window = window()?;
+        let url = match options.url.clone() {
+            Some(url) => url,
+            None => default_url(&window)?,
+        };
+        let params = SessionParams {
+            url,
+            token: options.token.clone(),
+            max_inflight: options.max_inflight,
+            image_only: options.image_only,
+            debug: options.debug,
+        };
         let (canvas, owns_canvas) = match element.dyn_into::<HtmlCanvasElement>() {
             Ok(canvas) => (canvas, false),
             Err(element) => {
@@ -165,39 +178,50 @@ impl RemoteFramebufferView {
         let server_stats = Rc::new(Cell::new(None));
         let sink = Deferred::new(event_handler(&options, server_stats.clone()));
         let slot = Rc::new(SocketSlot::default());
-        let surface = CanvasSurface::new(canvas.clone())?;
-        let core = ViewerCore::new(
-            Box::new(surface),
-            layout,
-            slot.clone(),
-            sink.clone(),
-            options.debug,
-        );
-        let url = match options.url.clone() {
-            Some(url) => url,
-            None => default_url(&window)?,
-        };
-        let params = SessionParams {
-            url,
-            token: options.token.clone(),
-            max_inflight: options.max_inflight,
-            image_only: options.image_only,
-            debug: options.debug,
-        };
-        let session = Session::start(params, core.clone(), slot, sink.clone());
-        let inner = Rc::new(Inner {
-            canvas,
-            owns_canvas,
-            dpr_override: options.device_pixel_ratio,
-            core,
-            session,
-            sink,
-            server_stats,
-            resize: RefCell::new(None),
-            stats_timer: RefCell::new(None),
-            disposed: Cell::new(false),
+        let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
+            let weak = weak.clone();
+            let surface = CanvasSurface::new(
+                canvas.clone(),
+                Box::new(move |new: &HtmlCanvasElement| {
+                    if let Some(inner) = weak.upgrade() {
+                        inner.canvas_replaced(new);
+                    }
+                }),
+            );
+            let core = ViewerCore::new(
+                Box::new(surface),
+                layout,
+                slot.clone(),
+                sink.clone(),
+                options.debug,
+            );
+            let session = Session::start(params, core.clone(), slot.clone(), sink.clone());
+            Inner {
+                canvas: RefCell::new(canvas.clone()),
+                owns_canvas,
+                dpr_override: options.device_pixel_ratio,
+                core,
+                session,
+                slot,
+                sink,
+                server_stats,
+                size: RefCell::new(None),
+                dpr: RefCell::new(None),
+                input: RefCell::new(None),
+                stats_timer: RefCell::new(None),
+                disposed: Cell::new(false),
+            }
         });
-        Inner::observe_size(&inner)?;
+        Inner::watch_size(&inner, &window)?;
+        if options.input {
+            let capture = InputCapture::new(
+                canvas,
+                inner.core.clone(),
+                inner.slot.clone(),
+                inner.sink.clone(),
+            )?;
+            *inner.input.borrow_mut() = Some(capture);
+        }
         if options.on_stats.is_some() {
             Inner::start_stats_timer(&inner, &window, options.on_stats.clone())?;
         }
@@ -205,11 +229,18 @@ impl RemoteFramebufferView {
     }
 
     /// `{ transport, framesDisplayed, framesDropped, lastDisplayedSeq, lastFrameSeq,
-    /// decodeQueueSize }`.
+    /// decodeQueueSize, frameWidth, frameHeight, pixelRatio, colorSpace }`.
     #[wasm_bindgen(unchecked_return_type = "ViewerStats")]
     pub fn stats(&self) -> JsValue {
         let (counters, transport) = self.inner.core.stats();
-        stats_object(&counters, transport)
+        stats_object(&counters, transport, self.inner.core.shown_frame().as_ref())
+    }
+
+    /// The canvas the view draws on. It is replaced by a clone when the stream's colour
+    /// space changes (a 2D context's colour space is fixed), so read it when needed.
+    #[wasm_bindgen(getter)]
+    pub fn canvas(&self) -> HtmlCanvasElement {
+        self.inner.canvas.borrow().clone()
     }
 
     /// `connecting`, `open`, `negotiated`, `closed` or `error`.
@@ -218,7 +249,8 @@ impl RemoteFramebufferView {
         self.inner.session.state().name().to_string()
     }
 
-    /// The canvas pixels: `{ width, height, data }` with `data` RGBA bytes.
+    /// The canvas pixels: `{ width, height, colorSpace, data }` with `data` RGBA bytes in
+    /// the canvas's colour space.
     #[wasm_bindgen(unchecked_return_type = "CaptureResult")]
     pub fn capture(&self) -> Result<JsValue, JsValue> {
         self.inner.core.capture().map_err(|e| e.to_js())
@@ -278,41 +310,61 @@ fn create_canvas(
 }
 
 impl Inner {
-    /// Follows the canvas's CSS size (and the window's DPR, unless overridden).
-    fn observe_size(inner: &Rc<Inner>) -> Result<(), ViewerError> {
+    /// Follows the canvas's CSS size and, unless overridden, the window's DPR.
+    fn watch_size(inner: &Rc<Inner>, window: &web_sys::Window) -> Result<(), ViewerError> {
         let weak: Weak<Inner> = Rc::downgrade(inner);
-        let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
-            let Some(inner) = weak.upgrade() else { return };
-            let Some(entry) = entries.iter().last() else {
-                return;
-            };
-            let rect = entry.unchecked_into::<ResizeObserverEntry>().content_rect();
-            inner.resized(rect.width(), rect.height());
-        });
-        let observer = ResizeObserver::new(callback.as_ref().unchecked_ref()).map_err(|e| {
-            ViewerError::Browser {
-                what: "observing the canvas size",
-                reason: js_reason(&e),
+        let size = SizeWatch::new(&inner.canvas.borrow(), move |width, height| {
+            if let Some(inner) = weak.upgrade() {
+                inner.relayout(Some((width, height)));
             }
         })?;
-        observer.observe(&inner.canvas);
-        *inner.resize.borrow_mut() = Some(SizeWatch {
-            observer,
-            _callback: callback,
-        });
+        *inner.size.borrow_mut() = Some(size);
+        if inner.dpr_override.is_none() {
+            let weak: Weak<Inner> = Rc::downgrade(inner);
+            let dpr = DprWatch::new(window.clone(), move |_dpr, rearm_error| {
+                if let Some(inner) = weak.upgrade() {
+                    if let Some(e) = rearm_error {
+                        inner.sink.emit(ViewerEvent::Error(e));
+                    }
+                    inner.relayout(None);
+                }
+            })?;
+            *inner.dpr.borrow_mut() = Some(dpr);
+        }
         Ok(())
     }
 
-    fn resized(&self, css_width: f64, css_height: f64) {
+    /// The canvas size (`css`, when it changed) or the DPR changed: redraw at the new
+    /// backing size and tell the server.
+    fn relayout(&self, css: Option<(f64, f64)>) {
+        if self.disposed.get() {
+            return;
+        }
         let mut layout = self.core.layout();
-        layout.css_width = css_width;
-        layout.css_height = css_height;
+        if let Some((width, height)) = css {
+            layout.css_width = width;
+            layout.css_height = height;
+        }
         if self.dpr_override.is_none() {
             if let Some(window) = web_sys::window() {
                 layout.dpr = window.device_pixel_ratio();
             }
         }
+        let viewport = viewport(layout.css_width, layout.css_height, layout.dpr);
         self.core.set_layout(layout);
+        self.session.viewport_changed(viewport);
+    }
+
+    /// The surface replaced the canvas (another colour space): move the watches and the
+    /// input listeners to the new element. Runs inside a draw: it must not call the core.
+    fn canvas_replaced(&self, new: &HtmlCanvasElement) {
+        let old = self.canvas.replace(new.clone());
+        if let Some(size) = self.size.borrow().as_ref() {
+            size.retarget(&old, new);
+        }
+        if let Some(input) = self.input.borrow().as_ref() {
+            input.retarget(new);
+        }
     }
 
     fn start_stats_timer(
@@ -326,10 +378,11 @@ impl Inner {
             let (counters, transport) = inner.core.stats();
             let timing =
                 timing_object(inner.core.take_latency(), inner.server_stats.get().as_ref());
+            let frame = inner.core.shown_frame();
             call(
                 &on_stats,
                 "onStats",
-                &[&stats_object(&counters, transport), &timing],
+                &[&stats_object(&counters, transport, frame.as_ref()), &timing],
             );
         });
         let id = window
@@ -351,8 +404,14 @@ impl Inner {
         }
         self.sink.detach();
         self.session.dispose();
-        if let Some(watch) = self.resize.borrow_mut().take() {
-            watch.observer.disconnect();
+        if let Some(input) = self.input.borrow_mut().take() {
+            input.dispose();
+        }
+        if let Some(size) = self.size.borrow_mut().take() {
+            size.dispose();
+        }
+        if let Some(dpr) = self.dpr.borrow_mut().take() {
+            dpr.dispose();
         }
         if let Some(timer) = self.stats_timer.borrow_mut().take() {
             if let Some(window) = web_sys::window() {
@@ -360,7 +419,7 @@ impl Inner {
             }
         }
         if self.owns_canvas {
-            self.canvas.remove();
+            self.canvas.borrow().remove();
         }
     }
 }

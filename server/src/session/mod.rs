@@ -39,6 +39,8 @@ pub(crate) struct Context {
     pub peer: Option<SocketAddr>,
     /// The request path.
     pub path: String,
+    /// The upgrade request's headers (for the authentication hook).
+    pub headers: axum::http::HeaderMap,
 }
 
 /// Closes a connection to a stream that does not exist (4404).
@@ -66,6 +68,10 @@ pub(crate) async fn run(
         Ok(t) => t,
         Err(end) => return finish(sink, Some(source), &end).await,
     };
+    let principal = match authenticate(&hello, &stream, &ctx).await {
+        Ok(principal) => principal,
+        Err(end) => return finish(sink, Some(source), &end).await,
+    };
     let client_id = ctx
         .server
         .next_client_id
@@ -81,12 +87,17 @@ pub(crate) async fn run(
     let mut session = Session::new(
         stream,
         client_id,
-        None,
+        principal,
         transport,
         max_inflight,
         registration.metrics.clone(),
         sink,
     );
+    if let Some(viewport) = hello.viewport {
+        // The first viewport counts like any later one: a `resize` event and, under
+        // match-client, the first target size.
+        session.on_message(rfb_protocol::ClientMessage::SetViewport(viewport));
+    }
     let end = session.stream_frames(rx).await;
     // The receiver is gone, so the reader hands the socket's source back promptly.
     let source = match tokio::time::timeout(Duration::from_secs(1), reader).await {
@@ -96,6 +107,40 @@ pub(crate) async fn run(
     tracing::debug!(client_id, reason = %end.reason, "viewer detached");
     drop(registration);
     finish(session.sink, source, &end).await;
+}
+
+/// Runs the stream's (or else the server's) authentication hook, bounded by the hello
+/// timeout. No hook: everyone is accepted, without a principal.
+async fn authenticate(
+    hello: &rfb_protocol::Hello,
+    stream: &StreamState,
+    ctx: &Context,
+) -> Result<Option<crate::events::Principal>, SessionEnd> {
+    let hook = stream
+        .options
+        .authenticate
+        .as_ref()
+        .or(ctx.server.options.authenticate.as_ref());
+    let Some(hook) = hook else { return Ok(None) };
+    let auth = crate::auth::AuthContext {
+        token: hello.token.clone(),
+        headers: ctx.headers.clone(),
+        path: ctx.path.clone(),
+        stream: stream.name.clone(),
+        peer: ctx.peer,
+    };
+    let limit = ctx.server.options.hello_timeout;
+    match tokio::time::timeout(limit, hook.check(auth)).await {
+        Ok(Ok(principal)) => Ok(Some(principal)),
+        Ok(Err(rejected)) => Err(SessionEnd::new(
+            CloseCode::Unauthorized,
+            format!("unauthorized: {}", rejected.0),
+        )),
+        Err(_) => Err(SessionEnd::new(
+            CloseCode::Unauthorized,
+            "unauthorized: the authentication hook timed out",
+        )),
+    }
 }
 
 /// Keeps a session in its stream's registry (client count, metrics) while it lives.

@@ -194,7 +194,7 @@ impl Session {
         }
     }
 
-    fn on_message(&mut self, msg: ClientMessage) {
+    pub(super) fn on_message(&mut self, msg: ClientMessage) {
         match msg {
             ClientMessage::Ack(ack) => {
                 let now = Instant::now();

@@ -1,0 +1,369 @@
+//! Input capture (main thread): pointer, wheel and key listeners on the canvas that turn DOM
+//! events into `ClientMessage::Input`. The mapping and pacing decisions are the pure
+//! [`crate::input`] module; positions go through the geometry the core draws the frame on
+//! screen with ([`ViewerCore::input_target`]), so a click reports the frame pixel under it.
+//!
+//! - Pointer Events, so mouse, pen and touch arrive alike (with `pointer_type`). A down
+//!   focuses the canvas (it gets `tabindex=0`) and captures the pointer, so a drag that
+//!   leaves the canvas keeps reporting (with `inside: false` and clamped coordinates).
+//!   `touch-action: none` stops the browser from scrolling or zooming on touch drags.
+//! - Moves are coalesced per animation frame (latest position per pointer); downs, ups,
+//!   wheels and keys go out at once, after any pending move.
+//! - Wheel and key events are `preventDefault`ed (the page neither scrolls nor reacts to
+//!   keys meant for the app); key listeners sit on the canvas, so they only fire while it
+//!   has focus. Tab is forwarded but not prevented, so keyboard users can leave the canvas.
+//!   The context menu is suppressed so right-clicks reach the app.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use rfb_protocol::input::{Modifiers, PointerKind};
+use rfb_protocol::{ClientMessage, InputEvent};
+use wasm_bindgen::prelude::*;
+use web_sys::{
+    AddEventListenerOptions, Event, FocusOptions, HtmlCanvasElement, KeyboardEvent, MouseEvent,
+    PointerEvent, WheelEvent,
+};
+
+use super::core::{Outbox, ViewerCore};
+use super::error::ViewerError;
+use super::events::{EventSink, ViewerEvent};
+use crate::input::{
+    key_event, pointer_phase, wheel_pixels, MoveCoalescer, PointerPhase, PointerSample,
+};
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `MouseEvent` whose coordinates are read as the doubles they are (web-sys's
+    /// `client_x` truncates them to integers).
+    type PreciseMouseEvent;
+    #[wasm_bindgen(method, getter, js_name = clientX)]
+    fn client_x(this: &PreciseMouseEvent) -> f64;
+    #[wasm_bindgen(method, getter, js_name = clientY)]
+    fn client_y(this: &PreciseMouseEvent) -> f64;
+}
+
+/// The DOM events listened to on the canvas.
+const EVENTS: [&str; 8] = [
+    "pointerdown",
+    "pointermove",
+    "pointerup",
+    "pointercancel",
+    "wheel",
+    "keydown",
+    "keyup",
+    "contextmenu",
+];
+
+/// One listener: the event type and its callback, kept so it can be removed.
+struct Listener {
+    kind: &'static str,
+    callback: Closure<dyn FnMut(Event)>,
+}
+
+/// What the embedder's canvas looked like before input was enabled, restored on dispose.
+struct Restore {
+    tabindex_added: bool,
+    touch_action: String,
+}
+
+/// A `requestAnimationFrame` callback.
+type FrameCallback = Closure<dyn FnMut(f64)>;
+
+struct Shared {
+    canvas: RefCell<HtmlCanvasElement>,
+    core: ViewerCore,
+    outbox: Rc<dyn Outbox>,
+    events: Rc<dyn EventSink>,
+    moves: RefCell<MoveCoalescer>,
+    listeners: RefCell<Vec<Listener>>,
+    /// The `requestAnimationFrame` callback that sends coalesced moves, and its pending id.
+    frame: RefCell<Option<FrameCallback>>,
+    frame_id: Cell<Option<i32>>,
+    restore: RefCell<Option<Restore>>,
+    disposed: Cell<bool>,
+}
+
+/// The input listeners of one view.
+pub struct InputCapture {
+    shared: Rc<Shared>,
+}
+
+fn modifiers_of(e: &MouseEvent) -> Modifiers {
+    Modifiers::from_flags(e.shift_key(), e.ctrl_key(), e.alt_key(), e.meta_key())
+}
+
+impl InputCapture {
+    /// Starts forwarding input on `canvas` through `outbox`, mapped with `core`'s geometry.
+    pub fn new(
+        canvas: HtmlCanvasElement,
+        core: ViewerCore,
+        outbox: Rc<dyn Outbox>,
+        events: Rc<dyn EventSink>,
+    ) -> Result<InputCapture, ViewerError> {
+        let shared = Rc::new(Shared {
+            canvas: RefCell::new(canvas.clone()),
+            core,
+            outbox,
+            events,
+            moves: RefCell::new(MoveCoalescer::default()),
+            listeners: RefCell::new(Vec::new()),
+            frame: RefCell::new(None),
+            frame_id: Cell::new(None),
+            restore: RefCell::new(None),
+            disposed: Cell::new(false),
+        });
+        let weak = Rc::downgrade(&shared);
+        *shared.frame.borrow_mut() = Some(Closure::new(move |_time: f64| {
+            if let Some(shared) = weak.upgrade() {
+                shared.frame_id.set(None);
+                let moves = shared.moves.borrow_mut().animation_frame();
+                moves.into_iter().for_each(|m| shared.send(m));
+            }
+        }));
+        let listeners = EVENTS
+            .iter()
+            .map(|&kind| {
+                let weak: Weak<Shared> = Rc::downgrade(&shared);
+                let callback = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+                    if let Some(shared) = weak.upgrade() {
+                        shared.dispatch(kind, event);
+                    }
+                });
+                Listener { kind, callback }
+            })
+            .collect();
+        *shared.listeners.borrow_mut() = listeners;
+        *shared.restore.borrow_mut() = Some(prepare(&canvas)?);
+        shared.attach(&canvas)?;
+        Ok(InputCapture { shared })
+    }
+
+    /// The canvas was replaced (see `surface.rs`, which also moves the focus): listen on
+    /// `new` instead.
+    pub fn retarget(&self, new: &HtmlCanvasElement) {
+        let s = &self.shared;
+        if s.disposed.get() {
+            return;
+        }
+        let old = s.canvas.replace(new.clone());
+        s.detach(&old);
+        if let Err(e) = s.attach(new) {
+            s.events.emit(ViewerEvent::Error(e));
+        }
+    }
+
+    /// Removes every listener, cancels the pending animation frame and restores the
+    /// canvas's `tabindex` and `touch-action`.
+    pub fn dispose(&self) {
+        let s = &self.shared;
+        if s.disposed.replace(true) {
+            return;
+        }
+        let canvas = s.canvas.borrow().clone();
+        s.detach(&canvas);
+        if let (Some(id), Some(window)) = (s.frame_id.take(), web_sys::window()) {
+            // Cancelling an unknown id is a no-op: it cannot fail.
+            let _ = window.cancel_animation_frame(id);
+        }
+        if let Some(restore) = s.restore.borrow_mut().take() {
+            if restore.tabindex_added {
+                // Removing an attribute cannot fail.
+                let _ = canvas.remove_attribute("tabindex");
+            }
+            let _ = canvas
+                .style()
+                .set_property("touch-action", &restore.touch_action);
+        }
+    }
+}
+
+impl Drop for InputCapture {
+    fn drop(&mut self) {
+        self.dispose();
+    }
+}
+
+/// Makes the canvas focusable and stops touch gestures from scrolling the page.
+fn prepare(canvas: &HtmlCanvasElement) -> Result<Restore, ViewerError> {
+    let dom_error = |e: JsValue| ViewerError::Browser {
+        what: "preparing the canvas for input",
+        reason: super::error::js_reason(&e),
+    };
+    let tabindex_added = !canvas.has_attribute("tabindex");
+    if tabindex_added {
+        canvas.set_attribute("tabindex", "0").map_err(dom_error)?;
+    }
+    let style = canvas.style();
+    let touch_action = style
+        .get_property_value("touch-action")
+        .map_err(dom_error)?;
+    style
+        .set_property("touch-action", "none")
+        .map_err(dom_error)?;
+    Ok(Restore {
+        tabindex_added,
+        touch_action,
+    })
+}
+
+/// Focuses the canvas without scrolling the page to it.
+pub fn focus(canvas: &HtmlCanvasElement) {
+    let options = FocusOptions::new();
+    options.set_prevent_scroll(true);
+    // focus() on a connected, focusable element does not throw.
+    let _ = canvas.focus_with_options(&options);
+}
+
+impl Shared {
+    fn attach(&self, canvas: &HtmlCanvasElement) -> Result<(), ViewerError> {
+        // Not passive: wheel and touch handlers call preventDefault.
+        let options = AddEventListenerOptions::new();
+        options.set_passive(false);
+        for l in self.listeners.borrow().iter() {
+            canvas
+                .add_event_listener_with_callback_and_add_event_listener_options(
+                    l.kind,
+                    l.callback.as_ref().unchecked_ref(),
+                    &options,
+                )
+                .map_err(|e| ViewerError::Browser {
+                    what: "listening for input",
+                    reason: super::error::js_reason(&e),
+                })?;
+        }
+        Ok(())
+    }
+
+    fn detach(&self, canvas: &HtmlCanvasElement) {
+        for l in self.listeners.borrow().iter() {
+            // Removing a listener never throws for a function argument.
+            let _ = canvas
+                .remove_event_listener_with_callback(l.kind, l.callback.as_ref().unchecked_ref());
+        }
+    }
+
+    fn send(&self, event: InputEvent) {
+        if let Err(e) = self.outbox.send(&ClientMessage::Input(event)) {
+            self.events.emit(ViewerEvent::Error(e));
+        }
+    }
+
+    /// Sends `event` now, after any coalesced move still waiting, so order is kept.
+    fn send_in_order(&self, event: InputEvent) {
+        let pending = self.moves.borrow_mut().flush();
+        pending.into_iter().for_each(|m| self.send(m));
+        self.send(event);
+    }
+
+    fn dispatch(&self, kind: &'static str, event: Event) {
+        if self.disposed.get() {
+            return;
+        }
+        match kind {
+            "wheel" => {
+                if let Some(e) = event.dyn_ref::<WheelEvent>() {
+                    self.on_wheel(e);
+                }
+            }
+            "keydown" | "keyup" => {
+                if let Some(e) = event.dyn_ref::<KeyboardEvent>() {
+                    self.on_key(kind == "keydown", e);
+                }
+            }
+            "contextmenu" => event.prevent_default(),
+            _ => {
+                if let Some(e) = event.dyn_ref::<PointerEvent>() {
+                    self.on_pointer(kind, e);
+                }
+            }
+        }
+    }
+
+    /// The pointer position relative to the canvas's content box, in CSS pixels.
+    fn sample(&self, e: &MouseEvent, pointer_type: PointerKind, pointer_id: i32) -> PointerSample {
+        let canvas = self.canvas.borrow();
+        let rect = canvas.get_bounding_client_rect();
+        let precise = e.unchecked_ref::<PreciseMouseEvent>();
+        PointerSample {
+            css_x: precise.client_x() - rect.left() - f64::from(canvas.client_left()),
+            css_y: precise.client_y() - rect.top() - f64::from(canvas.client_top()),
+            button: e.button(),
+            buttons: e.buttons(),
+            modifiers: modifiers_of(e),
+            pointer_type,
+            pointer_id,
+            time_stamp_ms: e.time_stamp(),
+        }
+    }
+
+    fn on_pointer(&self, kind: &str, e: &PointerEvent) {
+        let Some(phase) = pointer_phase(kind, e.button(), e.buttons()) else {
+            return;
+        };
+        if kind == "pointerdown" {
+            // No text selection or native drag; focus (for keys) and capture (for drags
+            // that leave the canvas) explicitly instead.
+            e.prevent_default();
+            let canvas = self.canvas.borrow().clone();
+            focus(&canvas);
+            // Fails only when the pointer is no longer active (e.g. a synthetic event):
+            // then there is nothing to capture.
+            let _ = canvas.set_pointer_capture(e.pointer_id());
+        }
+        let Some(target) = self.core.input_target() else {
+            return; // no frame yet: nothing to map onto
+        };
+        let sample = self.sample(e, PointerKind::from_dom(&e.pointer_type()), e.pointer_id());
+        let event = target.pointer(phase, &sample);
+        if phase != PointerPhase::Move {
+            self.send_in_order(event);
+            return;
+        }
+        if self.moves.borrow_mut().moved(event) {
+            self.request_frame();
+        }
+    }
+
+    fn request_frame(&self) {
+        let requested = web_sys::window()
+            .zip(self.frame.borrow().as_ref())
+            .map(|(w, f)| w.request_animation_frame(f.as_ref().unchecked_ref()));
+        match requested {
+            Some(Ok(id)) => self.frame_id.set(Some(id)),
+            _ => {
+                // No animation frames here: send at once rather than never.
+                let moves = self.moves.borrow_mut().animation_frame();
+                moves.into_iter().for_each(|m| self.send(m));
+            }
+        }
+    }
+
+    fn on_wheel(&self, e: &WheelEvent) {
+        e.prevent_default();
+        let Some(target) = self.core.input_target() else {
+            return;
+        };
+        let sample = self.sample(e, PointerKind::Mouse, 0);
+        let page = (target.geometry.css_width, target.geometry.css_height);
+        let delta = wheel_pixels(e.delta_x(), e.delta_y(), e.delta_mode(), page);
+        self.send_in_order(target.wheel(&sample, delta));
+    }
+
+    fn on_key(&self, down: bool, e: &KeyboardEvent) {
+        let key = e.key();
+        if key != "Tab" {
+            e.prevent_default();
+        }
+        let modifiers =
+            Modifiers::from_flags(e.shift_key(), e.ctrl_key(), e.alt_key(), e.meta_key());
+        self.send_in_order(key_event(
+            down,
+            key,
+            e.code(),
+            modifiers,
+            e.repeat(),
+            e.time_stamp(),
+        ));
+    }
+}

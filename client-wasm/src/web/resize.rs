@@ -1,0 +1,128 @@
+//! Watching the viewer's size (main thread): a `ResizeObserver` on the canvas for its CSS
+//! size, and a `matchMedia("(resolution: <dpr>dppx)")` query, re-armed at every change,
+//! for the device pixel ratio (browser zoom, moving the window to another screen). The view
+//! turns both into a new layout (the backing store follows) and a `SetViewport`.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use js_sys::Array;
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, MediaQueryList, ResizeObserver, ResizeObserverEntry, Window};
+
+use super::error::{js_reason, ViewerError};
+
+/// Reports the content-box size (CSS pixels) of an element whenever it changes.
+pub struct SizeWatch {
+    observer: ResizeObserver,
+    _callback: Closure<dyn FnMut(Array)>,
+}
+
+impl SizeWatch {
+    /// Observes `target`; `on_size(width, height)` runs for every change (and once at the
+    /// start, as `ResizeObserver` does).
+    pub fn new(
+        target: &Element,
+        on_size: impl Fn(f64, f64) + 'static,
+    ) -> Result<SizeWatch, ViewerError> {
+        let callback = Closure::<dyn FnMut(Array)>::new(move |entries: Array| {
+            if let Some(entry) = entries.iter().last() {
+                let rect = entry.unchecked_into::<ResizeObserverEntry>().content_rect();
+                on_size(rect.width(), rect.height());
+            }
+        });
+        let observer = ResizeObserver::new(callback.as_ref().unchecked_ref()).map_err(|e| {
+            ViewerError::Browser {
+                what: "observing the canvas size",
+                reason: js_reason(&e),
+            }
+        })?;
+        observer.observe(target);
+        Ok(SizeWatch {
+            observer,
+            _callback: callback,
+        })
+    }
+
+    /// Observes `new` instead of `old` (the canvas was replaced).
+    pub fn retarget(&self, old: &Element, new: &Element) {
+        self.observer.unobserve(old);
+        self.observer.observe(new);
+    }
+
+    /// Stops observing.
+    pub fn dispose(&self) {
+        self.observer.disconnect();
+    }
+}
+
+/// Reports the window's device pixel ratio whenever it changes.
+pub struct DprWatch {
+    window: Window,
+    /// The query matching the current ratio; it stops matching when the ratio changes.
+    query: RefCell<Option<MediaQueryList>>,
+    /// One callback for the watch's whole life: re-arming moves it to a new query, so it
+    /// is never dropped while it runs.
+    callback: RefCell<Option<Closure<dyn FnMut()>>>,
+}
+
+impl DprWatch {
+    /// Starts watching; `on_change(dpr, rearm_error)` runs after every change (with the
+    /// error if the watch could not be re-armed for the next one).
+    pub fn new(
+        window: Window,
+        on_change: impl Fn(f64, Option<ViewerError>) + 'static,
+    ) -> Result<Rc<DprWatch>, ViewerError> {
+        let watch = Rc::new(DprWatch {
+            window,
+            query: RefCell::new(None),
+            callback: RefCell::new(None),
+        });
+        let weak: Weak<DprWatch> = Rc::downgrade(&watch);
+        *watch.callback.borrow_mut() = Some(Closure::new(move || {
+            let Some(watch) = weak.upgrade() else { return };
+            let dpr = watch.window.device_pixel_ratio();
+            let rearmed = watch.arm(dpr);
+            on_change(dpr, rearmed.err());
+        }));
+        watch.arm(watch.window.device_pixel_ratio())?;
+        Ok(watch)
+    }
+
+    /// Listens for the end of `(resolution: <dpr>dppx)`.
+    fn arm(&self, dpr: f64) -> Result<(), ViewerError> {
+        self.disarm();
+        let error = |e: JsValue| ViewerError::Browser {
+            what: "watching the device pixel ratio",
+            reason: js_reason(&e),
+        };
+        let callback = self.callback.borrow();
+        let Some(callback) = callback.as_ref() else {
+            return Ok(());
+        };
+        let query = self
+            .window
+            .match_media(&format!("(resolution: {dpr}dppx)"))
+            .map_err(error)?
+            .ok_or_else(|| error(JsValue::from_str("matchMedia returned null")))?;
+        query
+            .add_event_listener_with_callback("change", callback.as_ref().unchecked_ref())
+            .map_err(error)?;
+        *self.query.borrow_mut() = Some(query);
+        Ok(())
+    }
+
+    fn disarm(&self) {
+        let query = self.query.borrow_mut().take();
+        if let (Some(query), Some(callback)) = (query, self.callback.borrow().as_ref()) {
+            // Removing a listener never throws for a function argument.
+            let _ = query
+                .remove_event_listener_with_callback("change", callback.as_ref().unchecked_ref());
+        }
+    }
+
+    /// Stops watching.
+    pub fn dispose(&self) {
+        self.disarm();
+    }
+}
