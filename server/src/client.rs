@@ -96,7 +96,8 @@ impl std::fmt::Debug for TestClient {
 impl TestClient {
     /// Opens the WebSocket without saying anything.
     pub async fn connect(url: &str) -> Result<TestClient, ClientError> {
-        let (ws, _response) = tokio_tungstenite::connect_async(url).await?;
+        // Nagle off: ACKs are tiny and must not wait for the server's delayed TCP ACK.
+        let (ws, _response) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
         Ok(TestClient {
             ws,
             config: None,
@@ -121,7 +122,8 @@ impl TestClient {
                 .map_err(|e| ClientError::Unexpected(format!("header value {value}: {e}")))?;
             request.headers_mut().insert(name, value);
         }
-        let (ws, _response) = tokio_tungstenite::connect_async(request).await?;
+        let (ws, _response) =
+            tokio_tungstenite::connect_async_with_config(request, None, true).await?;
         Ok(TestClient {
             ws,
             config: None,

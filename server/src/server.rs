@@ -102,6 +102,13 @@ pub async fn serve_server(options: ServeOptions) -> Result<Server, ServeError> {
     })?;
     let (server, mut shutdown_rx) = Server::build(options, Some(addr))?;
     let app = server.router();
+    // Without TCP_NODELAY, Nagle's algorithm holds the tail of each frame (and ACKs)
+    // until the peer's delayed ACK: up to 40 ms of latency per frame.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY: {err}");
+        }
+    });
     let task = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let stopped = async move {

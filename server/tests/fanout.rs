@@ -99,6 +99,10 @@ async fn viewers_share_one_encode(caps: &[&str]) {
     for _ in 0..4 {
         clients.push(viewer_with(&display, caps).await);
     }
+    // Every session has joined its lane once it counts as a client.
+    while display.client_count() < 4 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     publish_card(&display, w, h);
     let mut firsts = Vec::new();
     for c in clients.iter_mut() {
@@ -153,26 +157,45 @@ async fn two_viewers_on_one_display_both_decode_correctly() {
     display.close().await;
 }
 
+/// Watches (checks and ACKs) frames in the background until `stop` is set; returns the
+/// publish counters seen.
+fn watch_in_background(
+    mut client: TestClient,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<u64>> {
+    tokio::spawn(async move {
+        let mut checker = PixelChecker::new();
+        let mut seen = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            let Ok(f) = tokio::time::timeout(Duration::from_millis(100), client.next_frame()).await
+            else {
+                continue;
+            };
+            let f = f.unwrap();
+            if f.header.keyframe {
+                checker = PixelChecker::new();
+            }
+            checker.check_card(&f);
+            client.ack(f.header.seq, 0).await.unwrap();
+            seen.push(f.header.frame_seq);
+        }
+        seen
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_viewer_falls_back_without_slowing_a_fast_one_then_rejoins() {
     let (w, h) = (320, 240);
     let display = start(w, h).await;
     let publisher = publish_forever(&display, w, h, Duration::from_millis(33));
-    let mut fast = viewer(&display).await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fast = watch_in_background(viewer(&display).await, stop.clone());
     let mut slow = viewer(&display).await;
-    // The slow viewer takes two frames and stops ACKing.
+    // The slow viewer takes two frames and stops ACKing for a second.
     let s1 = frame(&mut slow).await;
     let _s2 = frame(&mut slow).await;
-    // Meanwhile the fast viewer keeps the publish rate with correct pixels.
-    let started = tokio::time::Instant::now();
-    let seen = watch(&mut fast, 30).await;
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < Duration::from_millis(1600),
-        "30 frames at 30 fps took {elapsed:?}"
-    );
-    let skipped: u64 = seen.windows(2).map(|w| w[1] - w[0] - 1).sum();
-    assert!(skipped <= 2, "the fast viewer skipped {skipped} frames");
+    let published_before = display.frames_published();
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let metrics = display.metrics_snapshot();
     let slow_m = metrics
         .iter()
@@ -197,8 +220,8 @@ async fn a_slow_viewer_falls_back_without_slowing_a_fast_one_then_rejoins() {
     let mut checker = PixelChecker::new();
     checker.check_card(&resync);
     slow.ack(resync.header.seq, 0).await.unwrap();
-    // Keeping up for a while, it rejoins the lane at one of its IDRs.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    // Keeping up for a while, it rejoins the lane at one of the lane's IDRs.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let f = frame(&mut slow).await;
         if f.header.keyframe {
@@ -214,13 +237,23 @@ async fn a_slow_viewer_falls_back_without_slowing_a_fast_one_then_rejoins() {
             tokio::time::Instant::now() < deadline,
             "the slow viewer never rejoined: {m:?}"
         );
-        // Keep the fast viewer draining too.
-        while let Ok(Ok(f)) =
-            tokio::time::timeout(Duration::from_millis(1), fast.next_frame()).await
-        {
-            fast.ack(f.header.seq, 0).await.unwrap();
-        }
     }
+    // The fast viewer, meanwhile, received (almost) every frame published, whatever the
+    // machine's speed, and never left its lane.
+    stop.store(true, Ordering::Relaxed);
+    let published = display.frames_published() - published_before;
+    let seen = fast.await.unwrap();
+    let after: Vec<u64> = seen.into_iter().filter(|s| *s > published_before).collect();
+    assert!(
+        after.len() as u64 * 10 >= published * 8,
+        "the fast viewer got {} of {published} frames",
+        after.len()
+    );
+    let fast_m = display
+        .metrics_snapshot()
+        .into_iter()
+        .find(|m| m.lane_fallbacks == 0 && m.frames_sent > 50);
+    assert!(fast_m.is_some(), "the fast viewer stayed on the lane");
     publisher.abort();
     display.close().await;
 }

@@ -306,20 +306,32 @@ impl Session {
                     *synced = true;
                 }
             }
-            Source::Private { rejoin, .. } => {
+            Source::Private {
+                rejoin,
+                kept_up_since,
+                ..
+            } => {
                 let lost = rejoin.as_ref().is_some_and(|m| m.is_lost());
                 if lost {
                     *rejoin = None;
                     return Ok(());
                 }
-                if !chunk.payload.keyframe || !window_open || self.pending.is_some() {
+                if !chunk.payload.keyframe {
                     return Ok(());
                 }
-                // The lane's IDR: switch back to sharing from here.
+                if !window_open {
+                    // No room for the lane's IDR: try again after keeping up a while more.
+                    *rejoin = None;
+                    *kept_up_since = Instant::now();
+                    return Ok(());
+                }
+                // The lane's IDR: switch back to sharing from here (a private encode still
+                // running is discarded by the epoch bump).
                 let Some(member) = rejoin.take() else {
                     return Ok(());
                 };
                 self.epoch += 1;
+                self.pending = None;
                 self.source = Source::Lane {
                     member,
                     synced: true,

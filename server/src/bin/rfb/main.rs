@@ -1,6 +1,8 @@
 //! The `rfb` command line: `rfb serve` streams a test pattern to browsers, `rfb bench`
-//! measures the encoders. Run `rfb <command> --help` for every flag.
+//! measures the encoders, `rfb record` writes a pattern to MP4. Run `rfb <command> --help`
+//! for every flag.
 
+mod record;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -16,9 +18,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve a deterministic pattern (and the viewer page) until Ctrl-C.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>), // boxed: by far the largest variant
     /// Measure encode time, size and PSNR per encoder configuration (no network).
     Bench(rfb::bench::BenchArgs),
+    /// Record a pattern to an MP4 file, headless (no server, no viewer).
+    Record(record::RecordArgs),
+    /// Measure many native viewers on one display: server CPU, fps and drops per viewer.
+    BenchViewers(rfb::load::LoadArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,7 +39,12 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(serve::run(args))
+            runtime.block_on(serve::run(*args))
+        }
+        Command::Record(args) => record::main(args),
+        Command::BenchViewers(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(rfb::load::run(&args)).map(|_| ())
         }
         Command::Bench(args) => {
             let rows = rfb::bench::run(&args)?;

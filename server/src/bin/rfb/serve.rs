@@ -1,10 +1,12 @@
-//! `rfb serve`: publish a pattern at a fixed rate and serve it with the viewer page.
+//! `rfb serve`: publish patterns at a fixed rate and serve them with the viewer page.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use rfb::adaptive::AdaptiveConfig;
+use rfb::auth::{static_token, OriginPolicy};
 use rfb::bench::{parse_bitrate, parse_pattern, parse_size};
 use rfb::{serve, Display, Frame, FrameMeta, ResizePolicy, ServeOptions, StreamOptions};
 use rfb_protocol::{ImageFormat, Pattern};
@@ -12,7 +14,8 @@ use rfb_protocol::{ImageFormat, Pattern};
 /// Flags of `rfb serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Pattern to publish: test_card, gradient, bouncing_box, counter, checkerboard, solid.
+    /// Pattern of the `default` stream: test_card, gradient, bouncing_box, counter,
+    /// checkerboard, solid.
     #[arg(long, default_value = "test_card", value_parser = parse_pattern)]
     pattern: Pattern,
     /// Frame width in pixels (even for H.264).
@@ -48,15 +51,43 @@ pub struct ServeArgs {
     /// Most un-acknowledged frames per viewer.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=64))]
     max_inflight: u8,
-    /// Stop after publishing this many frames and exit.
+    /// Seconds without an ACK after which a viewer is resynced with a keyframe.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    inflight_timeout: f64,
+    /// Push server stats to every viewer this often (seconds).
+    #[arg(long, value_name = "SECONDS")]
+    stats_interval: Option<f64>,
+    /// After this many seconds without a new frame, send each viewer a lossless still.
+    #[arg(long, value_name = "SECONDS")]
+    still_after: Option<f64>,
+    /// Adapt each viewer's bitrate / JPEG quality, frame rate and window to congestion.
+    #[arg(long)]
+    adaptive: bool,
+    /// Give every viewer its own encoder instead of sharing encodes between viewers.
+    #[arg(long)]
+    no_shared_encoders: bool,
+    /// Stop after publishing this many frames (per stream) and exit.
     #[arg(long)]
     max_frames: Option<u64>,
+    /// Also record the `default` stream to this MP4 file, finalised on exit.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     /// A second frame size, WIDTHxHEIGHT, to alternate with (see --resize-every).
     #[arg(long, value_parser = parse_size, requires = "resize_every")]
     alt_size: Option<(u32, u32)>,
     /// Switch between --width x --height and --alt-size every N published frames.
     #[arg(long, requires = "alt_size")]
     resize_every: Option<u64>,
+    /// Also serve NAME=PATTERN:WIDTHxHEIGHT at ws://HOST:PORT/NAME (repeatable).
+    #[arg(long = "stream", value_name = "NAME=PATTERN:WxH", value_parser = parse_stream)]
+    streams: Vec<ExtraStream>,
+    /// Require this shared token in the viewer's Hello (close 4401 otherwise).
+    #[arg(long)]
+    token: Option<String>,
+    /// Also accept WebSocket connections from pages of this origin (repeatable; pages
+    /// served by this server are always accepted).
+    #[arg(long = "origin", value_name = "ORIGIN")]
+    origins: Vec<String>,
     /// Keep received input events for `GET /recorded-events` (and `/recorded-events/reset`).
     #[arg(long)]
     record_events: bool,
@@ -78,51 +109,99 @@ pub struct ServeArgs {
     pkg_dir: Option<PathBuf>,
 }
 
+/// A `--stream NAME=PATTERN:WxH`.
+#[derive(Debug, Clone)]
+struct ExtraStream {
+    name: String,
+    pattern: Pattern,
+    size: (u32, u32),
+}
+
+fn parse_stream(text: &str) -> Result<ExtraStream, String> {
+    let (name, rest) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected NAME=PATTERN:WxH"))?;
+    let (pattern, size) = rest
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?}: expected NAME=PATTERN:WxH"))?;
+    Ok(ExtraStream {
+        name: name.to_string(),
+        pattern: parse_pattern(pattern)?,
+        size: parse_size(size)?,
+    })
+}
+
 fn parse_image_format(name: &str) -> Result<ImageFormat, String> {
     ImageFormat::from_name(name)
         .ok_or_else(|| format!("unknown image format {name:?}; one of jpeg, png, webp"))
 }
 
+fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .with_context(|| format!("{flag} must be a non-negative number of seconds"))
+}
+
 impl ServeArgs {
-    fn options(&self) -> ServeOptions {
+    fn stream_options(&self) -> anyhow::Result<StreamOptions> {
         let mut image_formats = vec![self.image_format];
         image_formats.extend(
             ImageFormat::ALL
                 .into_iter()
                 .filter(|f| *f != self.image_format),
         );
+        Ok(StreamOptions {
+            fps: self.fps,
+            bitrate_bps: self.bitrate,
+            keyframe_interval: self.keyframe_interval,
+            max_inflight: self.max_inflight,
+            inflight_timeout: seconds(self.inflight_timeout, "--inflight-timeout")?,
+            stats_interval: self
+                .stats_interval
+                .map(|s| seconds(s, "--stats-interval"))
+                .transpose()?,
+            still_after: self
+                .still_after
+                .map(|s| seconds(s, "--still-after"))
+                .transpose()?,
+            adaptive: self.adaptive.then(AdaptiveConfig::default),
+            share_encoders: !self.no_shared_encoders,
+            force_image: self.force_image,
+            image_formats,
+            jpeg_quality: self.jpeg_quality,
+            resize_policy: if self.match_client {
+                ResizePolicy::MatchClient
+            } else {
+                ResizePolicy::Publisher
+            },
+            max_render_dimension: self.max_render_dimension,
+            ..StreamOptions::default()
+        })
+    }
+
+    fn options(&self) -> anyhow::Result<ServeOptions> {
         let defaults = ServeOptions::default();
-        ServeOptions {
+        Ok(ServeOptions {
             host: self.host.clone(),
             port: self.port,
             web_dir: self.web_dir.clone().or(defaults.web_dir.clone()),
             pkg_dir: self.pkg_dir.clone().or(defaults.pkg_dir.clone()),
             record_events: self.record_events,
             event_log: self.event_log.clone(),
-            stream: StreamOptions {
-                fps: self.fps,
-                bitrate_bps: self.bitrate,
-                keyframe_interval: self.keyframe_interval,
-                max_inflight: self.max_inflight,
-                force_image: self.force_image,
-                image_formats,
-                jpeg_quality: self.jpeg_quality,
-                resize_policy: if self.match_client {
-                    ResizePolicy::MatchClient
-                } else {
-                    ResizePolicy::Publisher
-                },
-                max_render_dimension: self.max_render_dimension,
-                ..StreamOptions::default()
+            authenticate: self.token.clone().map(static_token),
+            origins: if self.origins.is_empty() {
+                OriginPolicy::SameHost
+            } else {
+                OriginPolicy::List(self.origins.clone())
             },
+            stream: self.stream_options()?,
             ..defaults
-        }
+        })
     }
 
-    /// The frame size for publish number `seq` (0-based).
-    fn size_at(&self, seq: u64) -> (u32, u32) {
+    /// The default stream's frame size for publish number `n` (from 1).
+    fn size_at(&self, n: u64) -> (u32, u32) {
         match (self.alt_size, self.resize_every) {
-            (Some(alt), Some(every)) if every > 0 && (seq / every) % 2 == 1 => alt,
+            (Some(alt), Some(every)) if every > 0 && ((n - 1) / every) % 2 == 1 => alt,
             _ => (self.width, self.height),
         }
     }
@@ -134,11 +213,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         args.fps > 0.0 && args.fps.is_finite(),
         "--fps must be positive"
     );
-    let options = args.options();
+    let options = args.options()?;
     let video = options.stream.video_enabled();
     let display = serve(args.width, args.height, options.clone())
         .await
         .context("starting the server")?;
+    let server = display.server().context("the server stopped at once")?;
+    let mut extras = Vec::new();
+    for extra in &args.streams {
+        let (w, h) = extra.size;
+        let stream = server
+            .add_stream(&extra.name, w, h, options.stream.clone())
+            .with_context(|| format!("adding stream {}", extra.name))?;
+        extras.push((stream, extra.clone()));
+    }
     // Tests parse this first line for the port.
     println!("rfb listening on {}", display.url());
     println!(
@@ -155,39 +243,71 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         options.stream.encoders.image_name().unwrap_or("none"),
         args.image_format.mime(),
     );
+    for (stream, extra) in &extras {
+        println!(
+            "stream {} ({} {}x{}) at {}",
+            extra.name,
+            extra.pattern.name(),
+            extra.size.0,
+            extra.size.1,
+            stream.ws_url()
+        );
+    }
     std::io::stdout().flush().ok();
+    let recorder = crate::record::start(&display, args.record.as_deref(), args.fps)?;
 
-    let publishing = publish_loop(&display, &args);
+    let (fps, max) = (args.fps, args.max_frames);
+    let mut loops = tokio::task::JoinSet::new();
+    for (stream, extra) in extras {
+        loops.spawn(async move {
+            publish_loop(&stream, extra.pattern, fps, max, move |_| extra.size).await
+        });
+    }
+    {
+        let display = display.clone();
+        let pattern = args.pattern;
+        loops.spawn(async move {
+            publish_loop(&display, pattern, fps, max, move |n| args.size_at(n)).await
+        });
+    }
     tokio::select! {
-        result = publishing => result?,
+        Some(result) = loops.join_next() => result.context("a publish loop panicked")??,
         signal = tokio::signal::ctrl_c() => signal.context("waiting for Ctrl-C")?,
     }
+    loops.abort_all();
+    crate::record::finish(recorder).await?;
     display.close().await;
     Ok(())
 }
 
-async fn publish_loop(display: &Display, args: &ServeArgs) -> anyhow::Result<()> {
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.fps)));
+/// Publishes `pattern` at `fps`. Publish number `n` (from 1) gets publish counter `n`
+/// because this loop is the display's only publisher, and shows pattern seq `n`, so a
+/// viewer can compute the expected pixels from the `frame_seq` it received. Under
+/// match-client the viewers' target size (and pixel ratio) wins over `size_at`.
+async fn publish_loop(
+    display: &Display,
+    pattern: Pattern,
+    fps: f32,
+    max_frames: Option<u64>,
+    size_at: impl Fn(u64) -> (u32, u32),
+) -> anyhow::Result<()> {
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(fps)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    // This loop is the display's only publisher, so publish number `n` (counting from 1)
-    // gets the publish counter `n`, and the frame shows pattern seq `n`: a viewer can
-    // compute the expected pixels from the `frame_seq` it received.
     for n in 1.. {
-        if args.max_frames.is_some_and(|max| n > max) {
+        if max_frames.is_some_and(|max| n > max) {
             return Ok(());
         }
         ticker.tick().await;
         let ((w, h), pixel_ratio) = match display.target() {
             Some(target) => ((target.width, target.height), target.ratio),
-            None => (args.size_at(n - 1), 1.0),
+            None => (size_at(n), 1.0),
         };
-        let pixels = args.pattern.render(n, w, h);
+        let pixels = pattern.render(n, w, h);
         let meta = FrameMeta {
             pixel_ratio,
             ..FrameMeta::default()
         };
-        let published = display.publish_with(Frame::rgb(w, h, pixels)?, meta)?;
-        debug_assert_eq!(published, n);
+        display.publish_with(Frame::rgb(w, h, pixels)?, meta)?;
     }
     Ok(())
 }

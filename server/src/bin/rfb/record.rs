@@ -1,0 +1,132 @@
+//! `rfb record`: publish a pattern into a headless display (no server, no viewer) and
+//! record it to an MP4 file; and the helpers behind `rfb serve --record`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rfb::bench::{parse_bitrate, parse_pattern};
+use rfb::{Display, Frame, RateControl, RecordOptions, RecordSummary, Recorder, StreamOptions};
+use rfb_protocol::Pattern;
+
+/// Flags of `rfb record`.
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// Pattern to record: test_card, gradient, bouncing_box, counter, checkerboard, solid.
+    #[arg(long, default_value = "test_card", value_parser = parse_pattern)]
+    pattern: Pattern,
+    /// Frames to publish and record (pattern seq 1..=N).
+    #[arg(long, default_value_t = 90)]
+    frames: u64,
+    /// Frame width in pixels (even).
+    #[arg(long, default_value_t = 1280)]
+    width: u32,
+    /// Frame height in pixels (even).
+    #[arg(long, default_value_t = 720)]
+    height: u32,
+    /// Frames published per second, in real time: N frames take N / fps seconds.
+    #[arg(long, default_value_t = 30.0)]
+    fps: f32,
+    /// Target bitrate (`8M`, `500k`, `2000000`) instead of constant quality.
+    #[arg(long, value_parser = parse_bitrate, conflicts_with = "qp")]
+    bitrate: Option<u32>,
+    /// Constant quality: the lowest QP used, 20..=51 (lower is better); the QP stays
+    /// within QP..=max(QP, 40).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u8).range(20..=51))]
+    qp: u8,
+    /// An IDR every N frames (0 = only the first).
+    #[arg(long, default_value_t = 60)]
+    keyframe_interval: u32,
+    /// The MP4 file to write.
+    output: PathBuf,
+}
+
+impl RecordArgs {
+    fn options(&self) -> RecordOptions {
+        let rate_control = match self.bitrate {
+            Some(bps) => RateControl::Bitrate(bps),
+            None => RateControl::Quality {
+                min_qp: self.qp,
+                max_qp: self.qp.max(40),
+            },
+        };
+        RecordOptions {
+            rate_control,
+            fps: self.fps,
+            keyframe_interval: self.keyframe_interval,
+        }
+    }
+}
+
+/// Runs `rfb record` on a runtime of its own.
+pub fn main(args: RecordArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: RecordArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.fps > 0.0 && args.fps.is_finite(),
+        "--fps must be positive"
+    );
+    anyhow::ensure!(args.frames > 0, "--frames must be at least 1");
+    let (w, h) = (args.width, args.height);
+    let display = Display::headless(w, h, StreamOptions::default())?;
+    let recorder = display
+        .record(&args.output, args.options())
+        .context("starting the recording")?;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.fps)));
+    // Burst: a late frame does not push back the ones after it, so the clip lasts N / fps.
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for n in 1..=args.frames {
+        ticker.tick().await;
+        let seq = display.publish(Frame::rgb(w, h, args.pattern.render(n, w, h))?)?;
+        // A clip keeps every frame: wait for it (stop() reports why if the recording ended).
+        if !recorder.wait_recorded(seq).await {
+            break;
+        }
+    }
+    let summary = recorder.stop().await?;
+    println!("{}", describe(&summary));
+    Ok(())
+}
+
+/// `rfb serve --record`: starts recording `display` when a path is given.
+pub fn start(display: &Display, path: Option<&Path>, fps: f32) -> anyhow::Result<Option<Recorder>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let options = RecordOptions {
+        fps,
+        ..RecordOptions::default()
+    };
+    let recorder = display
+        .record(path, options)
+        .with_context(|| format!("recording to {}", path.display()))?;
+    Ok(Some(recorder))
+}
+
+/// `rfb serve --record`: stops and finalises the recording, printing its summary.
+pub async fn finish(recorder: Option<Recorder>) -> anyhow::Result<()> {
+    if let Some(recorder) = recorder {
+        println!("{}", describe(&recorder.stop().await?));
+    }
+    Ok(())
+}
+
+/// One line about a finished recording.
+fn describe(summary: &RecordSummary) -> String {
+    format!(
+        "recorded {}: {} frames ({} skipped, {} scaled), {}x{}, {:.3} s, {} bytes",
+        summary.path.display(),
+        summary.frames_written,
+        summary.frames_skipped,
+        summary.frames_scaled,
+        summary.width,
+        summary.height,
+        summary.duration.as_secs_f64(),
+        summary.bytes
+    )
+}

@@ -1,0 +1,262 @@
+//! `rfb bench-viewers`: many native viewers on one display, to measure what the fan-out
+//! costs. For each viewer count and transport it starts `rfb serve` as a child process
+//! (so its CPU is measured alone, from `/proc/<pid>/stat`), connects that many native
+//! viewers (this process) that ACK every frame at once, and reports server CPU, the
+//! per-viewer frame rate, drops (gaps in the publish counter) and the server's ACK round
+//! trip.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::bench::parse_size;
+use crate::client::{hello, TestClient};
+
+/// Flags of `rfb bench-viewers`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    /// Viewer counts, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,32")]
+    pub viewers: Vec<usize>,
+    /// Transports: h264 and/or jpeg.
+    #[arg(long, value_delimiter = ',', default_value = "h264,jpeg")]
+    pub transports: Vec<String>,
+    /// Frame size.
+    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    pub size: (u32, u32),
+    /// Publish rate.
+    #[arg(long, default_value_t = 30.0)]
+    pub fps: f32,
+    /// Seconds measured per configuration (after a 2 s warm-up).
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Extra flags for `rfb serve` (e.g. `--no-shared-encoders`), one string.
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    pub serve_flags: String,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One configuration's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadRow {
+    /// `h264` or `jpeg`.
+    pub transport: String,
+    /// Viewers connected.
+    pub viewers: usize,
+    /// Server CPU over the measurement, percent of one core.
+    pub server_cpu_percent: f64,
+    /// Mean frames per second per viewer.
+    pub fps_mean: f64,
+    /// The slowest viewer's frames per second.
+    pub fps_min: f64,
+    /// Published frames no viewer received, summed over viewers.
+    pub drops: u64,
+    /// Mean ACK round trip the server measured, ms.
+    pub rtt_ms: f64,
+}
+
+impl LoadRow {
+    /// The table header.
+    pub fn header() -> String {
+        format!(
+            "{:<9} {:>7} {:>9} {:>9} {:>8} {:>6} {:>8}",
+            "transport", "viewers", "cpu %", "fps mean", "fps min", "drops", "rtt ms"
+        )
+    }
+}
+
+impl std::fmt::Display for LoadRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:<9} {:>7} {:>9.1} {:>9.2} {:>8.2} {:>6} {:>8.2}",
+            self.transport,
+            self.viewers,
+            self.server_cpu_percent,
+            self.fps_mean,
+            self.fps_min,
+            self.drops,
+            self.rtt_ms
+        )
+    }
+}
+
+/// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may contain spaces) start after ") ".
+    let rest = stat
+        .rsplit_once(") ")
+        .map(|(_, r)| r)
+        .context("unexpected /proc stat")?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).context("utime")?.parse::<f64>()?
+        + fields.get(12).context("stime")?.parse::<f64>()?;
+    // Linux reports clock ticks; USER_HZ is 100 on every architecture Linux supports here.
+    Ok(ticks / 100.0)
+}
+
+/// Per-viewer counters.
+#[derive(Debug, Default, Clone, Copy)]
+struct ViewerCount {
+    frames: u64,
+    drops: u64,
+}
+
+async fn run_viewer(
+    url: String,
+    caps: Vec<String>,
+    measure_from: Instant,
+    until: Instant,
+) -> anyhow::Result<ViewerCount> {
+    let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+    let mut client = TestClient::connect_with(&url, hello(&caps)).await?;
+    let mut count = ViewerCount::default();
+    let mut last: Option<u64> = None;
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            break;
+        }
+        let frame = match tokio::time::timeout(until - now, client.next_frame()).await {
+            Ok(frame) => frame?,
+            Err(_) => break,
+        };
+        client.ack(frame.header.seq, 0).await?;
+        if Instant::now() >= measure_from {
+            count.frames += 1;
+            if let Some(prev) = last {
+                count.drops += frame.header.frame_seq.saturating_sub(prev + 1);
+            }
+        }
+        last = Some(frame.header.frame_seq);
+    }
+    Ok(count)
+}
+
+async fn one(args: &LoadArgs, transport: &str, viewers: usize) -> anyhow::Result<LoadRow> {
+    let exe = std::env::current_exe()?;
+    let (w, h) = args.size;
+    let mut command = tokio::process::Command::new(exe);
+    command
+        .args(["serve", "--port", "0", "--pattern", "test_card"])
+        .args([
+            "--width",
+            &w.to_string(),
+            "--height",
+            &h.to_string(),
+            "--fps",
+            &args.fps.to_string(),
+        ])
+        .args(args.serve_flags.split_whitespace())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    if transport == "jpeg" {
+        command.arg("--force-image");
+    }
+    let mut child = command.spawn().context("starting rfb serve")?;
+    let pid = child.id().context("no pid")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines
+        .next_line()
+        .await?
+        .context("rfb serve printed nothing")?;
+    let http = first
+        .strip_prefix("rfb listening on ")
+        .context("unexpected first line")?
+        .to_string();
+    let ws = http.replacen("http://", "ws://", 1);
+    let caps: Vec<String> = match transport {
+        "h264" => vec![rfb_protocol::CAP_H264_ANNEXB.into(), "image/jpeg".into()],
+        "jpeg" => vec!["image/jpeg".into()],
+        other => bail!("unknown transport {other}"),
+    };
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(2);
+    let until = measure_from + Duration::from_secs_f64(args.seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..viewers {
+        tasks.spawn(run_viewer(ws.clone(), caps.clone(), measure_from, until));
+    }
+    tokio::time::sleep_until(measure_from.into()).await;
+    let cpu_start = cpu_seconds(pid)?;
+    // Read the server's round trips while every viewer is still connected.
+    tokio::time::sleep_until((until - Duration::from_millis(500)).into()).await;
+    let metrics = fetch(&format!("{http}metrics")).await.unwrap_or_default();
+    tokio::time::sleep_until(until.into()).await;
+    let cpu_end = cpu_seconds(pid)?;
+    let mut counts = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        counts.push(result??);
+    }
+    let _ = child.kill().await;
+    let fps: Vec<f64> = counts
+        .iter()
+        .map(|c| c.frames as f64 / args.seconds)
+        .collect();
+    let rtts: Vec<f64> = serde_json::from_str::<Vec<serde_json::Value>>(&metrics)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m["rtt_ms"].as_f64())
+        .collect();
+    Ok(LoadRow {
+        transport: transport.to_string(),
+        viewers,
+        server_cpu_percent: (cpu_end - cpu_start) / args.seconds * 100.0,
+        fps_mean: fps.iter().sum::<f64>() / fps.len().max(1) as f64,
+        fps_min: fps.iter().copied().fold(f64::INFINITY, f64::min),
+        drops: counts.iter().map(|c| c.drops).sum(),
+        rtt_ms: if rtts.is_empty() {
+            f64::NAN
+        } else {
+            rtts.iter().sum::<f64>() / rtts.len() as f64
+        },
+    })
+}
+
+/// A GET over a fresh connection (the side channel is plain HTTP/1.1).
+async fn fetch(url: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").context("http only")?;
+    let (host, path) = rest.split_at(rest.find('/').context("no path")?);
+    let mut stream = tokio::net::TcpStream::connect(host).await?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    Ok(response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Runs every configuration, printing rows as they finish.
+pub async fn run(args: &LoadArgs) -> anyhow::Result<Vec<LoadRow>> {
+    let mut rows = Vec::new();
+    if !args.json {
+        println!("{}", LoadRow::header());
+    }
+    for transport in &args.transports {
+        for &viewers in &args.viewers {
+            let row = one(args, transport, viewers).await?;
+            if args.json {
+                println!("{}", serde_json::to_string(&row)?);
+            } else {
+                println!("{row}");
+            }
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,352 @@
+//! Recording what a [`Display`] publishes to an MP4 file, with no viewer and no browser:
+//! demo clips, CI artifacts, golden frames.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use rfb::{Display, Frame, RecordOptions, StreamOptions};
+//! let display = Display::headless(640, 480, StreamOptions::default())?;
+//! let recorder = display.record("out.mp4", RecordOptions::default())?;
+//! for seq in 1..=90 {
+//!     display.publish(Frame::rgb(640, 480, rfb_protocol::test_card(seq, 640, 480))?)?;
+//!     tokio::time::sleep(std::time::Duration::from_millis(33)).await;
+//! }
+//! let summary = recorder.stop().await?;
+//! println!("{} frames, {:?}", summary.frames_written, summary.duration);
+//! # Ok(()) }
+//! ```
+//!
+//! # What is recorded
+//!
+//! The recorder taps the display's latest-frame channel, the one the viewer sessions read;
+//! it is not a session, so it counts in neither [`Display::client_count`] nor the metrics
+//! nor any adaptive decision, and it records with or without viewers (and without a server:
+//! [`Display::headless`]). It starts with the display's current frame if there is one.
+//! Encoding and writing happen on a thread of its own (`record/worker.rs`): latest frame
+//! wins, so a recorder that falls behind (slow disk, 4K at a high rate on a small machine)
+//! skips frames and counts them in [`RecordSummary::frames_skipped`]; `publish()` and the
+//! viewers never wait for it.
+//!
+//! The file is H.264 (openh264, constrained baseline) as AVC in MP4 (`record/mux.rs`),
+//! BT.601 limited range signalled in the SPS (`record/encoder.rs`), timed by the real
+//! publish times: variable frame rate, so a frame, 2 s of nothing and a frame play with the
+//! 2 s pause (`record/timeline.rs` has every rule, including the last frame's duration:
+//! until the stop, at least one `1 / fps` period). Its picture size is the first recorded
+//! frame's; frames of another size are scaled into it with their aspect ratio kept
+//! (`record/scale.rs`).
+//!
+//! # Stopping, dropping, failing
+//!
+//! - [`Recorder::stop`] records the newest frame published before the call if it was not
+//!   yet, writes the `moov` box, syncs the file and returns a [`RecordSummary`].
+//! - Dropping a [`Recorder`] without `stop()` does the same on the recording thread, in the
+//!   background: the drop does not wait. The file is complete once that thread is done
+//!   (milliseconds, plus the time to write whatever the disk still buffers); if the process
+//!   exits first, the file has no `moov` and does not play. Use `stop().await`, or
+//!   [`Display::record_while`], where that matters.
+//! - Errors come back as [`RecordError`], never as a panic: the path is checked when
+//!   [`Display::record`] creates the file and writes its header; a later failure (disk
+//!   full) ends the recording, keeps what was written playable when the `moov` box still
+//!   fits, and is returned by `stop()` (or logged once with `tracing` when the recorder was
+//!   dropped). Viewers are unaffected either way.
+
+mod encoder;
+mod mux;
+mod scale;
+mod timeline;
+mod worker;
+
+use std::fs::File;
+use std::future::Future;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, watch};
+
+pub use encoder::{MIN_QP, RECORD_YUV};
+pub use timeline::TIMESCALE;
+
+use crate::display::Display;
+use crate::error::EncodeError;
+
+/// Buffered bytes between the encoder and the file.
+const WRITE_BUFFER: usize = 1 << 20;
+
+/// How the recorder spends bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateControl {
+    /// Aim at this many bits per second (openh264's bitrate mode, QP kept at least
+    /// [`MIN_QP`]; 0 is invalid).
+    Bitrate(u32),
+    /// Quality first: openh264's quality mode keeps the quantiser within
+    /// `min_qp..=max_qp` (lower is better, up to 51) and walks down to `min_qp` as the
+    /// content allows, so the size follows the content (a still picture costs almost
+    /// nothing). `min_qp == max_qp` pins it. `min_qp` is at least [`MIN_QP`] (20, already
+    /// visually transparent for most content): below it openh264 fails on noise-like frames.
+    Quality {
+        /// The best quality used (the usual QP).
+        min_qp: u8,
+        /// The worst quality allowed.
+        max_qp: u8,
+    },
+}
+
+/// Options of [`Display::record`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordOptions {
+    /// Bitrate or constant quality.
+    pub rate_control: RateControl,
+    /// Expected publish rate: openh264's rate control, and the shortest duration of the
+    /// last frame. Every other duration comes from the real publish times.
+    pub fps: f32,
+    /// An IDR every this many recorded frames (0 = only the first); players seek to IDRs.
+    pub keyframe_interval: u32,
+}
+
+impl Default for RecordOptions {
+    /// Quality with QP 20..=40, 30 fps, an IDR every 60 frames.
+    fn default() -> Self {
+        RecordOptions {
+            rate_control: RateControl::Quality {
+                min_qp: 20,
+                max_qp: 40,
+            },
+            fps: 30.0,
+            keyframe_interval: 60,
+        }
+    }
+}
+
+impl RecordOptions {
+    /// Checks the ranges: a positive finite fps, a positive bitrate,
+    /// `MIN_QP <= min_qp <= max_qp <= 51`.
+    pub fn validate(&self) -> Result<(), RecordError> {
+        if !self.fps.is_finite() || self.fps <= 0.0 {
+            return Err(RecordError::Options(format!(
+                "fps must be positive, got {}",
+                self.fps
+            )));
+        }
+        match self.rate_control {
+            RateControl::Bitrate(0) => Err(RecordError::Options(
+                "the bitrate must be positive".to_string(),
+            )),
+            RateControl::Quality { min_qp, max_qp }
+                if min_qp < MIN_QP || min_qp > max_qp || max_qp > 51 =>
+            {
+                Err(RecordError::Options(format!(
+                    "the QP range must satisfy {MIN_QP} <= min <= max <= 51, \
+                     got {min_qp}..={max_qp}"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a finished recording holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSummary {
+    /// The file.
+    pub path: PathBuf,
+    /// Frames in the file.
+    pub frames_written: u64,
+    /// Frames published while recording that the recorder never took (it was busy).
+    pub frames_skipped: u64,
+    /// Recorded frames that were scaled because their size differed from the file's.
+    pub frames_scaled: u64,
+    /// Playing time: the sum of the sample durations.
+    pub duration: Duration,
+    /// Picture width in the file.
+    pub width: u32,
+    /// Picture height in the file.
+    pub height: u32,
+    /// File size in bytes.
+    pub bytes: u64,
+}
+
+/// A recording that failed; the stage names where.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The options are out of range.
+    #[error("invalid record options: {0}")]
+    Options(String),
+    /// The file could not be created (missing directory, no permission...).
+    #[error("cannot create {path}: {source}")]
+    Create {
+        /// The path asked for.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Writing the file failed (disk full...); the recording ended there.
+    #[error("writing {path} failed: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The first frame's size cannot be encoded (a side below 2 pixels).
+    #[error("cannot record {width}x{height} frames")]
+    Size {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+    /// Scaling a frame of another size failed.
+    #[error("scaling a frame failed: {0}")]
+    Scale(String),
+    /// The H.264 encoder failed.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// The MP4 muxer refused a sample or the file's tables.
+    #[error("MP4 muxing failed: {0}")]
+    Mux(String),
+    /// Nothing was published while recording: the file holds only an MP4 header.
+    #[error("no frame was published while recording {path}; the file is not playable")]
+    NoFrames {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The recording thread could not start or ended without a result (a panic).
+    #[error("recording thread: {0}")]
+    Thread(String),
+}
+
+/// A recording in progress: [`Recorder::stop`] it (or drop it, see the module docs).
+#[derive(Debug)]
+pub struct Recorder {
+    path: PathBuf,
+    epoch: Instant,
+    stop: Option<oneshot::Sender<u64>>,
+    done: Option<oneshot::Receiver<Result<RecordSummary, RecordError>>>,
+    progress: watch::Receiver<worker::Progress>,
+}
+
+impl Recorder {
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Frames encoded into the file so far.
+    pub fn frames_written(&self) -> u64 {
+        self.progress.borrow().written
+    }
+
+    /// Frames skipped so far (published while the recorder was busy).
+    pub fn frames_skipped(&self) -> u64 {
+        self.progress.borrow().skipped
+    }
+
+    /// Waits until the frame with publish counter `seq`, or a newer one, has been
+    /// recorded: true then, false if the recording ended first. A publisher that must not
+    /// lose frames (a clip generator) awaits this after each `publish()`.
+    pub async fn wait_recorded(&self, seq: u64) -> bool {
+        let mut progress = self.progress.clone();
+        let reached = progress
+            .wait_for(|p| p.last_seq >= seq || p.finished)
+            .await
+            .map(|p| p.last_seq >= seq);
+        reached.unwrap_or(false)
+    }
+
+    /// Sends the stop signal, stamped now on the display clock (once).
+    fn request_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            // A closed channel means the thread already ended; its result says why.
+            let _ = stop.send(self.epoch.elapsed().as_micros() as u64);
+        }
+    }
+
+    /// Stops recording: records the newest frame published before this call if it was
+    /// not yet, finalises and syncs the file, and returns what it holds.
+    pub async fn stop(mut self) -> Result<RecordSummary, RecordError> {
+        self.request_stop();
+        let done = self
+            .done
+            .take()
+            .ok_or_else(|| RecordError::Thread("stopped twice".to_string()))?;
+        done.await.unwrap_or_else(|_| {
+            Err(RecordError::Thread(
+                "the recording thread ended without a result".to_string(),
+            ))
+        })
+    }
+}
+
+impl Drop for Recorder {
+    /// Stops the recording without waiting: the recording thread finalises the file in
+    /// the background (see the module docs).
+    fn drop(&mut self) {
+        self.request_stop();
+    }
+}
+
+impl Display {
+    /// Starts recording this display to an MP4 file at `path` (created or truncated).
+    ///
+    /// Creates the file and writes its header on the calling thread (so a bad path fails
+    /// here, as [`RecordError::Create`] or [`RecordError::Write`]), then records on a
+    /// thread of its own until [`Recorder::stop`] or the recorder's drop.
+    pub fn record(
+        &self,
+        path: impl AsRef<Path>,
+        options: RecordOptions,
+    ) -> Result<Recorder, RecordError> {
+        options.validate()?;
+        let path = path.as_ref().to_path_buf();
+        let epoch = self.state.epoch;
+        let start_us = epoch.elapsed().as_micros() as u64;
+        let file = File::create(&path).map_err(|source| RecordError::Create {
+            path: path.clone(),
+            source,
+        })?;
+        let out = BufWriter::with_capacity(WRITE_BUFFER, file);
+        let sink = mux::Mp4Sink::start(out, &path, start_us, options.fps)?;
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let (done_tx, done_rx) = oneshot::channel();
+        let (progress_tx, progress_rx) = watch::channel(worker::Progress::default());
+        let mut frames = self.state.subscribe();
+        let initial = frames.borrow_and_update().clone();
+        worker::spawn(worker::Job {
+            frames,
+            initial,
+            stop: stop_rx,
+            done: done_tx,
+            progress: progress_tx,
+            sink,
+            options,
+            epoch,
+            path: path.clone(),
+        })?;
+        Ok(Recorder {
+            path,
+            epoch,
+            stop: Some(stop_tx),
+            done: Some(done_rx),
+            progress: progress_rx,
+        })
+    }
+
+    /// Records while `future` runs, then stops and finalises: the scoped form of
+    /// [`Display::record`]. The future runs to completion even if the recording fails on
+    /// the way; its output is then dropped and the error returned. If this call is
+    /// cancelled the recorder is dropped (finalised in the background).
+    pub async fn record_while<F: Future>(
+        &self,
+        path: impl AsRef<Path>,
+        options: RecordOptions,
+        future: F,
+    ) -> Result<(F::Output, RecordSummary), RecordError> {
+        let recorder = self.record(path, options)?;
+        let output = future.await;
+        let summary = recorder.stop().await?;
+        Ok((output, summary))
+    }
+}
+
+#[cfg(test)]
+mod tests;
