@@ -266,3 +266,66 @@ async fn a_stuck_viewer_costs_at_most_its_window() {
     publisher.abort();
     display.close().await;
 }
+
+/// A video stream settles to a high-quality IDR of the resting frame, then resumes with an
+/// IDR; for a shared lane and for a private encoder alike.
+async fn video_settles_to_a_high_quality_still(share_encoders: bool) {
+    let (w, h) = (640, 480);
+    let stream = StreamOptions {
+        still_after: Some(Duration::from_millis(200)),
+        bitrate_bps: 300_000,
+        share_encoders,
+        ..StreamOptions::default()
+    };
+    let display = start_with(w, h, stream).await;
+    let mut client = viewer_with(&display, &[rfb_protocol::CAP_H264_ANNEXB]).await;
+    let mut decoder = rfb::decode::H264Decoder::new().unwrap();
+    let mut last_psnr = 0.0;
+    let mut source = Vec::new();
+    for seq in 1..=8u64 {
+        source = rfb_protocol::checkerboard(seq * 7, w, h);
+        display
+            .publish(rfb::Frame::rgb(w, h, source.clone()).unwrap())
+            .unwrap();
+        let f = frame(&mut client).await;
+        let yuv = f.config.yuv.unwrap();
+        let picture = decoder.decode(&f.payload, yuv).unwrap().unwrap();
+        last_psnr = rfb::decode::psnr(&source, &picture.rgb);
+        client.ack(f.header.seq, 0).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let still = frame(&mut client).await;
+    assert!(still.header.keyframe, "the still is an IDR");
+    assert_eq!(still.header.frame_seq, 8, "of the resting frame");
+    let picture = decoder
+        .decode(&still.payload, still.config.yuv.unwrap())
+        .unwrap()
+        .unwrap();
+    let still_psnr = rfb::decode::psnr(&source, &picture.rgb);
+    assert!(
+        still_psnr > last_psnr + 3.0,
+        "still {still_psnr:.1} dB vs stream {last_psnr:.1} dB"
+    );
+    client.ack(still.header.seq, 0).await.unwrap();
+    // Motion resumes with an IDR (the decoder's reference is the still now).
+    display
+        .publish(rfb::Frame::rgb(w, h, rfb_protocol::checkerboard(99, w, h)).unwrap())
+        .unwrap();
+    let next = frame(&mut client).await;
+    assert!(next.header.keyframe);
+    assert!(decoder
+        .decode(&next.payload, next.config.yuv.unwrap())
+        .unwrap()
+        .is_some());
+    display.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_video_stream_settles_to_a_high_quality_still() {
+    video_settles_to_a_high_quality_still(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_video_stream_settles_to_a_high_quality_still() {
+    video_settles_to_a_high_quality_still(false).await;
+}

@@ -59,6 +59,9 @@ pub struct LaneChunk {
     pub yuv: Option<YuvEncoding>,
     /// How long the shared encode took.
     pub encode_time: Duration,
+    /// A high-quality still of a resting frame: a member may skip it (the lane's next
+    /// access unit is an IDR) without losing sync.
+    pub still: bool,
 }
 
 #[derive(Debug)]
@@ -188,7 +191,8 @@ fn spec_for(stream: &StreamState, key: LaneKey) -> EncoderSpec {
 }
 
 /// The lane task: encode the newest frame whenever there is one and someone listens,
-/// honouring IDR requests (rate limited) and the lane's frame rate.
+/// honouring IDR requests (rate limited), the lane's frame rate and, with `still_after`,
+/// a high-quality still IDR of a resting frame (after which the next frame is an IDR).
 async fn run(
     stream: Arc<StreamState>,
     key: LaneKey,
@@ -196,13 +200,16 @@ async fn run(
     mut stopped: watch::Receiver<()>,
 ) {
     let mut frames = stream.subscribe();
+    let spec = spec_for(&stream, key);
     let mut slot = Some(EncoderSlot::new(
         stream.options.encoders.clone(),
-        spec_for(&stream, key),
+        spec.clone(),
     ));
     let mut last_seq = 0u64;
     let mut last_idr: Option<Instant> = None;
     let mut last_encode: Option<Instant> = None;
+    let mut still_done_for = 0u64;
+    let mut idr_after_still = false;
     let min_interval = if key.fps() < stream.options.fps {
         Duration::from_secs_f64(1.0 / f64::from(key.fps()))
     } else {
@@ -219,47 +226,41 @@ async fn run(
             let paced = last_encode.is_none_or(|t| now >= t + min_interval);
             let encode_now = paced && (has_new || (idr_wanted && idr_allowed));
             if encode_now {
-                let force_idr = idr_wanted && idr_allowed;
+                let force_idr = (idr_wanted && idr_allowed) || idr_after_still;
                 if force_idr {
                     shared.idr_wanted.store(false, Ordering::Release);
                 }
                 let Some(s) = slot.take() else { return };
-                let output = match s.spawn(frame.clone(), force_idr).await {
-                    Ok(output) => output,
-                    Err(join) => {
-                        tracing::error!("lane encoder task failed: {join}");
-                        // Members notice and continue on encoders of their own.
-                        mark_all_lost(&shared);
-                        return;
-                    }
+                let Ok(output) = s.spawn(frame.clone(), force_idr).await else {
+                    tracing::error!("lane encoder task failed");
+                    // Members notice and continue on encoders of their own.
+                    mark_all_lost(&shared);
+                    return;
                 };
-                slot = Some(output.slot);
                 last_seq = frame.seq;
                 last_encode = Some(Instant::now());
                 shared.encodes.fetch_add(1, Ordering::Relaxed);
+                let codec = output.slot.codec_string();
+                let yuv = output.slot.yuv_encoding();
+                slot = Some(output.slot);
                 match output.result {
                     Ok(payloads) => {
-                        let codec = slot
-                            .as_ref()
-                            .map(EncoderSlot::codec_string)
-                            .unwrap_or_default();
-                        let yuv = slot.as_ref().and_then(EncoderSlot::yuv_encoding);
                         for payload in payloads {
                             if payload.keyframe {
                                 last_idr = last_encode;
+                                idr_after_still = false;
                                 // Any IDR satisfies pending requests.
                                 shared.idr_wanted.store(false, Ordering::Release);
                             }
-                            broadcast(
-                                &shared,
-                                Arc::new(LaneChunk {
-                                    frame: frame.clone(),
-                                    payload,
-                                    codec: codec.clone(),
-                                    yuv,
-                                    encode_time: output.encode_time,
-                                }),
-                            );
+                            let chunk = LaneChunk {
+                                frame: frame.clone(),
+                                payload,
+                                codec: codec.clone(),
+                                yuv,
+                                encode_time: output.encode_time,
+                                still: false,
+                            };
+                            broadcast(&shared, Arc::new(chunk));
                         }
                     }
                     Err(err) => {
@@ -267,7 +268,7 @@ async fn run(
                         // Members resync from scratch with a fresh encoder.
                         slot = Some(EncoderSlot::new(
                             stream.options.encoders.clone(),
-                            spec_for(&stream, key),
+                            spec.clone(),
                         ));
                         mark_all_lost(&shared);
                     }
@@ -278,6 +279,21 @@ async fn run(
                 deadline = last_encode.map(|t| t + min_interval);
             } else if idr_wanted && !idr_allowed {
                 deadline = last_idr.map(|t| t + MIN_IDR_INTERVAL);
+            }
+            if let Some(after) = stream.options.still_after {
+                let resting = !has_new && frame.seq == last_seq && still_done_for != frame.seq;
+                let due = stream.epoch + Duration::from_micros(frame.timestamp_us) + after;
+                if resting && now >= due {
+                    still_done_for = frame.seq;
+                    if let Some(chunk) = encode_still(&stream, &spec, &frame).await {
+                        idr_after_still = true;
+                        broadcast(&shared, Arc::new(chunk));
+                    }
+                    continue;
+                }
+                if resting {
+                    deadline = Some(deadline.map_or(due, |d| d.min(due)));
+                }
             }
         }
         let sleep = async {
@@ -293,6 +309,33 @@ async fn run(
             _ = stopped.changed() => return,
         }
     }
+}
+
+/// A high-quality IDR of a resting frame from a fresh encoder (see [`super::still_spec`]).
+async fn encode_still(
+    stream: &StreamState,
+    spec: &EncoderSpec,
+    frame: &Arc<PublishedFrame>,
+) -> Option<LaneChunk> {
+    let slot = EncoderSlot::new(stream.options.encoders.clone(), super::still_spec(spec));
+    let output = slot.spawn(frame.clone(), true).await.ok()?;
+    let codec = output.slot.codec_string();
+    let yuv = output.slot.yuv_encoding();
+    let payload = match output.result {
+        Ok(payloads) => payloads.into_iter().find(|p| p.keyframe)?,
+        Err(err) => {
+            tracing::warn!("still encode failed: {err}");
+            return None;
+        }
+    };
+    Some(LaneChunk {
+        frame: frame.clone(),
+        payload,
+        codec,
+        yuv,
+        encode_time: output.encode_time,
+        still: true,
+    })
 }
 
 fn broadcast(shared: &Shared, chunk: Arc<LaneChunk>) {

@@ -41,11 +41,24 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::display::{lock, StreamState};
+use crate::encode::EncoderSpec;
 use image_cache::ImageCache;
 use lane::{Lane, LaneKey};
 
 /// How long a viewer that fell behind must keep up before it rejoins its lane.
 pub const REJOIN_AFTER: Duration = Duration::from_secs(3);
+
+/// The spec of a still after settle on the video path: the same encoder at four times the
+/// bitrate (at least 20 Mbit/s), which makes openh264 spend a low quantiser on the one
+/// IDR it encodes. Built fresh for each still, so the stream's own encoder state is
+/// untouched; the stream's next access unit is an IDR.
+pub fn still_spec(spec: &EncoderSpec) -> EncoderSpec {
+    EncoderSpec {
+        bitrate_bps: spec.bitrate_bps.saturating_mul(4).max(20_000_000),
+        keyframe_interval: 0,
+        ..spec.clone()
+    }
+}
 
 /// The shared encoders of one stream.
 #[derive(Debug, Default)]

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use rfb_protocol::{ImageFormat, QualityTarget, ServerMessage, ServerStats, Transport};
 
 use super::end::SessionEnd;
-use super::source::{encode_private, encode_shared_image, encoder_spec, lane_key, Source};
+use super::source::{
+    encode_private, encode_shared_image, encode_video_still, encoder_spec, lane_key, Source,
+};
 use super::stream::{Session, ADAPT_EVERY};
 use crate::adaptive::{Lever, Quality};
 use crate::display::lock;
@@ -94,9 +96,14 @@ impl Session {
     fn still_due(&self) -> Option<Instant> {
         let after = self.stream.options.still_after?;
         let frame = self.latest.as_ref()?;
+        // Lanes make their own (shared) stills; lossless streams need none.
+        let makes_stills = match (&self.source, self.transport) {
+            (_, Transport::Image(ImageFormat::Png)) => false,
+            (Source::Lane { .. }, _) => false,
+            _ => true,
+        };
         let waiting = self.pending.is_none()
-            && self.transport != Transport::Image(ImageFormat::Png)
-            && matches!(self.transport, Transport::Image(_))
+            && makes_stills
             && frame.seq == self.flow.last_sent_frame_seq()
             && self.still_done_for != frame.seq;
         waiting.then(|| self.last_publish_at + after)
@@ -175,14 +182,21 @@ impl Session {
         Ok(())
     }
 
-    /// Encodes the resting frame losslessly (PNG, shared between viewers), unless the
-    /// viewer is behind, in which case the still is skipped.
+    /// Encodes the resting frame at high quality: losslessly (PNG, shared between viewers)
+    /// on the image path, as a high-quality IDR on the video path; unless the viewer is
+    /// behind, in which case the still is skipped.
     fn start_still(&mut self) {
         let Some(frame) = self.latest.clone() else {
             return;
         };
         if !self.window_open() {
             self.still_done_for = frame.seq;
+            return;
+        }
+        if self.transport.is_video() {
+            let spec = self.encoder_spec(frame.frame.size());
+            let registry = self.stream.options.encoders.clone();
+            self.pending = Some(encode_video_still(self.epoch, registry, &spec, frame));
             return;
         }
         let key = ImageKey::new(ImageFormat::Png, 0);

@@ -78,6 +78,9 @@ pub(crate) struct Encoded {
     /// A high-quality still (sent in another image format than the stream's, or as a
     /// lossless image).
     pub still_format: Option<ImageFormat>,
+    /// A high-quality IDR still from a throwaway encoder (video): the private encoder
+    /// must restart with an IDR, and `slot` is the throwaway.
+    pub video_still: bool,
 }
 
 /// An encode in progress.
@@ -102,6 +105,7 @@ pub(crate) fn encode_private(
                 encode_time: output.encode_time,
                 slot: Some(output.slot),
                 still_format: None,
+                video_still: false,
             },
             Err(join) => Encoded {
                 epoch,
@@ -112,8 +116,26 @@ pub(crate) fn encode_private(
                 yuv: None,
                 slot: None,
                 still_format: None,
+                video_still: false,
             },
         }
+    })
+}
+
+/// Starts a high-quality IDR of `frame` on a throwaway encoder built from `spec`
+/// (see [`crate::fanout::still_spec`]).
+pub(crate) fn encode_video_still(
+    epoch: u64,
+    registry: crate::encode::EncoderRegistry,
+    spec: &EncoderSpec,
+    frame: Arc<PublishedFrame>,
+) -> Pending {
+    let slot = EncoderSlot::new(registry, crate::fanout::still_spec(spec));
+    let encode = encode_private(epoch, slot, frame, true);
+    Box::pin(async move {
+        let mut done = encode.await;
+        done.video_still = true;
+        done
     })
 }
 
@@ -145,6 +167,7 @@ pub(crate) fn encode_shared_image(
             yuv: None,
             slot: None,
             still_format: still.then_some(key.format),
+            video_still: false,
         }
     })
 }

@@ -252,11 +252,23 @@ impl Session {
         if done.epoch != self.epoch {
             return Ok(());
         }
-        if let (Source::Private { slot, .. }, Some(returned)) = (&mut self.source, done.slot) {
-            *slot = Some(returned);
-        }
-        if done.still_format.is_some() {
+        if done.still_format.is_some() || done.video_still {
             self.still_done_for = done.frame.seq;
+        }
+        if done.video_still {
+            // The viewer's decoder now references the still: restart the private encoder,
+            // so the next frame is an IDR of its own.
+            let size = done.frame.frame.size();
+            let fresh = EncoderSlot::new(
+                self.stream.options.encoders.clone(),
+                self.encoder_spec(size),
+            );
+            if let Source::Private { slot, .. } = &mut self.source {
+                *slot = Some(fresh);
+            }
+        } else if let (Source::Private { slot, .. }, Some(returned)) = (&mut self.source, done.slot)
+        {
+            *slot = Some(returned);
         }
         let payloads = done
             .result
@@ -288,6 +300,12 @@ impl Session {
         };
         match &mut self.source {
             Source::Lane { member, synced } => {
+                if chunk.still
+                    && !(*synced && window_open && self.held.is_none() && !member.is_lost())
+                {
+                    // Skipping a still is harmless: the lane's next access unit is an IDR.
+                    return Ok(());
+                }
                 if *synced && !window_open && self.held.is_none() && !member.is_lost() {
                     // The window may open before the next access unit: wait for it.
                     self.held = Some(chunk);
@@ -316,7 +334,7 @@ impl Session {
                     *rejoin = None;
                     return Ok(());
                 }
-                if !chunk.payload.keyframe {
+                if !chunk.payload.keyframe || chunk.still {
                     return Ok(());
                 }
                 if !window_open {
