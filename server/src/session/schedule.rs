@@ -97,11 +97,10 @@ impl Session {
         let after = self.stream.options.still_after?;
         let frame = self.latest.as_ref()?;
         // Lanes make their own (shared) stills; lossless streams need none.
-        let makes_stills = match (&self.source, self.transport) {
-            (_, Transport::Image(ImageFormat::Png)) => false,
-            (Source::Lane { .. }, _) => false,
-            _ => true,
-        };
+        let makes_stills = !matches!(
+            (&self.source, self.transport),
+            (_, Transport::Image(ImageFormat::Png)) | (Source::Lane { .. }, _)
+        );
         let waiting = self.pending.is_none()
             && makes_stills
             && frame.seq == self.flow.last_sent_frame_seq()
