@@ -13,6 +13,14 @@
 //! A frame of another size than the encoder's rebuilds the openh264 encoder, so the next
 //! access unit is an IDR with a new SPS (sessions rebuild encoders on resize anyway; this
 //! keeps a direct caller correct too). Odd sides and sizes above 3840x2160 are errors.
+//!
+//! Colour: the SPS VUI signals the spec's YUV matrix and range (what the RGB -> I420
+//! conversion did) and the spec's colour space: the sRGB transfer curve and the primaries,
+//! BT.709 (1) or Display P3 (SMPTE EG 432-1, 12). Browsers take the primaries from the
+//! bitstream, not from the decoder config, so they must be in the SPS; openh264 cannot
+//! write 12, so `signal_primaries` rewrites the field in the SPS it emitted
+//! ([`sps::set_colour_primaries`]). The recorder (`record/encoder.rs`) shares `vui`,
+//! `signal_primaries` and `I420Source`.
 
 use bytes::Bytes;
 use openh264::encoder::{
@@ -21,8 +29,8 @@ use openh264::encoder::{
 };
 use openh264::formats::YUVSource;
 use openh264::{OpenH264API, Timestamp};
-use rfb_protocol::color::MatrixCoefficients;
-use rfb_protocol::{Transport, VideoCodec, YuvEncoding};
+use rfb_protocol::color::{MatrixCoefficients, TransferCharacteristics};
+use rfb_protocol::{ColorSpace, Transport, VideoCodec, YuvEncoding};
 
 use super::sps;
 use super::yuv::I420Buffer;
@@ -67,19 +75,43 @@ fn check_size(width: u32, height: u32) -> Result<(), EncodeError> {
     Ok(())
 }
 
-/// The VUI that tells the decoder exactly what [`I420Buffer::convert_from`] did: the
-/// spec's matrix and range, BT.709 primaries and the sRGB transfer curve.
-fn vui(yuv: YuvEncoding) -> VuiConfig {
-    use openh264::encoder::{ColorPrimaries, MatrixCoefficients as Mc, TransferCharacteristics};
+/// The VUI that tells the decoder exactly what [`I420Buffer::convert_from`] did (`yuv`'s
+/// matrix and range) and what the RGB values were (`color`'s transfer curve). The
+/// primaries are written as BT.709 here, openh264's enum having no Display P3:
+/// [`signal_primaries`] sets the real ones in the emitted SPS.
+pub(crate) fn vui(yuv: YuvEncoding, color: ColorSpace) -> VuiConfig {
+    use openh264::encoder::{
+        ColorPrimaries as Cp, MatrixCoefficients as Mc, TransferCharacteristics as Tc,
+    };
     let matrix = match yuv.matrix {
         MatrixCoefficients::Bt709 => Mc::Bt709,
         MatrixCoefficients::Bt601 => Mc::Smpte170M,
     };
+    let transfer = match color.transfer {
+        TransferCharacteristics::Srgb => Tc::Srgb,
+    };
     VuiConfig::new()
-        .color_primaries(ColorPrimaries::Bt709)
-        .transfer_characteristics(TransferCharacteristics::Srgb)
+        .color_primaries(Cp::Bt709)
+        .transfer_characteristics(transfer)
         .matrix_coefficients(matrix)
         .full_range(yuv.full_range)
+}
+
+/// Makes the SPS in the access unit `au` (if any: IDRs carry one) signal `color`'s
+/// primaries, rewriting the field openh264 wrote (see [`vui`]) when it differs. An error
+/// when the SPS has no colour description, which [`vui`] always asks for.
+pub(crate) fn signal_primaries(au: &mut Vec<u8>, color: ColorSpace) -> Result<(), &'static str> {
+    let code = color.primaries.h273_code();
+    let Some(sps_nal) = sps::find_sps(au) else {
+        return Ok(());
+    };
+    let written = sps::parse_sps(sps_nal).and_then(|info| info.video_signal?.colour);
+    if written.is_some_and(|(primaries, _, _)| primaries == code) {
+        return Ok(());
+    }
+    *au = sps::with_colour_primaries(au, code)
+        .ok_or("the emitted SPS has no colour description to set the primaries in")?;
+    Ok(())
 }
 
 /// The openh264 configuration for a spec.
@@ -119,7 +151,7 @@ fn config(spec: &EncoderSpec) -> EncoderConfig {
         .adaptive_quantization(false)
         .background_detection(false)
         .num_threads(spec.threads)
-        .vui(vui(spec.yuv))
+        .vui(vui(spec.yuv, spec.color))
 }
 
 /// Builds an openh264 encoder.
@@ -139,7 +171,7 @@ fn build(spec: &EncoderSpec) -> Result<openh264::encoder::Encoder, EncodeError> 
 }
 
 /// Lets openh264 read an [`I420Buffer`] without copying it.
-struct I420Source<'a>(&'a I420Buffer);
+pub(crate) struct I420Source<'a>(pub(crate) &'a I420Buffer);
 
 impl YUVSource for I420Source<'_> {
     fn dimensions(&self) -> (usize, usize) {
@@ -148,7 +180,7 @@ impl YUVSource for I420Source<'_> {
 
     fn strides(&self) -> (usize, usize, usize) {
         let w = self.0.width() as usize;
-        (w, w / 2, w / 2)
+        (w, w.div_ceil(2), w.div_ceil(2))
     }
 
     fn y(&self) -> &[u8] {
@@ -274,6 +306,7 @@ impl Encoder for OpenH264Encoder {
         let keyframe = frame_type == FrameType::IDR;
         if keyframe {
             self.since_idr = Some(1);
+            signal_primaries(&mut self.out, self.spec.color).map_err(encode_error)?;
             if let Some(sps) = sps::find_sps(&self.out) {
                 self.codec = sps::codec_string(sps);
             }
@@ -304,7 +337,9 @@ mod tests {
     use super::*;
     use crate::encode::yuv::{i420_to_rgb8, I420Planes};
     use openh264::decoder::Decoder;
-    use rfb_protocol::{expected_quadrant_color, test_card, BT601_LIMITED, BT709_LIMITED};
+    use rfb_protocol::{
+        expected_quadrant_color, test_card, BT601_LIMITED, BT709_LIMITED, DISPLAY_P3,
+    };
 
     fn spec(width: u32, height: u32) -> EncoderSpec {
         EncoderSpec::new(Transport::Video(VideoCodec::H264AnnexB), width, height)
@@ -449,6 +484,62 @@ mod tests {
                 "{yuv:?}"
             );
         }
+    }
+
+    /// The VUI colour description of an access unit's SPS.
+    fn colour(au: &[u8]) -> Option<(u8, u8, u8)> {
+        sps::parse_sps(sps::find_sps(au)?)?.video_signal?.colour
+    }
+
+    #[test]
+    fn display_p3_is_in_every_sps_and_nothing_else_changes() {
+        let (w, h) = (320, 240);
+        let mut srgb = OpenH264Encoder::new(&spec(w, h)).expect("encoder");
+        let p3_spec = EncoderSpec {
+            color: DISPLAY_P3,
+            keyframe_interval: 4,
+            ..spec(w, h)
+        };
+        let mut p3 = OpenH264Encoder::new(&p3_spec).expect("encoder");
+        srgb.spec.keyframe_interval = 4;
+        let mut decoder = Decoder::new().expect("decoder");
+        let mut idrs = 0;
+        for seq in 0..10u64 {
+            let force = seq == 6;
+            let a = one(srgb.encode(&card(seq, w, h), force).expect("encode"));
+            let b = one(p3.encode(&card(seq, w, h), force).expect("encode"));
+            assert_eq!(a.keyframe, b.keyframe, "seq {seq}");
+            if b.keyframe {
+                idrs += 1;
+                assert_eq!(colour(&a.data), Some((1, 13, 6)));
+                assert_eq!(colour(&b.data), Some((12, 13, 6)), "IDR {seq}");
+                // Same encoder state, same input: only the SPS differs.
+                let (na, nb) = (sps::nal_units(&a.data), sps::nal_units(&b.data));
+                assert_eq!(na.len(), nb.len());
+                for (x, y) in na.iter().zip(&nb) {
+                    if sps::nal_type(x) != Some(sps::NAL_SPS) {
+                        assert_eq!(x, y, "seq {seq}: only the SPS is rewritten");
+                    }
+                }
+            } else {
+                assert_eq!(a.data, b.data, "P frames are untouched (seq {seq})");
+            }
+            assert_eq!(p3.codec_string(), srgb.codec_string(), "same codec string");
+            // openh264 decodes it, and the pixels are the publisher's: a tag, no conversion.
+            let (_, _, rgb) = decode(&mut decoder, &b.data, BT601_LIMITED);
+            let got = pixel(&rgb, w, w / 4, h / 4);
+            let want = expected_quadrant_color(seq, 0);
+            assert!(
+                got.iter().zip(want).all(|(g, e)| g.abs_diff(e) <= 6),
+                "{got:?}"
+            );
+        }
+        assert_eq!(idrs, 3, "frames 0, 4 (periodic) and 6 (forced)");
+        // A resize rebuilds openh264; the colour stays.
+        let au = one(p3.encode(&card(10, 160, 96), false).expect("encode"));
+        assert!(au.keyframe);
+        assert_eq!(colour(&au.data), Some((12, 13, 6)));
+        assert_eq!(p3.spec().color, DISPLAY_P3);
     }
 
     #[test]

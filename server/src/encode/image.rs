@@ -9,6 +9,11 @@
 //! fixed filter (`Up`, `Sub`) is as quick but 7-40x bigger on some of them.
 //!
 //! RGBA input is accepted; alpha is dropped, since the viewer draws opaque frames.
+//!
+//! Colour: a Display P3 spec embeds the Display P3 ICC profile ([`super::icc`]) in every
+//! image (JPEG `APP2`, PNG `iCCP`, WebP `ICCP`), since browsers colour-manage images by
+//! their profile and take a bare image as sRGB; sRGB images carry none. Pixels are never
+//! converted.
 
 use bytes::Bytes;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
@@ -17,7 +22,7 @@ use image::{ExtendedColorType, ImageEncoder as _};
 use rfb_protocol::{ImageFormat, Transport};
 use turbojpeg::{Compressor, Subsamp};
 
-use super::{EncodedPayload, Encoder, EncoderSpec};
+use super::{icc, EncodedPayload, Encoder, EncoderSpec};
 use crate::error::EncodeError;
 use crate::frame::{Frame, PixelFormat};
 
@@ -44,6 +49,8 @@ pub struct ImageEncoder {
     /// The libjpeg-turbo handle, kept across frames (JPEG only).
     jpeg: Option<Compressor>,
     jpeg_quality: u8,
+    /// The ICC profile every image carries (Display P3), or none (sRGB).
+    icc: Option<&'static [u8]>,
     /// RGB8 copy of an RGBA8 frame for the PNG/WebP path, reused across frames.
     rgb: Vec<u8>,
 }
@@ -53,6 +60,7 @@ impl std::fmt::Debug for ImageEncoder {
         f.debug_struct("ImageEncoder")
             .field("format", &self.format)
             .field("jpeg_quality", &self.jpeg_quality)
+            .field("icc", &self.icc.map(<[u8]>::len))
             .finish_non_exhaustive()
     }
 }
@@ -70,6 +78,7 @@ impl ImageEncoder {
             format,
             jpeg: None,
             jpeg_quality: spec.jpeg_quality,
+            icc: icc::profile_for(spec.color),
             rgb: Vec::new(),
         };
         if format == ImageFormat::Jpeg {
@@ -130,7 +139,12 @@ impl ImageEncoder {
             height: frame.height() as usize,
             format,
         };
-        jpeg.compress_to_vec(image).map_err(encode_error)
+        let jpeg = jpeg.compress_to_vec(image).map_err(encode_error)?;
+        match self.icc {
+            Some(profile) => icc::jpeg_with_icc(&jpeg, profile)
+                .ok_or_else(|| encode_error("cannot embed the ICC profile in the JPEG")),
+            None => Ok(jpeg),
+        }
     }
 
     /// The frame as tightly packed RGB8, copying only RGBA8 frames (into a reused buffer).
@@ -156,13 +170,25 @@ impl ImageEncoder {
         // PNG shrinks rendered content to ~1/10 and WebP further; start at 1/8 to avoid
         // most regrowth.
         let mut out = Vec::with_capacity(pixels.len() / 8);
+        let icc = self.icc.map(<[u8]>::to_vec);
         match self.format {
             ImageFormat::Png => {
-                PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
-                    .write_image(pixels, w, h, ExtendedColorType::Rgb8)
+                let mut png = PngEncoder::new_with_quality(
+                    &mut out,
+                    CompressionType::Fast,
+                    FilterType::Adaptive,
+                );
+                if let Some(icc) = icc {
+                    png.set_icc_profile(icc).map_err(encode_error)?;
+                }
+                png.write_image(pixels, w, h, ExtendedColorType::Rgb8)
             }
             ImageFormat::Webp => {
-                WebPEncoder::new_lossless(&mut out).encode(pixels, w, h, ExtendedColorType::Rgb8)
+                let mut webp = WebPEncoder::new_lossless(&mut out);
+                if let Some(icc) = icc {
+                    webp.set_icc_profile(icc).map_err(encode_error)?;
+                }
+                webp.write_image(pixels, w, h, ExtendedColorType::Rgb8)
             }
             ImageFormat::Jpeg => return Err(encode_error("JPEG is not lossless")),
         }
@@ -279,6 +305,90 @@ mod tests {
                         frame.format()
                     );
                     check_quadrants(&decoded, seq, 0, &format!("{format:?}"));
+                }
+            }
+        }
+    }
+
+    /// The ICC profile an image carries, read by the decoders (`image` for PNG and WebP;
+    /// the `APP2` reader for JPEG, `image` being built without JPEG).
+    fn embedded_profile(format: ImageFormat, data: &[u8]) -> Option<Vec<u8>> {
+        use image::ImageDecoder as _;
+        let cursor = std::io::Cursor::new(data);
+        match format {
+            ImageFormat::Jpeg => icc::jpeg_icc_profile(data),
+            ImageFormat::Png => image::codecs::png::PngDecoder::new(cursor)
+                .expect("PNG")
+                .icc_profile()
+                .expect("read iCCP"),
+            ImageFormat::Webp => image::codecs::webp::WebPDecoder::new(cursor)
+                .expect("WebP")
+                .icc_profile()
+                .expect("read ICCP"),
+        }
+    }
+
+    /// The PNG chunk types in order, or the RIFF chunk FourCCs of a WebP.
+    fn chunks(format: ImageFormat, data: &[u8]) -> Vec<String> {
+        let word = |at: usize| [data[at], data[at + 1], data[at + 2], data[at + 3]];
+        let mut at = if format == ImageFormat::Png { 8 } else { 12 };
+        let mut names = Vec::new();
+        while at + 8 <= data.len() {
+            // PNG: length, type, data, CRC. RIFF: FourCC, length, data padded to even.
+            let (name, next) = if format == ImageFormat::Png {
+                let len = u32::from_be_bytes(word(at)) as usize;
+                (word(at + 4), at + 12 + len)
+            } else {
+                let len = u32::from_le_bytes(word(at + 4)) as usize;
+                (word(at), at + 8 + len.next_multiple_of(2))
+            };
+            names.push(String::from_utf8_lossy(&name).into_owned());
+            at = next;
+        }
+        names
+    }
+
+    #[test]
+    fn display_p3_images_carry_the_profile_and_srgb_images_none() {
+        for format in ImageFormat::ALL {
+            let p3_spec = EncoderSpec {
+                color: rfb_protocol::DISPLAY_P3,
+                ..spec(format)
+            };
+            let mut srgb = ImageEncoder::new(&spec(format)).expect("encoder");
+            let mut p3 = ImageEncoder::new(&p3_spec).expect("encoder");
+            for frame in frames(2) {
+                let plain = srgb.encode(&frame, false).expect("encode")[0].data.clone();
+                let tagged = p3.encode(&frame, false).expect("encode")[0].data.clone();
+                assert_eq!(embedded_profile(format, &plain), None, "{format:?} sRGB");
+                assert_eq!(
+                    embedded_profile(format, &tagged).as_deref(),
+                    Some(icc::display_p3()),
+                    "{format:?} P3"
+                );
+                // Same pixels, decoded by the same decoders: a tag, not a conversion.
+                let a = encode_and_decode(&mut srgb, &frame);
+                let b = encode_and_decode(&mut p3, &frame);
+                assert_eq!(a, b, "{format:?}");
+                check_quadrants(&b, 2, if format == ImageFormat::Jpeg { 6 } else { 0 }, "P3");
+                match format {
+                    ImageFormat::Jpeg => {
+                        // SOI, JFIF APP0, then the profile.
+                        assert_eq!(&tagged[..4], &[0xff, 0xd8, 0xff, 0xe0]);
+                        let app2 = 4 + usize::from(u16::from_be_bytes([tagged[4], tagged[5]]));
+                        assert_eq!(&tagged[app2..app2 + 2], &[0xff, 0xe2]);
+                        assert_eq!(tagged.len(), plain.len() + 18 + icc::display_p3().len());
+                    }
+                    ImageFormat::Png => {
+                        let names = chunks(format, &tagged);
+                        assert_eq!(&names[..2], ["IHDR", "iCCP"], "{names:?}");
+                        assert!(!chunks(format, &plain).contains(&"iCCP".to_string()));
+                    }
+                    ImageFormat::Webp => {
+                        assert_eq!(chunks(format, &tagged), ["VP8X", "ICCP", "VP8L"]);
+                        assert_eq!(chunks(format, &plain), ["VP8L"]);
+                        assert_eq!(tagged[20] & 0x20, 0x20, "VP8X ICC flag");
+                    }
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! async executor.
 
 pub mod h264;
+pub mod icc;
 pub mod image;
 pub mod slot;
 pub mod sps;
@@ -15,7 +16,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use rfb_protocol::{ImageFormat, Transport, VideoCodec, YuvEncoding, BT601_LIMITED};
+use rfb_protocol::{
+    ColorSpace, ImageFormat, Transport, VideoCodec, YuvEncoding, BT601_LIMITED, SRGB,
+};
 
 use crate::error::EncodeError;
 use crate::frame::Frame;
@@ -81,6 +84,10 @@ pub struct EncoderSpec {
     pub yuv: YuvEncoding,
     /// Encoder threads (video; 0 = let the encoder decide).
     pub threads: u16,
+    /// The colour space of the frames' RGB values, which the payloads declare: the H.264
+    /// VUI's `colour_primaries`, an ICC profile in images (none for sRGB). A tag only:
+    /// pixels are never converted. A frame of another colour needs another encoder.
+    pub color: ColorSpace,
 }
 
 impl EncoderSpec {
@@ -96,6 +103,7 @@ impl EncoderSpec {
             jpeg_quality: 80,
             yuv: BT601_LIMITED,
             threads: 1,
+            color: SRGB,
         }
     }
 }

@@ -20,6 +20,14 @@ pub const NAL_PPS: u8 = 8;
 /// Bytes before the first start code are ignored, as are the zero bytes that pad a NAL
 /// unit before the next start code.
 pub fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
+    nal_ranges(stream)
+        .into_iter()
+        .map(|(begin, end)| &stream[begin..end])
+        .collect()
+}
+
+/// The byte ranges of [`nal_units`] within `stream`.
+fn nal_ranges(stream: &[u8]) -> Vec<(usize, usize)> {
     let mut starts = Vec::new();
     let mut i = 0;
     while i + 3 <= stream.len() {
@@ -32,13 +40,12 @@ pub fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
     }
     let mut nals = Vec::with_capacity(starts.len());
     for (k, &(_, begin)) in starts.iter().enumerate() {
-        let end = starts.get(k + 1).map_or(stream.len(), |&(code, _)| code);
-        let mut nal = &stream[begin..end];
-        while let [rest @ .., 0] = nal {
-            nal = rest;
+        let mut end = starts.get(k + 1).map_or(stream.len(), |&(code, _)| code);
+        while end > begin && stream[end - 1] == 0 {
+            end -= 1;
         }
-        if !nal.is_empty() {
-            nals.push(nal);
+        if end > begin {
+            nals.push((begin, end));
         }
     }
     nals
@@ -123,8 +130,13 @@ pub fn parse_sps(nal: &[u8]) -> Option<SpsInfo> {
     if nal_type(nal)? != NAL_SPS {
         return None;
     }
-    let rbsp = unescape(&nal[1..]);
-    let mut r = BitReader::new(&rbsp);
+    parse_rbsp(&unescape(&nal[1..])).map(|(info, _)| info)
+}
+
+/// Parses an SPS RBSP (the bytes after the NAL header, unescaped). Also returns the bit
+/// offset of `colour_primaries` in `rbsp` when the VUI carries a colour description.
+fn parse_rbsp(rbsp: &[u8]) -> Option<(SpsInfo, Option<usize>)> {
+    let mut r = BitReader::new(rbsp);
     let profile_idc = r.bits(8)? as u8;
     let constraint_flags = r.bits(8)? as u8;
     let level_idc = r.bits(8)? as u8;
@@ -188,23 +200,25 @@ pub fn parse_sps(nal: &[u8]) -> Option<SpsInfo> {
     let width = (width_mbs * 16).checked_sub(crop_x * (crop[0] + crop[1]))?;
     let height =
         (height_map_units * 16 * (2 - frame_mbs_only)).checked_sub(crop_y * (crop[2] + crop[3]))?;
-    let video_signal = if r.bits(1)? == 1 {
+    let (video_signal, primaries_at) = if r.bits(1)? == 1 {
         read_video_signal(&mut r)?
     } else {
-        None
+        (None, None)
     };
-    Some(SpsInfo {
+    let info = SpsInfo {
         profile_idc,
         constraint_flags,
         level_idc,
         width,
         height,
         video_signal,
-    })
+    };
+    Some((info, primaries_at))
 }
 
-/// Reads the start of `vui_parameters()` up to the colour description.
-fn read_video_signal(r: &mut BitReader<'_>) -> Option<Option<VideoSignal>> {
+/// Reads the start of `vui_parameters()` up to the colour description; also returns the
+/// bit offset of `colour_primaries` when there is one.
+fn read_video_signal(r: &mut BitReader<'_>) -> Option<(Option<VideoSignal>, Option<usize>)> {
     if r.bits(1)? == 1 && r.bits(8)? == 255 {
         r.bits(32)?; // sar_width, sar_height
     }
@@ -212,16 +226,62 @@ fn read_video_signal(r: &mut BitReader<'_>) -> Option<Option<VideoSignal>> {
         r.bits(1)?; // overscan_appropriate_flag
     }
     if r.bits(1)? == 0 {
-        return Some(None);
+        return Some((None, None));
     }
     r.bits(3)?; // video_format
     let full_range = r.bits(1)? == 1;
-    let colour = if r.bits(1)? == 1 {
-        Some((r.bits(8)? as u8, r.bits(8)? as u8, r.bits(8)? as u8))
+    let (colour, primaries_at) = if r.bits(1)? == 1 {
+        let at = r.pos;
+        let colour = (r.bits(8)? as u8, r.bits(8)? as u8, r.bits(8)? as u8);
+        (Some(colour), Some(at))
     } else {
-        None
+        (None, None)
     };
-    Some(Some(VideoSignal { full_range, colour }))
+    Some((Some(VideoSignal { full_range, colour }), primaries_at))
+}
+
+/// The SPS NAL unit `sps_nal` with its VUI `colour_primaries` set to the H.273 code
+/// `primaries`, everything else bit for bit the same. `None` when `sps_nal` is not an SPS
+/// or its VUI has no colour description to rewrite.
+///
+/// openh264 cannot write every code (its enum stops at BT.2020, 9; Display P3 is 12), so
+/// the encoders let it write another and rewrite the field here. The field is a fixed
+/// 8 bits, so the RBSP keeps its length and only the emulation prevention bytes around
+/// it can change: the NAL unit is unescaped, patched and escaped again, which reproduces
+/// an encoder's escaping exactly (the escaping is minimal, as H.264 7.4.1 requires).
+pub fn set_colour_primaries(sps_nal: &[u8], primaries: u8) -> Option<Vec<u8>> {
+    if nal_type(sps_nal)? != NAL_SPS {
+        return None;
+    }
+    let mut rbsp = unescape(&sps_nal[1..]);
+    let at = parse_rbsp(&rbsp)?.1?;
+    for i in 0..8 {
+        let (byte, bit) = ((at + i) / 8, 7 - (at + i) % 8);
+        let value = (primaries >> (7 - i)) & 1;
+        rbsp[byte] = (rbsp[byte] & !(1 << bit)) | (value << bit);
+    }
+    let mut nal = Vec::with_capacity(sps_nal.len() + 2);
+    nal.push(sps_nal[0]);
+    nal.extend_from_slice(&escape(&rbsp));
+    Some(nal)
+}
+
+/// `access_unit` (Annex B) with [`set_colour_primaries`] applied to every SPS NAL unit in
+/// it; every other byte (start codes, other NAL units) is copied unchanged. `None` when an
+/// SPS cannot be rewritten.
+pub fn with_colour_primaries(access_unit: &[u8], primaries: u8) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(access_unit.len() + 2);
+    let mut copied = 0;
+    for (begin, end) in nal_ranges(access_unit) {
+        let nal = &access_unit[begin..end];
+        if nal_type(nal) == Some(NAL_SPS) {
+            out.extend_from_slice(&access_unit[copied..begin]);
+            out.extend_from_slice(&set_colour_primaries(nal, primaries)?);
+            copied = end;
+        }
+    }
+    out.extend_from_slice(&access_unit[copied..]);
+    Some(out)
 }
 
 fn skip_scaling_list(r: &mut BitReader<'_>, size: usize) -> Option<()> {
@@ -248,6 +308,26 @@ fn unescape(escaped: &[u8]) -> Vec<u8> {
         }
         zeros = if b == 0 { zeros + 1 } else { 0 };
         out.push(b);
+    }
+    out
+}
+
+/// Adds emulation prevention bytes, the inverse of [`unescape`]: a `03` wherever two zero
+/// bytes would be followed by a byte of at most 3 (which would read as a start code or an
+/// escape), and after trailing `00 00` (H.264 7.4.1). Nothing else is added.
+fn escape(rbsp: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rbsp.len() + rbsp.len() / 64 + 1);
+    let mut zeros = 0;
+    for &b in rbsp {
+        if zeros >= 2 && b <= 3 {
+            out.push(3);
+            zeros = 0;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        out.push(b);
+    }
+    if zeros >= 2 {
+        out.push(3);
     }
     out
 }
@@ -298,7 +378,7 @@ impl<'a> BitReader<'a> {
 mod tests {
     use super::*;
     use openh264::encoder::{Encoder, EncoderConfig, Profile, VuiConfig};
-    use openh264::formats::YUVBuffer;
+    use openh264::formats::{YUVBuffer, YUVSource};
 
     #[test]
     fn splits_on_three_and_four_byte_start_codes() {
@@ -388,5 +468,231 @@ mod tests {
         assert_eq!((info.width, info.height), (640, 360));
         assert_eq!(info.video_signal.and_then(|v| v.colour), Some((6, 13, 6)));
         assert!(codec_string(&sps).starts_with("avc1.64"));
+    }
+
+    /// Writes bits big-endian, for building synthetic SPS RBSPs.
+    #[derive(Default)]
+    struct BitWriter {
+        bytes: Vec<u8>,
+        len: usize,
+    }
+
+    impl BitWriter {
+        fn bits(&mut self, n: u32, value: u64) -> &mut Self {
+            for i in (0..n).rev() {
+                if self.len % 8 == 0 {
+                    self.bytes.push(0);
+                }
+                let bit = ((value >> i) & 1) as u8;
+                let last = self.bytes.len() - 1;
+                self.bytes[last] |= bit << (7 - self.len % 8);
+                self.len += 1;
+            }
+            self
+        }
+
+        fn ue(&mut self, value: u32) -> &mut Self {
+            let x = u64::from(value) + 1;
+            let len = 64 - x.leading_zeros();
+            self.bits(len - 1, 0).bits(len, x)
+        }
+    }
+
+    /// A baseline SPS NAL unit (escaped) whose `colour_primaries` is byte aligned, whose
+    /// RBSP has `00 00 01` right after `level_idc` (so it carries an emulation prevention
+    /// byte before the VUI) and whose VUI ends with the given colour description.
+    fn synthetic_sps(colour: (u8, u8, u8)) -> Vec<u8> {
+        let mut w = BitWriter::default();
+        w.bits(8, 66).bits(8, 0).bits(8, 0); // profile, constraints, level_idc 0
+        w.ue(127); // seq_parameter_set_id: 7 zero bits, so the next byte is 01
+        w.ue(0).ue(2).ue(1).bits(1, 0); // frame_num, poc type 2, one ref, no gaps
+        w.ue(39).ue(29); // 640 x 480
+        w.bits(1, 1).bits(1, 1).bits(1, 0); // frame_mbs_only, direct_8x8, no cropping
+        w.bits(1, 1); // vui_parameters_present_flag
+        w.bits(1, 0).bits(1, 1).bits(1, 0); // no aspect ratio, overscan info: not appropriate
+        w.bits(1, 1).bits(3, 5).bits(1, 0).bits(1, 1); // video signal: unspecified, limited
+        assert_eq!(w.len % 8, 0, "colour_primaries starts a byte");
+        w.bits(8, colour.0.into())
+            .bits(8, colour.1.into())
+            .bits(8, colour.2.into());
+        w.bits(6, 0); // no chroma loc, timing, HRDs, pic_struct, bitstream restriction
+        w.bits(1, 1); // rbsp_stop_one_bit
+        while w.len % 8 != 0 {
+            w.bits(1, 0);
+        }
+        let mut nal = vec![0x67];
+        nal.extend(escape(&w.bytes));
+        nal
+    }
+
+    #[test]
+    fn escape_inverts_unescape_and_is_minimal() {
+        let cases: [&[u8]; 9] = [
+            &[0, 0, 0],
+            &[0, 0, 1],
+            &[0, 0, 2, 0, 0, 3],
+            &[0, 0, 4],
+            &[0, 0, 0, 0, 0],
+            &[7, 0, 0],
+            &[0, 3, 0, 0, 3, 0, 0],
+            &[],
+            &[0],
+        ];
+        let escaped: [&[u8]; 9] = [
+            &[0, 0, 3, 0],
+            &[0, 0, 3, 1],
+            &[0, 0, 3, 2, 0, 0, 3, 3],
+            &[0, 0, 4],
+            &[0, 0, 3, 0, 0, 3, 0],
+            &[7, 0, 0, 3],
+            &[0, 3, 0, 0, 3, 3, 0, 0, 3],
+            &[],
+            &[0],
+        ];
+        for (rbsp, want) in cases.into_iter().zip(escaped) {
+            assert_eq!(escape(rbsp), want, "{rbsp:?}");
+            assert_eq!(unescape(&escape(rbsp)), rbsp, "{rbsp:?}");
+        }
+        // Pseudo-random bytes, dense in zeros and small values.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..200 {
+            let rbsp: Vec<u8> = (0..64)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    [0, 0, 0, 1, 2, 3, 4, 0xff][(x >> 61) as usize]
+                })
+                .collect();
+            let escaped = escape(&rbsp);
+            assert_eq!(unescape(&escaped), rbsp);
+            assert!(
+                !escaped
+                    .windows(3)
+                    .any(|w| w[0] == 0 && w[1] == 0 && w[2] <= 2),
+                "no start code emulation in {escaped:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn patches_colour_primaries_of_a_real_sps_and_nothing_else() {
+        for profile in [Profile::Baseline, Profile::High] {
+            let sps = openh264_sps(profile);
+            let before = parse_sps(&sps).expect("parse");
+            let patched = set_colour_primaries(&sps, 12).expect("patch");
+            let after = parse_sps(&patched).expect("parse patched");
+            assert_eq!(after.video_signal.and_then(|v| v.colour), Some((12, 13, 6)));
+            let unchanged = SpsInfo {
+                video_signal: before.video_signal.map(|v| VideoSignal {
+                    colour: Some((12, 13, 6)),
+                    ..v
+                }),
+                ..before
+            };
+            assert_eq!(after, unchanged, "only the primaries change");
+            assert_eq!(codec_string(&patched), codec_string(&sps));
+            assert_eq!(patched.len(), sps.len());
+            let differing = sps.iter().zip(&patched).filter(|(a, b)| a != b).count();
+            assert!((1..=2).contains(&differing), "8 bits span at most 2 bytes");
+            // Idempotent, and patching back restores the encoder's bytes.
+            assert_eq!(set_colour_primaries(&patched, 12), Some(patched.clone()));
+            assert_eq!(set_colour_primaries(&patched, 6), Some(sps.clone()));
+            assert_eq!(set_colour_primaries(&sps, 6), Some(sps.clone()));
+        }
+    }
+
+    #[test]
+    fn patching_adds_and_removes_emulation_prevention_bytes() {
+        // colour_primaries 12, transfer 0, matrix 1, then 0x02 (flags and stop bit):
+        // `0c 00 01 02` needs no escape; primaries 0 makes `00 00 01`, which does.
+        let p3 = synthetic_sps((12, 0, 1));
+        assert!(
+            p3.starts_with(&[0x67, 66, 0, 0, 3, 1]),
+            "escape before the VUI"
+        );
+        assert!(p3.ends_with(&[12, 0, 1, 2]), "{p3:02x?}");
+        let info = parse_sps(&p3).expect("parse");
+        assert_eq!((info.width, info.height), (640, 480));
+        assert_eq!(info.video_signal.and_then(|v| v.colour), Some((12, 0, 1)));
+
+        let zero = set_colour_primaries(&p3, 0).expect("patch");
+        assert_eq!(
+            zero.len(),
+            p3.len() + 1,
+            "one emulation prevention byte more"
+        );
+        assert!(zero.ends_with(&[0, 0, 3, 1, 2]), "{zero:02x?}");
+        assert!(
+            zero.starts_with(&[0x67, 66, 0, 0, 3, 1]),
+            "the earlier escape stays"
+        );
+        let info = parse_sps(&zero).expect("parse");
+        assert_eq!(info.video_signal.and_then(|v| v.colour), Some((0, 0, 1)));
+        assert_eq!(
+            set_colour_primaries(&zero, 12),
+            Some(p3.clone()),
+            "and removed"
+        );
+        // Splitting an access unit finds the patched SPS whole.
+        let au = [&[0, 0, 0, 1][..], &zero, &[0, 0, 1, 0x68, 0xce]].concat();
+        assert_eq!(nal_units(&au), vec![&zero[..], &[0x68, 0xce][..]]);
+    }
+
+    #[test]
+    fn an_sps_without_a_colour_description_or_another_nal_is_not_patched() {
+        let mut w = BitWriter::default();
+        w.bits(8, 66).bits(8, 0xc0).bits(8, 30);
+        w.ue(0).ue(0).ue(2).ue(1).bits(1, 0).ue(19).ue(14);
+        w.bits(1, 1).bits(1, 1).bits(1, 0).bits(1, 0); // no VUI
+        w.bits(1, 1).bits(7, 0);
+        let sps = [&[0x67][..], &w.bytes].concat();
+        assert_eq!(
+            parse_sps(&sps).map(|i| (i.width, i.height)),
+            Some((320, 240))
+        );
+        assert_eq!(set_colour_primaries(&sps, 12), None);
+        assert_eq!(set_colour_primaries(&[0x68, 0xce, 0x38, 0x80], 12), None);
+        assert_eq!(set_colour_primaries(&[0x67, 0x42], 12), None, "truncated");
+        let au = [&[0, 0, 0, 1][..], &sps].concat();
+        assert_eq!(with_colour_primaries(&au, 12), None);
+    }
+
+    #[test]
+    fn patches_every_sps_of_an_access_unit_and_copies_the_rest() {
+        let api = openh264::OpenH264API::from_source();
+        let config = EncoderConfig::new().vui(VuiConfig::bt709());
+        let mut encoder = Encoder::with_api_config(api, config).expect("encoder");
+        let idr = encoder
+            .encode(&YUVBuffer::new(320, 240))
+            .expect("encode")
+            .to_vec();
+        let p = encoder
+            .encode(&YUVBuffer::new(320, 240))
+            .expect("encode")
+            .to_vec();
+        let patched = with_colour_primaries(&idr, 12).expect("patch");
+        let sps = find_sps(&patched).expect("sps");
+        let colour = parse_sps(sps).and_then(|i| i.video_signal?.colour);
+        assert_eq!(colour, Some((12, 1, 1)));
+        assert_eq!(nal_types(&patched), nal_types(&idr));
+        let (old, new) = (nal_units(&idr), nal_units(&patched));
+        for (a, b) in old.iter().zip(&new) {
+            if nal_type(a) != Some(NAL_SPS) {
+                assert_eq!(a, b, "non-SPS NAL units are copied");
+            }
+        }
+        assert!(patched.starts_with(&[0, 0, 0, 1]), "start codes are kept");
+        assert_eq!(with_colour_primaries(&patched, 12), Some(patched.clone()));
+        assert_eq!(with_colour_primaries(&patched, 1), Some(idr.clone()));
+        assert_eq!(with_colour_primaries(&p, 12), Some(p.clone()), "no SPS");
+        // Two parameter sets in one access unit (repeated SPS): both patched.
+        let twice = [&idr[..], &idr[..]].concat();
+        let both = with_colour_primaries(&twice, 12).expect("patch");
+        assert_eq!(both, [&patched[..], &patched[..]].concat());
+        // openh264 decodes the patched stream.
+        let mut decoder = openh264::decoder::Decoder::new().expect("decoder");
+        let picture = decoder.decode(&patched).expect("decode").expect("picture");
+        assert_eq!(picture.dimensions(), (320, 240));
     }
 }

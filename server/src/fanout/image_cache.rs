@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rfb_protocol::ImageFormat;
+use rfb_protocol::{ColorSpace, ImageFormat};
 use tokio::sync::OnceCell;
 
 use crate::display::lock;
@@ -28,17 +28,23 @@ pub struct ImageKey {
     pub format: ImageFormat,
     /// JPEG quality (ignored, set to 0, for lossless formats).
     pub quality: u8,
+    /// The colour space the image declares (P3 images embed a profile).
+    pub color: ColorSpace,
 }
 
 impl ImageKey {
-    /// The key for `format` at `quality`.
-    pub fn new(format: ImageFormat, quality: u8) -> ImageKey {
+    /// The key for `format` at `quality`, tagged `color`.
+    pub fn new(format: ImageFormat, quality: u8, color: ColorSpace) -> ImageKey {
         let quality = if format == ImageFormat::Jpeg {
             quality
         } else {
             0
         };
-        ImageKey { format, quality }
+        ImageKey {
+            format,
+            quality,
+            color,
+        }
     }
 }
 
@@ -142,6 +148,7 @@ fn encode_pooled(
         None => {
             let spec = EncoderSpec {
                 jpeg_quality: key.quality.max(1),
+                color: key.color,
                 ..EncoderSpec::new(rfb_protocol::Transport::Image(key.format), width, height)
             };
             registry.build(&spec).map_err(Arc::new)?
@@ -186,7 +193,7 @@ mod tests {
     async fn concurrent_requests_for_one_frame_encode_once() {
         let cache = Arc::new(ImageCache::default());
         let registry = EncoderRegistry::default();
-        let key = ImageKey::new(ImageFormat::Jpeg, 80);
+        let key = ImageKey::new(ImageFormat::Jpeg, 80, rfb_protocol::SRGB);
         let frame = published(1);
         let mut tasks = Vec::new();
         for _ in 0..8 {
@@ -206,7 +213,11 @@ mod tests {
         );
         // Another quality or another frame is another encode.
         cache
-            .encode(ImageKey::new(ImageFormat::Jpeg, 50), frame, &registry)
+            .encode(
+                ImageKey::new(ImageFormat::Jpeg, 50, rfb_protocol::SRGB),
+                frame,
+                &registry,
+            )
             .await
             .expect("encode");
         cache
@@ -216,8 +227,8 @@ mod tests {
         assert_eq!(cache.encodes(), 3);
         // PNG ignores the quality in its key.
         assert_eq!(
-            ImageKey::new(ImageFormat::Png, 10),
-            ImageKey::new(ImageFormat::Png, 90)
+            ImageKey::new(ImageFormat::Png, 10, rfb_protocol::SRGB),
+            ImageKey::new(ImageFormat::Png, 90, rfb_protocol::SRGB)
         );
     }
 }

@@ -230,7 +230,9 @@ async fn run(
                 if force_idr {
                     shared.idr_wanted.store(false, Ordering::Release);
                 }
-                let Some(s) = slot.take() else { return };
+                let Some(mut s) = slot.take() else { return };
+                // A new size or colour tag rebuilds the encoder (and so starts with an IDR).
+                s.reconfigure(frame_spec(&spec, &frame));
                 let Ok(output) = s.spawn(frame.clone(), force_idr).await else {
                     tracing::error!("lane encoder task failed");
                     // Members notice and continue on encoders of their own.
@@ -285,7 +287,9 @@ async fn run(
                 let due = stream.epoch + Duration::from_micros(frame.timestamp_us) + after;
                 if resting && now >= due {
                     still_done_for = frame.seq;
-                    if let Some(chunk) = encode_still(&stream, &spec, &frame).await {
+                    if let Some(chunk) =
+                        encode_still(&stream, &frame_spec(&spec, &frame), &frame).await
+                    {
                         idr_after_still = true;
                         broadcast(&shared, Arc::new(chunk));
                     }
@@ -308,6 +312,17 @@ async fn run(
             _ = sleep => {}
             _ = stopped.changed() => return,
         }
+    }
+}
+
+/// The lane's spec for one frame's size and colour tag.
+fn frame_spec(spec: &EncoderSpec, frame: &PublishedFrame) -> EncoderSpec {
+    let (width, height) = frame.frame.size();
+    EncoderSpec {
+        width,
+        height,
+        color: frame.color,
+        ..spec.clone()
     }
 }
 

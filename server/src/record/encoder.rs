@@ -11,19 +11,20 @@
 //! VUI. Decoders that read the VUI get it right whatever it says (Debian 12's ffmpeg 5.1
 //! converts test cards back within 3 per channel with BT.601 and BT.709 alike); BT.601
 //! limited is also what ffmpeg's `swscale` assumes for a stream that says nothing, so it is
-//! the choice that is right in the most players.
+//! the choice that is right in the most players. The VUI also carries the frames' colour
+//! space (sRGB transfer; BT.709 or Display P3 primaries), written the way the live encoder
+//! writes it (`encode/h264.rs`: [`vui`], [`signal_primaries`]).
 
 use openh264::encoder::{
-    BitRate, ColorPrimaries, Complexity, EncoderConfig, FrameRate, FrameType, IntraFramePeriod,
-    MatrixCoefficients as Mc, QpRange, RateControlMode, SpsPpsStrategy, TransferCharacteristics,
-    UsageType, VuiConfig,
+    BitRate, Complexity, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange,
+    RateControlMode, SpsPpsStrategy, UsageType,
 };
-use openh264::formats::YUVSource;
 use openh264::{OpenH264API, Timestamp};
 use rfb_protocol::color::MatrixCoefficients;
-use rfb_protocol::YuvEncoding;
+use rfb_protocol::{ColorSpace, YuvEncoding};
 
 use super::{RateControl, RecordError, RecordOptions};
+use crate::encode::h264::{signal_primaries, vui, I420Source};
 use crate::encode::yuv::I420Buffer;
 use crate::error::EncodeError;
 use crate::frame::Frame;
@@ -86,20 +87,8 @@ fn encode_error(message: impl ToString) -> RecordError {
     })
 }
 
-fn vui(yuv: YuvEncoding) -> VuiConfig {
-    let matrix = match yuv.matrix {
-        MatrixCoefficients::Bt709 => Mc::Bt709,
-        MatrixCoefficients::Bt601 => Mc::Smpte170M,
-    };
-    VuiConfig::new()
-        .color_primaries(ColorPrimaries::Bt709)
-        .transfer_characteristics(TransferCharacteristics::Srgb)
-        .matrix_coefficients(matrix)
-        .full_range(yuv.full_range)
-}
-
-/// The openh264 configuration for validated options and the picture size.
-fn config(width: u32, height: u32, options: &RecordOptions) -> EncoderConfig {
+/// The openh264 configuration for validated options, the picture size and colour.
+fn config(width: u32, height: u32, options: &RecordOptions, color: ColorSpace) -> EncoderConfig {
     let base = EncoderConfig::new()
         .usage_type(UsageType::CameraVideoRealTime)
         .complexity(Complexity::Low)
@@ -111,7 +100,7 @@ fn config(width: u32, height: u32, options: &RecordOptions) -> EncoderConfig {
         .adaptive_quantization(false)
         .background_detection(false)
         .num_threads(1)
-        .vui(vui(RECORD_YUV));
+        .vui(vui(RECORD_YUV, color));
     match options.rate_control {
         RateControl::Bitrate(bps) => base
             .rate_control_mode(RateControlMode::Bitrate)
@@ -130,32 +119,6 @@ fn config(width: u32, height: u32, options: &RecordOptions) -> EncoderConfig {
     }
 }
 
-/// Lets openh264 read an [`I420Buffer`] without copying it.
-struct I420Source<'a>(&'a I420Buffer);
-
-impl YUVSource for I420Source<'_> {
-    fn dimensions(&self) -> (usize, usize) {
-        (self.0.width() as usize, self.0.height() as usize)
-    }
-
-    fn strides(&self) -> (usize, usize, usize) {
-        let w = self.0.width() as usize;
-        (w, w.div_ceil(2), w.div_ceil(2))
-    }
-
-    fn y(&self) -> &[u8] {
-        self.0.y()
-    }
-
-    fn u(&self) -> &[u8] {
-        self.0.u()
-    }
-
-    fn v(&self) -> &[u8] {
-        self.0.v()
-    }
-}
-
 /// One encoded frame.
 #[derive(Debug)]
 pub struct Encoded<'a> {
@@ -165,10 +128,11 @@ pub struct Encoded<'a> {
     pub keyframe: bool,
 }
 
-/// openh264 at a fixed size with the recording's rate control and IDR cadence.
+/// openh264 at a fixed size and colour with the recording's rate control and IDR cadence.
 pub struct RecordEncoder {
     encoder: openh264::encoder::Encoder,
     size: (u32, u32),
+    color: ColorSpace,
     yuv: I420Buffer,
     keyframe_interval: u32,
     /// Frames since the last IDR; `None` before the first frame.
@@ -180,22 +144,24 @@ impl std::fmt::Debug for RecordEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecordEncoder")
             .field("size", &self.size)
+            .field("color", &self.color)
             .field("keyframe_interval", &self.keyframe_interval)
             .finish_non_exhaustive()
     }
 }
 
 impl RecordEncoder {
-    /// An encoder for `width` x `height` frames (even, at most 3840x2160) and options
-    /// already checked by [`RecordOptions::validate`].
+    /// An encoder for `width` x `height` frames (even, at most 3840x2160) in `color`, and
+    /// options already checked by [`RecordOptions::validate`].
     pub fn new(
         width: u32,
         height: u32,
         options: &RecordOptions,
+        color: ColorSpace,
     ) -> Result<RecordEncoder, RecordError> {
         let encoder = openh264::encoder::Encoder::with_api_config(
             OpenH264API::from_source(),
-            config(width, height, options),
+            config(width, height, options, color),
         )
         .map_err(|e| {
             RecordError::Encode(EncodeError::Configure {
@@ -206,11 +172,17 @@ impl RecordEncoder {
         Ok(RecordEncoder {
             encoder,
             size: (width, height),
+            color,
             yuv: I420Buffer::new(),
             keyframe_interval: options.keyframe_interval,
             since_idr: None,
             out: Vec::new(),
         })
+    }
+
+    /// The colour space the SPS signals.
+    pub fn color(&self) -> ColorSpace {
+        self.color
     }
 
     /// Encodes a frame of the encoder's size published at `timestamp_us`. `None` when
@@ -252,6 +224,9 @@ impl RecordEncoder {
             return Ok(None);
         }
         let keyframe = frame_type == FrameType::IDR;
+        if keyframe {
+            signal_primaries(&mut self.out, self.color).map_err(encode_error)?;
+        }
         self.since_idr = Some(if keyframe {
             1
         } else {
@@ -268,7 +243,7 @@ impl RecordEncoder {
 mod tests {
     use super::*;
     use crate::encode::sps;
-    use rfb_protocol::test_card;
+    use rfb_protocol::{test_card, DISPLAY_P3, SRGB};
 
     fn options(rate_control: RateControl, keyframe_interval: u32) -> RecordOptions {
         RecordOptions {
@@ -283,7 +258,7 @@ mod tests {
     }
 
     fn sizes_and_keyframes(options: &RecordOptions, frames: u64) -> (usize, Vec<u64>) {
-        let mut encoder = RecordEncoder::new(320, 240, options).expect("encoder");
+        let mut encoder = RecordEncoder::new(320, 240, options, SRGB).expect("encoder");
         let (mut bytes, mut keyframes) = (0, Vec::new());
         for seq in 0..frames {
             let au = encoder
@@ -341,7 +316,7 @@ mod tests {
     fn noise_encodes_at_the_lowest_allowed_qp_and_at_a_huge_bitrate() {
         for rate_control in [pinned(MIN_QP), RateControl::Bitrate(200_000_000)] {
             let mut encoder =
-                RecordEncoder::new(320, 240, &options(rate_control, 30)).expect("encoder");
+                RecordEncoder::new(320, 240, &options(rate_control, 30), SRGB).expect("encoder");
             for seq in 0..3 {
                 let au = encoder.encode(&noise(seq), seq * 33_333).expect("encode");
                 assert!(au.is_some(), "{rate_control:?} frame {seq}");
@@ -382,7 +357,7 @@ mod tests {
             "beyond: 5.2"
         );
         let mut encoder =
-            RecordEncoder::new(1280, 720, &RecordOptions::default()).expect("encoder");
+            RecordEncoder::new(1280, 720, &RecordOptions::default(), SRGB).expect("encoder");
         let card = Frame::rgb(1280, 720, test_card(0, 1280, 720)).expect("frame");
         let au = encoder.encode(&card, 0).expect("encode").expect("au");
         let info = sps::parse_sps(sps::find_sps(au.data).expect("sps")).expect("parse");
@@ -391,7 +366,8 @@ mod tests {
 
     #[test]
     fn the_sps_signals_bt601_limited() {
-        let mut encoder = RecordEncoder::new(320, 240, &RecordOptions::default()).expect("encoder");
+        let mut encoder =
+            RecordEncoder::new(320, 240, &RecordOptions::default(), SRGB).expect("encoder");
         let au = encoder.encode(&card(0), 0).expect("encode").expect("au");
         let info = sps::parse_sps(sps::find_sps(au.data).expect("sps")).expect("parse");
         assert_eq!((info.width, info.height), (320, 240));
@@ -401,8 +377,32 @@ mod tests {
     }
 
     #[test]
+    fn a_p3_recording_signals_smpte_eg_432_primaries() {
+        let mut encoder =
+            RecordEncoder::new(320, 240, &options(pinned(26), 2), DISPLAY_P3).expect("encoder");
+        assert_eq!(encoder.color(), DISPLAY_P3);
+        let mut decoder = openh264::decoder::Decoder::new().expect("decoder");
+        for seq in 0..3 {
+            let au = encoder
+                .encode(&card(seq), seq * 33_333)
+                .expect("encode")
+                .expect("au");
+            if au.keyframe {
+                let info = sps::parse_sps(sps::find_sps(au.data).expect("sps")).expect("parse");
+                let signal = info.video_signal.expect("VUI");
+                assert_eq!(
+                    (signal.full_range, signal.colour),
+                    (false, Some((12, 13, 6)))
+                );
+            }
+            assert!(decoder.decode(au.data).expect("decode").is_some());
+        }
+    }
+
+    #[test]
     fn a_frame_of_another_size_is_an_error() {
-        let mut encoder = RecordEncoder::new(320, 240, &RecordOptions::default()).expect("encoder");
+        let mut encoder =
+            RecordEncoder::new(320, 240, &RecordOptions::default(), SRGB).expect("encoder");
         let other = Frame::rgb(64, 64, test_card(0, 64, 64)).expect("frame");
         assert!(matches!(
             encoder.encode(&other, 0),

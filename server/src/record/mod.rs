@@ -27,12 +27,16 @@
 //! viewers never wait for it.
 //!
 //! The file is H.264 (openh264, constrained baseline) as AVC in MP4 (`record/mux.rs`),
-//! BT.601 limited range signalled in the SPS (`record/encoder.rs`), timed by the real
-//! publish times: variable frame rate, so a frame, 2 s of nothing and a frame play with the
-//! 2 s pause (`record/timeline.rs` has every rule, including the last frame's duration:
-//! until the stop, at least one `1 / fps` period). Its picture size is the first recorded
-//! frame's; frames of another size are scaled into it with their aspect ratio kept
-//! (`record/scale.rs`).
+//! timed by the real publish times: variable frame rate, so a frame, 2 s of nothing and a
+//! frame play with the 2 s pause (`record/timeline.rs` has every rule, including the last
+//! frame's duration: until the stop, at least one `1 / fps` period). Its picture size is
+//! the first recorded frame's; frames of another size are scaled into it with their aspect
+//! ratio kept (`record/scale.rs`).
+//!
+//! Colour: the SPS signals BT.601 limited range and the frames' colour tag (BT.709 or
+//! Display P3 primaries, sRGB transfer; `record/encoder.rs`); pixels are never converted.
+//! A frame tagged differently from the one before restarts the encoder, so an IDR with the
+//! new SPS starts a new sample entry in the file.
 //!
 //! # Stopping, dropping, failing
 //!

@@ -25,7 +25,7 @@ fn encoder(keyframe_interval: u32) -> RecordEncoder {
         keyframe_interval,
         ..RecordOptions::default()
     };
-    RecordEncoder::new(W, H, &options).expect("encoder")
+    RecordEncoder::new(W, H, &options, rfb_protocol::SRGB).expect("encoder")
 }
 
 fn card(seq: u64) -> Frame {

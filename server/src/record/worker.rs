@@ -183,10 +183,11 @@ impl Session {
             Some(scaler) => scaler,
             None => {
                 let size = record_size(width, height).ok_or(RecordError::Size { width, height })?;
-                self.encoder = Some(RecordEncoder::new(size.0, size.1, options)?);
+                self.encoder = Some(RecordEncoder::new(size.0, size.1, options, frame.color)?);
                 self.scaler.insert(Scaler::new(size))
             }
         };
+        let size = scaler.size();
         let fitted = scaler.fit(&frame.frame)?;
         self.scaled += u64::from(fitted.is_some());
         let picture = fitted.as_ref().unwrap_or(&frame.frame);
@@ -194,6 +195,11 @@ impl Session {
             .encoder
             .as_mut()
             .ok_or_else(|| RecordError::Thread("encoder missing".to_string()))?;
+        if encoder.color() != frame.color {
+            // Another colour space: a new encoder, whose IDR carries an SPS with the new
+            // primaries, which the file holds as a new sample entry.
+            *encoder = RecordEncoder::new(size.0, size.1, options, frame.color)?;
+        }
         if let Some(au) = encoder.encode(picture, frame.timestamp_us)? {
             sink.write(au.data, au.keyframe, frame.timestamp_us)?;
             self.state.written += 1;

@@ -15,10 +15,12 @@ use crate::display::lock;
 use crate::encode::EncoderSpec;
 use crate::fanout::image_cache::ImageKey;
 use crate::fanout::REJOIN_AFTER;
+use crate::frame::PublishedFrame;
 
 impl Session {
     /// The private encoder spec at the current quality.
-    pub(super) fn encoder_spec(&self, size: (u32, u32)) -> EncoderSpec {
+    /// The private encoder spec at the current quality, for `frame`'s size and colour.
+    pub(super) fn encoder_spec(&self, frame: Option<&PublishedFrame>) -> EncoderSpec {
         let q = &self.quality;
         encoder_spec(
             &self.stream,
@@ -26,7 +28,7 @@ impl Session {
             q.bitrate_bps,
             q.fps,
             q.jpeg_quality,
-            size,
+            frame,
         )
     }
 
@@ -56,7 +58,7 @@ impl Session {
                 return;
             }
         }
-        let spec = self.encoder_spec(frame.frame.size());
+        let spec = self.encoder_spec(Some(&frame));
         let behind = !self.window_open() && frame.seq > self.flow.last_sent_frame_seq();
         match &mut self.source {
             Source::Lane { .. } => {}
@@ -78,7 +80,7 @@ impl Session {
             Source::SharedImages => {
                 if self.flow.poll(frame.seq).is_some() {
                     if let Transport::Image(format) = self.transport {
-                        let key = ImageKey::new(format, self.quality.jpeg_quality);
+                        let key = ImageKey::new(format, self.quality.jpeg_quality, frame.color);
                         self.pending = Some(encode_shared_image(
                             self.epoch,
                             self.stream.clone(),
@@ -193,12 +195,12 @@ impl Session {
             return;
         }
         if self.transport.is_video() {
-            let spec = self.encoder_spec(frame.frame.size());
+            let spec = self.encoder_spec(Some(&frame));
             let registry = self.stream.options.encoders.clone();
             self.pending = Some(encode_video_still(self.epoch, registry, &spec, frame));
             return;
         }
-        let key = ImageKey::new(ImageFormat::Png, 0);
+        let key = ImageKey::new(ImageFormat::Png, 0, frame.color);
         self.pending = Some(encode_shared_image(
             self.epoch,
             self.stream.clone(),

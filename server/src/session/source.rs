@@ -179,15 +179,17 @@ pub(crate) fn encoder_spec(
     bitrate_bps: u32,
     fps: f32,
     jpeg_quality: u8,
-    size: (u32, u32),
+    frame: Option<&PublishedFrame>,
 ) -> EncoderSpec {
     let o = &stream.options;
+    let size = frame.map_or((0, 0), |f| f.frame.size());
     EncoderSpec {
         fps,
         bitrate_bps,
         keyframe_interval: o.keyframe_interval,
         jpeg_quality,
         threads: o.encoder_threads,
+        color: frame.map_or(rfb_protocol::SRGB, |f| f.color),
         ..EncoderSpec::new(transport, size.0, size.1)
     }
 }

@@ -104,7 +104,7 @@ impl Session {
                     quality.bitrate_bps,
                     quality.fps,
                     quality.jpeg_quality,
-                    (0, 0),
+                    None,
                 );
                 Source::private(EncoderSlot::new(o.encoders.clone(), spec))
             }
@@ -258,10 +258,9 @@ impl Session {
         if done.video_still {
             // The viewer's decoder now references the still: restart the private encoder,
             // so the next frame is an IDR of its own.
-            let size = done.frame.frame.size();
             let fresh = EncoderSlot::new(
                 self.stream.options.encoders.clone(),
-                self.encoder_spec(size),
+                self.encoder_spec(Some(&done.frame)),
             );
             if let Source::Private { slot, .. } = &mut self.source {
                 *slot = Some(fresh);
@@ -398,10 +397,9 @@ impl Session {
     }
 
     pub(super) fn fall_back_to_private(&mut self) {
-        let size = self.latest.as_ref().map_or((0, 0), |f| f.frame.size());
         let slot = EncoderSlot::new(
             self.stream.options.encoders.clone(),
-            self.encoder_spec(size),
+            self.encoder_spec(self.latest.as_deref()),
         );
         self.epoch += 1;
         self.pending = None;

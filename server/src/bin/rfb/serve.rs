@@ -9,7 +9,7 @@ use rfb::adaptive::AdaptiveConfig;
 use rfb::auth::{static_token, OriginPolicy};
 use rfb::bench::{parse_bitrate, parse_pattern, parse_size};
 use rfb::{serve, Display, Frame, FrameMeta, ResizePolicy, ServeOptions, StreamOptions};
-use rfb_protocol::{ImageFormat, Pattern};
+use rfb_protocol::{ColorSpace, ImageFormat, Pattern, DISPLAY_P3, SRGB};
 
 /// Flags of `rfb serve`.
 #[derive(Debug, clap::Args)]
@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// Frames published per second.
     #[arg(long, default_value_t = 30.0)]
     fps: f32,
+    /// Colour space every published frame is tagged with: srgb or display-p3 (a tag: the
+    /// pattern's RGB values are sent as they are, declared as that space).
+    #[arg(long, default_value = "srgb", value_parser = parse_color)]
+    color: ColorSpace,
     /// Interface to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -134,6 +138,13 @@ fn parse_stream(text: &str) -> Result<ExtraStream, String> {
 fn parse_image_format(name: &str) -> Result<ImageFormat, String> {
     ImageFormat::from_name(name)
         .ok_or_else(|| format!("unknown image format {name:?}; one of jpeg, png, webp"))
+}
+
+fn parse_color(name: &str) -> Result<ColorSpace, String> {
+    [SRGB, DISPLAY_P3]
+        .into_iter()
+        .find(|c| c.canvas_color_space() == name)
+        .ok_or_else(|| format!("unknown colour space {name:?}; one of srgb, display-p3"))
 }
 
 fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
@@ -256,18 +267,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::io::stdout().flush().ok();
     let recorder = crate::record::start(&display, args.record.as_deref(), args.fps)?;
 
-    let (fps, max) = (args.fps, args.max_frames);
+    let (fps, max, color) = (args.fps, args.max_frames, args.color);
     let mut loops = tokio::task::JoinSet::new();
     for (stream, extra) in extras {
         loops.spawn(async move {
-            publish_loop(&stream, extra.pattern, fps, max, move |_| extra.size).await
+            publish_loop(&stream, extra.pattern, fps, color, max, move |_| extra.size).await
         });
     }
     {
         let display = display.clone();
         let pattern = args.pattern;
         loops.spawn(async move {
-            publish_loop(&display, pattern, fps, max, move |n| args.size_at(n)).await
+            publish_loop(&display, pattern, fps, color, max, move |n| args.size_at(n)).await
         });
     }
     tokio::select! {
@@ -280,14 +291,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Publishes `pattern` at `fps`. Publish number `n` (from 1) gets publish counter `n`
-/// because this loop is the display's only publisher, and shows pattern seq `n`, so a
-/// viewer can compute the expected pixels from the `frame_seq` it received. Under
+/// Publishes `pattern` at `fps`, tagged `color`. Publish number `n` (from 1) gets publish
+/// counter `n` because this loop is the display's only publisher, and shows pattern seq
+/// `n`, so a viewer can compute the expected pixels from the `frame_seq` it received. Under
 /// match-client the viewers' target size (and pixel ratio) wins over `size_at`.
 async fn publish_loop(
     display: &Display,
     pattern: Pattern,
     fps: f32,
+    color: ColorSpace,
     max_frames: Option<u64>,
     size_at: impl Fn(u64) -> (u32, u32),
 ) -> anyhow::Result<()> {
@@ -303,10 +315,7 @@ async fn publish_loop(
             None => (size_at(n), 1.0),
         };
         let pixels = pattern.render(n, w, h);
-        let meta = FrameMeta {
-            pixel_ratio,
-            ..FrameMeta::default()
-        };
+        let meta = FrameMeta { pixel_ratio, color };
         display.publish_with(Frame::rgb(w, h, pixels)?, meta)?;
     }
     Ok(())
