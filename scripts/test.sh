@@ -11,13 +11,13 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "clippy (native, warnings are errors)"
-cargo clippy --workspace --exclude rfb-viewer --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
 step "clippy (wasm32: protocol and viewer)"
 cargo clippy --target wasm32-unknown-unknown -p rfb-protocol -p rfb-viewer -p rfb-fixtures -- -D warnings
 
-step "native tests"
-cargo test --workspace --exclude rfb-viewer
+step "native tests (release: the same build the Playwright suite and the demo use)"
+cargo test --release --workspace
 
 step "no native dependency in the wasm graph"
 ./scripts/check-wasm-deps.sh
