@@ -1,6 +1,7 @@
-// The demo page: a full-window RemoteFramebufferView with a small status overlay.
+// The demo page: a full-window RemoteFramebufferView with a small HUD overlay.
 // Sets `window.rfbView` (the view) and `window.rfbEvents` (every state and error, in order)
-// for tests and for poking at it from the console.
+// for tests and for poking at it from the console; `document.body.dataset.state` follows
+// the connection state.
 import init, { RemoteFramebufferView } from "/pkg/rfb_viewer.js";
 
 const params = new URLSearchParams(location.search);
@@ -10,28 +11,64 @@ window.rfbEvents = events;
 
 const status = {
   state: "loading",
+  stream: params.get("stream"),
   transport: "-",
   fps: 0,
   latency: null,
-  displayed: 0,
-  dropped: 0,
+  stats: null,
   error: null,
 };
 
-function render() {
-  const latency = status.latency === null ? "-" : `${status.latency.value.toFixed(1)} ms (${status.latency.kind})`;
-  const lines = [
-    `${status.state} · ${status.transport} · ${status.fps.toFixed(1)} fps · latency ${latency}`,
-    `frames ${status.displayed} shown, ${status.dropped} dropped`,
-  ];
+const mbps = (bps) => `${(bps / 1e6).toFixed(bps < 1e6 ? 2 : 1)} Mbps`;
+const ms = (v) => `${v.toFixed(1)} ms`;
+
+/** The HUD text: viewer line, frame counts, then the server's report when it sends one. */
+function hudLines() {
+  const s = status.stats;
+  const latency = status.latency === null ? "-" : `${ms(status.latency.value)} (${status.latency.kind})`;
+  const where = status.stream ? ` · stream ${status.stream}` : "";
+  const lines = [`${status.state}${where} · ${status.transport} · ${status.fps.toFixed(1)} fps · latency ${latency}`];
+  if (s) {
+    let frames = `frames ${s.framesDisplayed} shown, ${s.framesDropped} dropped`;
+    if (s.format && s.format !== s.transport) frames += ` · on screen: ${s.format} still`;
+    if (s.decoderResets > 0) frames += ` · decoder resets ${s.decoderResets}`;
+    lines.push(frames);
+    if (s.serverRttMs !== null) {
+      lines.push(
+        `server: rtt ${ms(s.serverRttMs)} · sent ${s.serverFpsSent.toFixed(1)} / acked ${s.serverFpsAcked.toFixed(1)} fps` +
+          ` · ${mbps(s.serverBitrateBps)} · encode ${ms(s.serverEncodeMs)} · dropped ${s.serverDropped}`,
+      );
+    }
+    if (s.targetBitrate !== null) {
+      let target = `target: ${mbps(s.targetBitrate)} @ ${s.targetFps.toFixed(0)} fps`;
+      if (s.targetMaxInflight !== null) target += ` · in flight ${s.targetMaxInflight} · jpeg q${s.targetJpegQuality}`;
+      if (s.qualityChanges > 0) target += ` · ${s.qualityChanges} changes`;
+      lines.push(target);
+    }
+  }
   if (status.error) lines.push(status.error);
-  overlay.textContent = lines.join("\n");
+  return lines;
+}
+
+function render() {
+  overlay.textContent = hudLines().join("\n");
   overlay.classList.toggle("error", status.error !== null);
+  document.body.dataset.state = status.state;
 }
 
 function numberParam(name) {
   const value = params.get(name);
   return value === null ? undefined : Number(value);
+}
+
+/** `url=` wins; `stream=NAME` connects to ws(s)://<this host>/NAME; else the default stream. */
+function streamUrl() {
+  const url = params.get("url");
+  if (url !== null) return url;
+  const stream = params.get("stream");
+  if (stream === null || stream === "") return undefined;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}/${encodeURIComponent(stream)}`;
 }
 
 function options() {
@@ -41,13 +78,14 @@ function options() {
   }
   let last = { frames: 0, at: performance.now() };
   return {
-    url: params.get("url") ?? undefined,
+    url: streamUrl(),
     token: params.get("token") ?? undefined,
     imageOnly: transport === "image",
     fit: params.get("fit") ?? undefined,
     background: params.get("bg") ?? undefined,
     devicePixelRatio: numberParam("dpr"),
     maxInflight: numberParam("inflight"),
+    decoderStallMs: numberParam("stall"),
     input: params.get("input") !== "0",
     debug: params.get("debug") === "1",
     onState(state) {
@@ -56,8 +94,9 @@ function options() {
       render();
     },
     onError(error) {
-      events.push({ type: "error", stage: error.stage, code: error.code, message: error.message });
-      status.error = error.message;
+      events.push({ type: "error", stage: error.stage, code: error.code, message: error.message, at: performance.now() });
+      // A refused credential is final (the viewer never reconnects): say so plainly.
+      status.error = error.code === 4401 ? `not authorized (${error.message})` : error.message;
       render();
     },
     onStats(stats, timing) {
@@ -65,10 +104,9 @@ function options() {
       status.fps = ((stats.framesDisplayed - last.frames) * 1000) / Math.max(1, now - last.at);
       last = { frames: stats.framesDisplayed, at: now };
       status.transport = stats.transport ?? "-";
-      status.displayed = stats.framesDisplayed;
-      status.dropped = stats.framesDropped;
+      status.stats = stats;
       // The server's ack round trip when it reports one, else receive -> display here.
-      if (timing.server) status.latency = { value: timing.server.rttMs, kind: "ack rtt" };
+      if (stats.serverRttMs !== null) status.latency = { value: stats.serverRttMs, kind: "ack rtt" };
       else if (timing.receiveToDisplayMs !== null) {
         status.latency = { value: timing.receiveToDisplayMs, kind: "receive→display" };
       }
@@ -77,6 +115,7 @@ function options() {
   };
 }
 
+if (params.get("hud") === "0") overlay.hidden = true;
 await init();
 window.rfbView = new RemoteFramebufferView(document.getElementById("view"), options());
 render();

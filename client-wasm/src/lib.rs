@@ -2,6 +2,8 @@
 
 pub mod input;
 pub mod policy;
+pub mod server_report;
+pub mod watchdog;
 
 #[cfg(target_arch = "wasm32")]
 mod web;

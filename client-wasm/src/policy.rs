@@ -149,8 +149,10 @@ impl FramePolicy {
         lost.and_then(|seq| self.discarded(seq))
     }
 
-    /// The decoder failed: like [`FramePolicy::decoder_reset`], and a keyframe must be
-    /// requested right away (returned as `true`).
+    /// The decoder failed (or stalled): like [`FramePolicy::decoder_reset`], and the
+    /// server must be told right away (returned as `true`; the viewer sends
+    /// `DecoderReset`, which also clears the server's in-flight window and brings a
+    /// keyframe).
     pub fn decoder_failed(&mut self) -> (Option<Ack>, bool) {
         let ack = self.decoder_reset();
         self.keyframe_requested = true;

@@ -1,7 +1,7 @@
 // Test fixtures: each test gets its own `rfb serve` on a free port, and a page that fails
 // the test on any console.error or page error (unless the test allows that message) and
 // prints the browser log (and the server's) when the test fails.
-import { test as base, expect } from "@playwright/test";
+import { test as base, expect, type Page } from "@playwright/test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import path from "node:path";
@@ -146,6 +146,25 @@ export const test = base.extend<Options & Fixtures>({
     expect(unexpected, "console errors or page errors during the test").toEqual([]);
   },
 });
+
+/**
+ * Collects a page's console messages and page errors into `log`, and returns the ones that
+ * are errors not matching `allowed` (for pages a test opens besides the fixture's `page`).
+ */
+export function watchConsole(page: Page, log: string[], allowed: RegExp[] = []): string[] {
+  const unexpected: string[] = [];
+  page.on("console", (msg) => {
+    const line = `[${msg.type()}] ${msg.text()}`;
+    log.push(line);
+    if (msg.type() === "error" && !allowed.some((re) => re.test(msg.text()))) unexpected.push(line);
+  });
+  page.on("pageerror", (error) => {
+    const line = `[pageerror] ${error.stack ?? error.message}`;
+    log.push(line);
+    unexpected.push(line);
+  });
+  return unexpected;
+}
 
 /** A port nothing listens on (bound, then released). */
 export async function closedPort(): Promise<number> {

@@ -4,21 +4,38 @@
 //! `document`, so it can run in a worker unchanged; the socket lives in `session`.
 //!
 //! The decisions (what to drop, when to ack, when to ask for a keyframe) are the pure
-//! [`FramePolicy`]; this file only executes them.
+//! [`FramePolicy`], and when a decoder counts as stalled the pure [`Watchdog`]; this file
+//! only executes them.
+//!
+//! Recovery: a decoder that throws, reports an error, closes itself or stalls (holds
+//! chunks without output for the watchdog's allowance, checked every
+//! [`WATCHDOG_CHECK_MS`]) is reported, dropped with what it held (acknowledged, so the
+//! server's window does not fill), and the server is sent `DecoderReset`: it clears its
+//! in-flight window and sends a keyframe, on which a fresh decoder is built. Meanwhile the
+//! canvas keeps the last good frame, so a failure never shows black.
 
 use std::cell::RefCell;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
-use rfb_protocol::{Ack, ClientMessage, ImageFrame, StreamConfig, VideoChunk};
+use rfb_protocol::{
+    Ack, ClientMessage, ImageFormat, ImageFrame, StreamConfig, Transport, VideoChunk,
+};
 use wasm_bindgen::prelude::*;
 
 use super::error::ViewerError;
 use super::events::{EventSink, ViewerEvent};
 use super::image::{decode_image, OwnedBitmap};
 use super::surface::{draw_frame, Layout, Picture, Surface};
+use super::timer::Interval;
 use super::video::{OwnedFrame, VideoPipe};
 use crate::input::InputTarget;
 use crate::policy::{Arrival, Counters, Decoded, FramePolicy, InFlight};
+use crate::watchdog::Watchdog;
+
+mod decoder;
+
+/// How often the decoder watchdog looks for a stall (milliseconds).
+pub const WATCHDOG_CHECK_MS: i32 = 200;
 
 #[wasm_bindgen]
 extern "C" {
@@ -52,6 +69,23 @@ impl Held {
 struct Shown {
     held: Held,
     frame: InFlight,
+    /// How it was encoded: `h264`, `jpeg`, `png` or `webp`.
+    format: &'static str,
+}
+
+/// What [`ViewerCore::stats`] reports.
+#[derive(Debug, Clone, Copy)]
+pub struct CoreStats {
+    /// The frame policy's counters.
+    pub counters: Counters,
+    /// The negotiated transport's name (`None` before `Config`).
+    pub transport: Option<&'static str>,
+    /// Decoders rebuilt after an error or a stall (each sent a `DecoderReset`).
+    pub decoder_resets: u64,
+    /// Image frames drawn in another format than the stream's (the server's stills).
+    pub stills: u64,
+    /// The encoding of the frame on screen (`h264`, `jpeg`, `png`, `webp`).
+    pub shown_format: Option<&'static str>,
 }
 
 struct State {
@@ -71,6 +105,14 @@ struct State {
     closed: bool,
     /// Receive-to-display times since the last [`ViewerCore::take_latency`]: (sum, count).
     latency: (f64, u32),
+    /// Stall detection for the current decoder.
+    watchdog: Watchdog,
+    /// Runs the watchdog; taken out (and cleared) by `close`.
+    watchdog_timer: Option<Interval>,
+    /// Decoders rebuilt after an error or a stall.
+    decoder_resets: u64,
+    /// Image frames drawn in another format than the stream's.
+    stills: u64,
 }
 
 /// The decode/draw core of one connection.
@@ -81,13 +123,14 @@ pub struct ViewerCore {
 
 impl ViewerCore {
     /// A core drawing on `surface` with `layout`, sending through `outbox` and reporting
-    /// to `events`.
+    /// to `events`; its decoder watchdog fires after `stall_after_ms` without progress.
     pub fn new(
         surface: Box<dyn Surface>,
         layout: Layout,
         outbox: Rc<dyn Outbox>,
         events: Rc<dyn EventSink>,
         debug: bool,
+        stall_after_ms: f64,
     ) -> ViewerCore {
         let state = State {
             policy: FramePolicy::new(),
@@ -103,10 +146,27 @@ impl ViewerCore {
             debug,
             closed: false,
             latency: (0.0, 0),
+            watchdog: Watchdog::new(stall_after_ms),
+            watchdog_timer: None,
+            decoder_resets: 0,
+            stills: 0,
         };
-        ViewerCore {
+        let core = ViewerCore {
             state: Rc::new(RefCell::new(state)),
+        };
+        let weak = Rc::downgrade(&core.state);
+        let timer = Interval::new(WATCHDOG_CHECK_MS, move || {
+            if let Some(state) = weak.upgrade() {
+                state.borrow_mut().check_watchdog();
+            }
+        });
+        let mut st = core.state.borrow_mut();
+        match timer {
+            Ok(timer) => st.watchdog_timer = Some(timer),
+            Err(e) => st.events.emit(ViewerEvent::Error(e)),
         }
+        drop(st);
+        core
     }
 
     /// A new stream configuration: the decoder is rebuilt for it.
@@ -119,6 +179,7 @@ impl ViewerCore {
         let ack = st.policy.decoder_reset();
         st.send_ack(ack);
         st.video = None;
+        st.watchdog.reset();
         st.needs_rebuild = config.transport.is_video();
         st.config = Some(config);
         if st.needs_rebuild {
@@ -150,7 +211,9 @@ impl ViewerCore {
         if st.needs_rebuild && chunk.header.keyframe {
             st.rebuild(&self.state);
         }
-        match st.policy.arrived(&chunk.header, true, performance_now()) {
+        let now = performance_now();
+        let queued_before = st.policy.counters().decode_queue_size;
+        match st.policy.arrived(&chunk.header, true, now) {
             Arrival::Discard {
                 request_keyframe,
                 ack,
@@ -174,8 +237,9 @@ impl ViewerCore {
                         return;
                     }
                 };
-                if let Err(e) = result {
-                    st.decoder_failed(e);
+                match result {
+                    Ok(()) => st.watchdog.fed(now, queued_before),
+                    Err(e) => st.decoder_failed(e),
                 }
             }
         }
@@ -189,15 +253,18 @@ impl ViewerCore {
             return;
         }
         let seq = frame.header.seq;
+        // Each image is decoded as the format it says it is: a lossless still arrives as
+        // PNG on a JPEG stream.
+        let format = frame.format;
         st.policy.arrived(&frame.header, false, performance_now());
-        match decode_image(frame.payload, frame.format.mime()) {
+        match decode_image(frame.payload, format.mime()) {
             Err(reason) => st.image_failed(seq, reason),
             Ok(pending) => {
                 let weak = Rc::downgrade(&self.state);
                 wasm_bindgen_futures::spawn_local(async move {
                     let result = pending.await;
                     if let Some(state) = weak.upgrade() {
-                        state.borrow_mut().image_done(seq, result);
+                        state.borrow_mut().image_done(seq, format, result);
                     }
                 });
             }
@@ -256,13 +323,16 @@ impl ViewerCore {
         self.state.borrow().shown.as_ref().map(|s| s.frame)
     }
 
-    /// The counters and the negotiated transport's name (`None` before `Config`).
-    pub fn stats(&self) -> (Counters, Option<&'static str>) {
+    /// The counters, the negotiated transport and the recovery and still counts.
+    pub fn stats(&self) -> CoreStats {
         let st = self.state.borrow();
-        (
-            st.policy.counters(),
-            st.config.as_ref().map(|c| c.transport.name()),
-        )
+        CoreStats {
+            counters: st.policy.counters(),
+            transport: st.config.as_ref().map(|c| c.transport.name()),
+            decoder_resets: st.decoder_resets,
+            stills: st.stills,
+            shown_format: st.shown.as_ref().map(|s| s.format),
+        }
     }
 
     /// The mean time from receiving a frame to drawing it, over the frames drawn since the
@@ -284,6 +354,9 @@ impl ViewerCore {
         st.closed = true;
         st.video = None;
         st.shown = None;
+        let timer = st.watchdog_timer.take();
+        drop(st);
+        drop(timer);
     }
 }
 
@@ -306,80 +379,22 @@ impl State {
         }
     }
 
-    /// Builds a decoder for the current config; on failure reports it and leaves none.
-    fn rebuild(&mut self, shared: &Rc<RefCell<State>>) {
-        self.needs_rebuild = false;
-        self.video = None;
-        let Some(config) = self.config.as_ref() else {
-            return;
-        };
-        self.generation = self.generation.wrapping_add(1);
-        let generation = self.generation;
-        let (on_frame, on_error): (Weak<RefCell<State>>, Weak<RefCell<State>>) =
-            (Rc::downgrade(shared), Rc::downgrade(shared));
-        let pipe = VideoPipe::new(
-            config,
-            move |frame| {
-                if let Some(state) = on_frame.upgrade() {
-                    state.borrow_mut().video_done(generation, frame);
-                }
-            },
-            move |error| {
-                if let Some(state) = on_error.upgrade() {
-                    let mut st = state.borrow_mut();
-                    if st.generation == generation && !st.closed {
-                        st.decoder_failed(error);
-                    }
-                }
-            },
-        );
-        match pipe {
-            Ok(pipe) => {
-                self.log(&format!("decoder configured for {}", pipe.codec()));
-                self.video = Some(pipe);
-            }
-            Err(e) => {
-                self.events.emit(ViewerEvent::Error(e));
-                // Frames keep arriving: each one will try again after a keyframe request.
-                self.needs_rebuild = true;
-            }
-        }
-    }
-
-    /// The decoder failed: report it, drop what it held, ask for a keyframe, and rebuild
-    /// it before the next chunk (not here: this may run inside its own callback).
-    fn decoder_failed(&mut self, mut error: ViewerError) {
-        if let ViewerError::Decode { seq, .. } = &mut error {
-            if *seq == 0 {
-                *seq = self.policy.oldest_in_flight().unwrap_or(0);
-            }
-        }
-        self.events.emit(ViewerEvent::Error(error));
-        let (ack, request_keyframe) = self.policy.decoder_failed();
-        self.send_ack(ack);
-        if request_keyframe {
-            self.send(&ClientMessage::RequestKeyframe);
-        }
-        self.needs_rebuild = true;
-    }
-
-    fn video_done(&mut self, generation: u32, frame: OwnedFrame) {
-        if self.closed || generation != self.generation {
-            return; // dropping `frame` closes it
-        }
-        match self.policy.video_decoded(frame.timestamp_us()) {
-            Decoded::Draw(info) => self.show(Held::Video(frame), info),
-            Decoded::Stale => self.log(&format!("stale video frame at {}us", frame.timestamp_us())),
-        }
-    }
-
-    fn image_done(&mut self, seq: u64, result: Result<OwnedBitmap, String>) {
+    fn image_done(&mut self, seq: u64, format: ImageFormat, result: Result<OwnedBitmap, String>) {
         if self.closed {
             return;
         }
         match result {
             Ok(bitmap) => match self.policy.image_decoded(seq) {
-                Decoded::Draw(info) => self.show(Held::Bitmap(bitmap), info),
+                Decoded::Draw(info) => {
+                    let transport = Transport::Image(format);
+                    let still = self
+                        .config
+                        .as_ref()
+                        .is_some_and(|c| c.transport != transport);
+                    if self.show(Held::Bitmap(bitmap), info, transport.name()) && still {
+                        self.stills += 1;
+                    }
+                }
                 Decoded::Stale => {
                     self.log(&format!("seq {seq}: decoded after a newer frame, dropped"))
                 }
@@ -395,7 +410,8 @@ impl State {
         self.send_ack(ack);
     }
 
-    fn show(&mut self, held: Held, frame: InFlight) {
+    /// Draws a decoded frame; true when it is on the canvas.
+    fn show(&mut self, held: Held, frame: InFlight, format: &'static str) -> bool {
         let drawn = draw_frame(
             self.surface.as_ref(),
             &self.layout,
@@ -409,12 +425,18 @@ impl State {
                 self.latency.1 += 1;
                 let ack = self.policy.displayed(&frame);
                 self.send_ack(ack);
-                self.shown = Some(Shown { held, frame });
+                self.shown = Some(Shown {
+                    held,
+                    frame,
+                    format,
+                });
+                true
             }
             Err(e) => {
                 self.events.emit(ViewerEvent::Error(e));
                 let ack = self.policy.draw_failed(&frame);
                 self.send_ack(ack);
+                false
             }
         }
     }

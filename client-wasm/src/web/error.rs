@@ -75,6 +75,15 @@ pub enum ViewerError {
         /// The browser's explanation.
         reason: String,
     },
+    /// The video decoder held chunks without producing a frame for too long (it is
+    /// closed, the server told to resend from a keyframe, and a new decoder built then).
+    #[error("video decoder stalled: no frame for {idle_ms} ms with {queued} chunks queued; rebuilding it")]
+    Stalled {
+        /// Chunks it held.
+        queued: u32,
+        /// Milliseconds without output.
+        idle_ms: u64,
+    },
     /// An image frame did not decode.
     #[error("image decode failed at seq {seq}: {reason}")]
     Image {
@@ -111,6 +120,7 @@ impl ViewerError {
             ViewerError::Protocol { .. } => "protocol",
             ViewerError::Configure { .. } => "configure",
             ViewerError::Decode { .. } => "decode",
+            ViewerError::Stalled { .. } => "stall",
             ViewerError::Image { .. } => "image",
             ViewerError::Draw { .. } => "draw",
             ViewerError::Send { .. } => "send",

@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
-use rfb_protocol::ServerStats;
+use rfb_protocol::{QualityTarget, ServerStats};
 use wasm_bindgen::prelude::*;
 
 use super::error::ViewerError;
@@ -55,6 +55,8 @@ pub enum ViewerEvent {
     Error(ViewerError),
     /// The server pushed its measurements.
     ServerStats(ServerStats),
+    /// The server changed the quality it targets for this viewer.
+    Quality(QualityTarget),
 }
 
 /// Where the core and the session send their reports.

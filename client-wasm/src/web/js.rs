@@ -4,7 +4,9 @@ use js_sys::{Object, Reflect};
 use rfb_protocol::ServerStats;
 use wasm_bindgen::JsValue;
 
-use crate::policy::{Counters, InFlight};
+use super::core::CoreStats;
+use crate::policy::InFlight;
+use crate::server_report::ServerReport;
 
 /// `{ key: value, ... }`.
 pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
@@ -21,13 +23,23 @@ fn seq(value: Option<u64>) -> JsValue {
     value.map_or(JsValue::NULL, |v| JsValue::from_f64(v as f64))
 }
 
-/// The `ViewerStats` object; `frame` is the frame on screen.
-pub fn stats_object(c: &Counters, transport: Option<&str>, frame: Option<&InFlight>) -> JsValue {
+/// A number, `null` when absent.
+fn num(value: Option<f64>) -> JsValue {
+    value.map_or(JsValue::NULL, JsValue::from_f64)
+}
+
+/// The `ViewerStats` object: the core's counters, `frame` (the frame on screen) and what the
+/// server reported (`server*` from its last `Stats`, `target*` from `Stats` or `SetQuality`).
+pub fn stats_object(core: &CoreStats, frame: Option<&InFlight>, server: &ServerReport) -> JsValue {
+    let c = &core.counters;
     let frame_field = |f: fn(&InFlight) -> JsValue| frame.map_or(JsValue::NULL, f);
+    let s = server.stats.as_ref();
+    let stat = |f: fn(&ServerStats) -> f64| num(s.map(f));
+    let t = server.target.as_ref();
     object(&[
         (
             "transport",
-            transport.map_or(JsValue::NULL, JsValue::from_str),
+            core.transport.map_or(JsValue::NULL, JsValue::from_str),
         ),
         (
             "framesDisplayed",
@@ -43,6 +55,37 @@ pub fn stats_object(c: &Counters, transport: Option<&str>, frame: Option<&InFlig
         (
             "colorSpace",
             frame_field(|f| JsValue::from_str(f.color.canvas_color_space())),
+        ),
+        (
+            "format",
+            core.shown_format.map_or(JsValue::NULL, JsValue::from_str),
+        ),
+        ("stills", JsValue::from_f64(core.stills as f64)),
+        (
+            "decoderResets",
+            JsValue::from_f64(core.decoder_resets as f64),
+        ),
+        ("serverRttMs", stat(|s| f64::from(s.rtt_ms))),
+        ("serverFpsSent", stat(|s| f64::from(s.fps_sent))),
+        ("serverFpsAcked", stat(|s| f64::from(s.fps_acked))),
+        ("serverBitrateBps", stat(|s| s.bitrate_bps)),
+        ("serverEncodeMs", stat(|s| f64::from(s.encode_ms))),
+        ("serverDropped", stat(|s| s.frames_dropped as f64)),
+        ("serverKeyframes", stat(|s| s.keyframes_sent as f64)),
+        ("serverInflight", stat(|s| f64::from(s.inflight))),
+        ("targetBitrate", num(t.map(|t| t.bitrate_bps as f64))),
+        ("targetFps", num(t.map(|t| f64::from(t.fps)))),
+        (
+            "targetMaxInflight",
+            num(t.and_then(|t| t.max_inflight).map(f64::from)),
+        ),
+        (
+            "targetJpegQuality",
+            num(t.and_then(|t| t.jpeg_quality).map(f64::from)),
+        ),
+        (
+            "qualityChanges",
+            JsValue::from_f64(f64::from(server.quality_changes)),
         ),
     ])
 }

@@ -7,11 +7,12 @@
 //! | `input.rs` | pointer, wheel and key listeners -> `Input` messages (main thread) |
 //! | `resize.rs` | `ResizeObserver` and the DPR watch -> layout and `SetViewport` (main thread) |
 //! | `session.rs` | one connection: probe, WebSocket, `Hello`, `SetViewport`, message dispatch, close report |
-//! | `core.rs` | decode and draw in order, ack, keyframe requests (no DOM: worker-ready) |
+//! | `core.rs` | decode and draw in order, ack, keyframe requests, stills (no DOM: worker-ready) |
+//! | `core/decoder.rs` | the video decoder's life: build, output, failure and stall -> `DecoderReset` |
 //! | `video.rs` / `image.rs` | WebCodecs `VideoDecoder` / `createImageBitmap` wrappers |
 //! | `surface.rs` | the canvas (its colour space) and the fit/DPR layout |
 //! | `probe.rs` | what this browser decodes |
-//! | `socket.rs`, `events.rs`, `options.rs`, `error.rs`, `js.rs` | plumbing |
+//! | `socket.rs`, `timer.rs`, `events.rs`, `options.rs`, `error.rs`, `js.rs` | plumbing |
 
 mod core;
 mod error;
@@ -25,6 +26,7 @@ mod resize;
 mod session;
 mod socket;
 mod surface;
+mod timer;
 mod video;
 mod view;
 
@@ -83,6 +85,9 @@ export interface RemoteFramebufferViewOptions {
   input?: boolean;
   /** Log each step to `console.debug`. */
   debug?: boolean;
+  /** Milliseconds a video decoder may hold chunks without producing a frame before the
+   * watchdog rebuilds it and asks the server for a keyframe (`DecoderReset`); default 1000. */
+  decoderStallMs?: number;
   /** Called on every state change. */
   onState?: (state: ViewState) => void;
   /** Called every second with the viewer's stats and timings. */
@@ -112,6 +117,38 @@ export interface ViewerStats {
   pixelRatio: number | null;
   /** Colour space of the frame on screen (and of the canvas): `srgb` or `display-p3`. */
   colorSpace: "srgb" | "display-p3" | null;
+  /** How the frame on screen was encoded (`h264`, `jpeg`, `png`, `webp`): a lossless
+   * still on a JPEG stream reads `png`. */
+  format: string | null;
+  /** Image frames drawn in another format than the stream's (the server's stills). */
+  stills: number;
+  /** Video decoders rebuilt after an error or a stall (each sent `DecoderReset`). */
+  decoderResets: number;
+  /** From the server's last `Stats` (null until one arrives, i.e. without `stats_interval`):
+   * mean ACK round trip (send -> displayed), ms. */
+  serverRttMs: number | null;
+  /** Frames per second the server sent / saw acknowledged, recent window. */
+  serverFpsSent: number | null;
+  serverFpsAcked: number | null;
+  /** Payload bits per second the server sent, recent window. */
+  serverBitrateBps: number | null;
+  /** Mean encode time, ms. */
+  serverEncodeMs: number | null;
+  /** Published frames the server never sent this viewer. */
+  serverDropped: number | null;
+  /** Keyframes the server sent this viewer. */
+  serverKeyframes: number | null;
+  /** Frames in flight at the server. */
+  serverInflight: number | null;
+  /** The server's current target bitrate (bits/s) and frame rate, from `Stats` or the
+   * adaptive controller's `SetQuality`, whichever came last. */
+  targetBitrate: number | null;
+  targetFps: number | null;
+  /** In-flight ceiling and JPEG quality of the last `SetQuality` (null before one). */
+  targetMaxInflight: number | null;
+  targetJpegQuality: number | null;
+  /** `SetQuality` messages received. */
+  qualityChanges: number;
 }
 
 /** The second argument of `onStats`. */
@@ -148,7 +185,7 @@ export interface CaptureResult {
 /** An error reported through `onError`. */
 export interface RfbViewerError extends Error {
   name: "RfbViewerError";
-  /** Where it happened: `connection`, `server`, `protocol`, `configure`, `decode`, `image`, ... */
+  /** Where it happened: `connection`, `server`, `protocol`, `configure`, `decode`, `stall`, `image`, ... */
   stage: string;
   /** The WebSocket close code, for `connection` and `server` errors. */
   code?: number;

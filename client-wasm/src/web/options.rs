@@ -6,6 +6,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::error::ViewerError;
 use super::surface::DEFAULT_MAX_BACKING_DIMENSION;
+use crate::watchdog::DEFAULT_STALL_AFTER_MS;
 
 /// The default letterbox colour.
 pub const DEFAULT_BACKGROUND: &str = "#000000";
@@ -33,6 +34,9 @@ pub struct Options {
     pub input: bool,
     /// Log each step to `console.debug`.
     pub debug: bool,
+    /// Milliseconds a video decoder may hold chunks without output before the watchdog
+    /// rebuilds it.
+    pub decoder_stall_ms: f64,
     /// `onState(state)`.
     pub on_state: Option<Function>,
     /// `onStats(stats, serverStats)`.
@@ -133,6 +137,9 @@ impl Options {
                 .map_or(DEFAULT_MAX_BACKING_DIMENSION, |n| n as u32),
             input: r.bool_or("input", true)?,
             debug: r.bool("debug")?,
+            decoder_stall_ms: r
+                .number("decoderStallMs", 100.0, 60_000.0)?
+                .unwrap_or(DEFAULT_STALL_AFTER_MS),
             on_state: r.function("onState")?,
             on_stats: r.function("onStats")?,
             on_error: r.function("onError")?,

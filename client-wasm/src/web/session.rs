@@ -237,7 +237,10 @@ impl State {
             ServerMessage::VideoChunk(chunk) => self.core.video_chunk(&chunk),
             ServerMessage::ImageFrame(frame) => self.core.image_frame(&frame),
             ServerMessage::Stats(stats) => self.events.emit(ViewerEvent::ServerStats(stats)),
-            ServerMessage::SetQuality(q) => self.log(&format!("server quality now {q:?}")),
+            ServerMessage::SetQuality(q) => {
+                self.log(&format!("server quality now {q:?}"));
+                self.events.emit(ViewerEvent::Quality(q));
+            }
             ServerMessage::Error(report) => {
                 self.log(&format!("server error report {report:?}"));
                 self.report = Some(report);

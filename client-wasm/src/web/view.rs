@@ -7,7 +7,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use js_sys::Function;
-use rfb_protocol::ServerStats;
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlCanvasElement, HtmlElement};
 
@@ -21,6 +20,7 @@ use super::resize::{DprWatch, SizeWatch};
 use super::session::{Session, SessionParams, SocketSlot};
 use super::surface::{CanvasSurface, Layout};
 use crate::input::viewport;
+use crate::server_report::ServerReport;
 
 /// How often `onStats` is called.
 const STATS_INTERVAL_MS: i32 = 1000;
@@ -46,7 +46,7 @@ struct Inner {
     session: Session,
     slot: Rc<SocketSlot>,
     sink: Rc<Deferred>,
-    server_stats: Rc<Cell<Option<ServerStats>>>,
+    server: Rc<Cell<ServerReport>>,
     size: RefCell<Option<SizeWatch>>,
     dpr: RefCell<Option<Rc<DprWatch>>>,
     input: RefCell<Option<InputCapture>>,
@@ -95,10 +95,7 @@ fn call(callback: &Option<Function>, name: &str, args: &[&JsValue]) {
 }
 
 /// The embedder's side of [`ViewerEvent`]s: callbacks, the console, the stats cache.
-fn event_handler(
-    options: &Options,
-    server_stats: Rc<Cell<Option<ServerStats>>>,
-) -> Rc<dyn Fn(ViewerEvent)> {
+fn event_handler(options: &Options, server: Rc<Cell<ServerReport>>) -> Rc<dyn Fn(ViewerEvent)> {
     let (on_state, on_error, debug) = (
         options.on_state.clone(),
         options.on_error.clone(),
@@ -118,7 +115,21 @@ fn event_handler(
             web_sys::console::error_1(&JsValue::from_str(&format!("rfb-viewer: {error}")));
             call(&on_error, "onError", &[&error.to_js()]);
         }
-        ViewerEvent::ServerStats(stats) => server_stats.set(Some(stats)),
+        ViewerEvent::ServerStats(stats) => {
+            let mut report = server.get();
+            report.on_stats(stats);
+            server.set(report);
+        }
+        ViewerEvent::Quality(quality) => {
+            if debug {
+                web_sys::console::debug_1(&JsValue::from_str(&format!(
+                    "rfb-viewer: quality {quality:?}"
+                )));
+            }
+            let mut report = server.get();
+            report.on_quality(quality);
+            server.set(report);
+        }
     })
 }
 
@@ -175,8 +186,8 @@ impl RemoteFramebufferView {
             dpr,
             max_backing_dimension: options.max_backing_dimension,
         };
-        let server_stats = Rc::new(Cell::new(None));
-        let sink = Deferred::new(event_handler(&options, server_stats.clone()));
+        let server = Rc::new(Cell::new(ServerReport::default()));
+        let sink = Deferred::new(event_handler(&options, server.clone()));
         let slot = Rc::new(SocketSlot::default());
         let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
             let weak = weak.clone();
@@ -194,6 +205,7 @@ impl RemoteFramebufferView {
                 slot.clone(),
                 sink.clone(),
                 options.debug,
+                options.decoder_stall_ms,
             );
             let session = Session::start(params, core.clone(), slot.clone(), sink.clone());
             Inner {
@@ -204,7 +216,7 @@ impl RemoteFramebufferView {
                 session,
                 slot,
                 sink,
-                server_stats,
+                server,
                 size: RefCell::new(None),
                 dpr: RefCell::new(None),
                 input: RefCell::new(None),
@@ -228,12 +240,11 @@ impl RemoteFramebufferView {
         Ok(RemoteFramebufferView { inner })
     }
 
-    /// `{ transport, framesDisplayed, framesDropped, lastDisplayedSeq, lastFrameSeq,
-    /// decodeQueueSize, frameWidth, frameHeight, pixelRatio, colorSpace }`.
+    /// The viewer's counters, the frame on screen and the server's last report (see
+    /// `ViewerStats` in the TypeScript declarations).
     #[wasm_bindgen(unchecked_return_type = "ViewerStats")]
     pub fn stats(&self) -> JsValue {
-        let (counters, transport) = self.inner.core.stats();
-        stats_object(&counters, transport, self.inner.core.shown_frame().as_ref())
+        self.inner.stats()
     }
 
     /// The canvas the view draws on. It is replaced by a clone when the stream's colour
@@ -310,6 +321,14 @@ fn create_canvas(
 }
 
 impl Inner {
+    fn stats(&self) -> JsValue {
+        stats_object(
+            &self.core.stats(),
+            self.core.shown_frame().as_ref(),
+            &self.server.get(),
+        )
+    }
+
     /// Follows the canvas's CSS size and, unless overridden, the window's DPR.
     fn watch_size(inner: &Rc<Inner>, window: &web_sys::Window) -> Result<(), ViewerError> {
         let weak: Weak<Inner> = Rc::downgrade(inner);
@@ -375,15 +394,9 @@ impl Inner {
         let weak: Weak<Inner> = Rc::downgrade(inner);
         let tick = Closure::<dyn FnMut()>::new(move || {
             let Some(inner) = weak.upgrade() else { return };
-            let (counters, transport) = inner.core.stats();
             let timing =
-                timing_object(inner.core.take_latency(), inner.server_stats.get().as_ref());
-            let frame = inner.core.shown_frame();
-            call(
-                &on_stats,
-                "onStats",
-                &[&stats_object(&counters, transport, frame.as_ref()), &timing],
-            );
+                timing_object(inner.core.take_latency(), inner.server.get().stats.as_ref());
+            call(&on_stats, "onStats", &[&inner.stats(), &timing]);
         });
         let id = window
             .set_interval_with_callback_and_timeout_and_arguments_0(

@@ -1,0 +1,122 @@
+//! The video decoder's life cycle inside the core: building it for a `Config`, the
+//! frames it outputs, and its failures (a throw, an error, a close, or a stall the
+//! [`Watchdog`](crate::watchdog::Watchdog) notices), each answered the same way: report,
+//! drop what it held, `DecoderReset`, rebuild at the next keyframe.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use rfb_protocol::ClientMessage;
+
+use super::{performance_now, Held, State};
+use crate::policy::Decoded;
+use crate::web::error::ViewerError;
+use crate::web::events::ViewerEvent;
+use crate::web::video::{OwnedFrame, VideoPipe};
+
+impl State {
+    /// Builds a decoder for the current config; on failure reports it and leaves none.
+    pub(super) fn rebuild(&mut self, shared: &Rc<RefCell<State>>) {
+        self.needs_rebuild = false;
+        self.video = None;
+        self.watchdog.reset();
+        let Some(config) = self.config.as_ref() else {
+            return;
+        };
+        self.generation = self.generation.wrapping_add(1);
+        let generation = self.generation;
+        let (on_frame, on_error): (Weak<RefCell<State>>, Weak<RefCell<State>>) =
+            (Rc::downgrade(shared), Rc::downgrade(shared));
+        let pipe = VideoPipe::new(
+            config,
+            move |frame| {
+                if let Some(state) = on_frame.upgrade() {
+                    state.borrow_mut().video_done(generation, frame);
+                }
+            },
+            move |error| {
+                if let Some(state) = on_error.upgrade() {
+                    let mut st = state.borrow_mut();
+                    if st.generation == generation && !st.closed {
+                        st.decoder_failed(error);
+                    }
+                }
+            },
+        );
+        match pipe {
+            Ok(pipe) => {
+                self.log(&format!("decoder configured for {}", pipe.codec()));
+                self.video = Some(pipe);
+            }
+            Err(e) => {
+                self.events.emit(ViewerEvent::Error(e));
+                // Frames keep arriving: each one will try again after a keyframe request.
+                self.needs_rebuild = true;
+            }
+        }
+    }
+
+    /// The decoder failed (threw, errored, closed or stalled): report it, drop what it
+    /// held, tell the server (`DecoderReset`: it clears its window and sends a keyframe),
+    /// and rebuild the decoder at that keyframe (not here: this may run inside the
+    /// decoder's own callback). The canvas keeps the last frame drawn meanwhile.
+    pub(super) fn decoder_failed(&mut self, mut error: ViewerError) {
+        if let ViewerError::Decode { seq, .. } = &mut error {
+            if *seq == 0 {
+                *seq = self.policy.oldest_in_flight().unwrap_or(0);
+            }
+        }
+        self.events.emit(ViewerEvent::Error(error));
+        let (ack, reset) = self.policy.decoder_failed();
+        self.send_ack(ack);
+        self.watchdog.reset();
+        self.decoder_resets += 1;
+        if reset {
+            self.send(&ClientMessage::DecoderReset);
+        }
+        self.needs_rebuild = true;
+    }
+
+    /// The watchdog's periodic look at the decoder: one that closed itself unnoticed, or
+    /// that holds chunks without producing frames, is failed (a stalled one is closed
+    /// first, dropping its queue).
+    pub(super) fn check_watchdog(&mut self) {
+        if self.closed || self.needs_rebuild {
+            return;
+        }
+        let Some(pipe) = self.video.as_ref() else {
+            return;
+        };
+        if pipe.is_closed() {
+            self.decoder_failed(ViewerError::Decode {
+                seq: 0,
+                reason: "the decoder closed".into(),
+            });
+            return;
+        }
+        let queued = self.policy.counters().decode_queue_size;
+        if let Some(stall) = self.watchdog.check(performance_now(), queued) {
+            self.video = None;
+            self.decoder_failed(ViewerError::Stalled {
+                queued: stall.queued,
+                idle_ms: stall.idle_ms.round() as u64,
+            });
+        }
+    }
+
+    fn video_done(&mut self, generation: u32, frame: OwnedFrame) {
+        if self.closed || generation != self.generation {
+            return; // dropping `frame` closes it
+        }
+        let decoded = self.policy.video_decoded(frame.timestamp_us());
+        let queued = self.policy.counters().decode_queue_size;
+        self.watchdog.output(performance_now(), queued);
+        match decoded {
+            Decoded::Draw(info) => {
+                let format = self.config.as_ref().map_or("h264", |c| c.transport.name());
+                self.show(Held::Video(frame), info, format);
+            }
+            Decoded::Stale => self.log(&format!("stale video frame at {}us", frame.timestamp_us())),
+        }
+    }
+}

@@ -1,0 +1,192 @@
+// A shaped link (relay.ts) between the server and the browser: a healthy phase, then a link
+// slower than the stream, then healthy again. Everything is measured on the wire, in the
+// relay (bytes queued, frames going down, ACKs coming up, with their times), plus what the
+// page shows and what `/metrics` says:
+//
+// - while the link is slow, the data queued for the viewer stays bounded: the bottleneck's
+//   standing queue (bytes past the propagation delay, waiting for bandwidth) never holds
+//   more than 250 ms of the link's rate;
+// - the view keeps showing correct quadrant colours of recent frames;
+// - the server drops frames (latest frame wins) and says so in `/metrics`;
+// - after the link recovers, the viewer is current again fast: the first frame the server
+//   sends after the first ACK that crosses the healthy link is decoded and displayed (its
+//   ACK is back at the relay) within 250 ms of that ACK, and it is a keyframe whenever
+//   frames were skipped since the previous one (a resync), or the next delta of an
+//   unbroken chain otherwise.
+import type { Page } from "@playwright/test";
+import { test, expect, type RfbServer } from "./fixtures";
+import { Relay, type RelayedMessage } from "./relay";
+import { distinctFrames, expectQuadrants, near, openViewer, quadrantCentres, snapshot } from "./viewer";
+
+/** One-way delay of the link, ms. */
+const DELAY_MS = 10;
+/** The queue bound and the resync deadline. */
+const BOUND_MS = 250;
+
+const isFrame = (m: RelayedMessage) => m.dir === "down" && (m.variant === 1 || m.variant === 2);
+const isAck = (m: RelayedMessage) => m.dir === "up" && m.variant === 1;
+
+async function published(server: RfbServer): Promise<number> {
+  const streams = await (await fetch(`${server.url}streams`)).json();
+  return streams.find((s: any) => s.name === "default").frames_published;
+}
+
+async function sessionMetrics(server: RfbServer) {
+  const [m] = await (await fetch(`${server.url}metrics`)).json();
+  return m;
+}
+
+/** Samples the page every ~200 ms for `ms`: colours of the frame on screen and its lag
+ * behind the publisher (in frames). */
+async function watchView(page: Page, server: RfbServer, ms: number) {
+  const out: { seq: number; lag: number; ok: boolean; pixels: number[][]; expected: number[][] }[] = [];
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const latest = await published(server);
+    const s = await snapshot(page, quadrantCentres(640, 480));
+    const seq = s.stats.lastFrameSeq ?? 0;
+    const ok = [0, 1, 2, 3].every((q) => near(s.pixels[q], s.expected[q]));
+    out.push({ seq, lag: latest - seq, ok, pixels: s.pixels, expected: s.expected });
+    await page.waitForTimeout(200);
+  }
+  return out;
+}
+
+interface Phase {
+  transport: "video" | "image";
+  /** The slow link as a fraction of the stream's own rate. */
+  fraction: number;
+}
+
+async function shapedRun(page: Page, server: RfbServer, { transport, fraction }: Phase) {
+  const relay = await Relay.start(server.port, { rateBytesPerSec: null, delayMs: DELAY_MS });
+  try {
+    // The page, its assets and its WebSocket all go through the relay.
+    await openViewer(page, { ...server, url: relay.url }, { transport });
+
+    // Healthy: how fast is the stream?
+    await page.waitForTimeout(1500);
+    const t0 = performance.now();
+    await page.waitForTimeout(1500);
+    const healthy = relay.messages.filter((m) => isFrame(m) && m.arrivedAt >= t0);
+    const streamRate = (healthy.reduce((n, m) => n + m.bytes, 0) * 1000) / (performance.now() - t0);
+    const rate = Math.round(streamRate * fraction);
+    const before = await sessionMetrics(server);
+
+    // Slow.
+    relay.setLink({ rateBytesPerSec: rate });
+    const slowAt = performance.now();
+    await page.waitForTimeout(1000); // the first second: the queue the healthy link left drains
+    const view = await watchView(page, server, 4000);
+    const during = await sessionMetrics(server);
+    const slowEnd = performance.now();
+
+    // Healthy again.
+    relay.setLink({ rateBytesPerSec: null });
+    const recoveredAt = performance.now();
+    await page.waitForTimeout(1500);
+    const after = await distinctFrames(page, 8, () => quadrantCentres(640, 480));
+    const lagAfter = (await published(server)) - ((await snapshot(page, [])).stats.lastFrameSeq ?? 0);
+
+    // The queue while slow (from the moment the link slowed; it starts empty).
+    const samples = relay.samples.filter((s) => s.at >= slowAt && s.at < slowEnd);
+    const maxStanding = Math.max(...samples.map((s) => s.standing));
+    const maxQueued = Math.max(...samples.map((s) => s.bytes));
+    const frames = relay.messages.filter(isFrame);
+    const slowFrames = frames.filter((m) => m.arrivedAt >= slowAt && m.arrivedAt < slowEnd);
+    const maxFrame = Math.max(...slowFrames.map((m) => m.bytes));
+
+    // The resync: the first ACK that crosses the healthy link, the first frame the server
+    // sent after it, and the ACK that says that frame is on screen.
+    const acks = relay.messages.filter(isAck);
+    const healthyAck = acks.find((m) => m.arrivedAt >= recoveredAt && m.deliveredAt !== undefined)!;
+    const reply = frames.find((m) => m.arrivedAt >= healthyAck.deliveredAt!)!;
+    const previous = frames[frames.indexOf(reply) - 1];
+    const shown = acks.find((m) => (m.seq ?? 0) >= reply.seq!)!;
+    const firstKey = frames.find((m) => m.arrivedAt >= healthyAck.deliveredAt! && m.keyframe);
+    const keyShown = firstKey && acks.find((m) => (m.seq ?? 0) >= firstKey.seq!);
+
+    const report = {
+      transport,
+      streamKBps: +(streamRate / 1000).toFixed(1),
+      linkKBps: +(rate / 1000).toFixed(1),
+      maxStandingBytes: maxStanding,
+      maxStandingMs: +((maxStanding / rate) * 1000).toFixed(0),
+      maxQueuedBytesInclDelay: maxQueued,
+      largestFrameBytes: maxFrame,
+      framesSentSlow: slowFrames.length,
+      droppedSlow: during.frames_dropped - before.frames_dropped,
+      keyframesSlow: slowFrames.filter((m) => m.keyframe).length,
+      lagFrames: view.map((v) => v.lag),
+      healthyAckMs: +(healthyAck.deliveredAt! - recoveredAt).toFixed(0),
+      reply: { seq: reply.seq, frameSeq: reply.frameSeq, keyframe: reply.keyframe, skipped: reply.frameSeq! - previous.frameSeq! - 1 },
+      replyShownMs: +(shown.arrivedAt - healthyAck.deliveredAt!).toFixed(0),
+      firstKeyframeAfter: firstKey
+        ? { seq: firstKey.seq, sentMs: +(firstKey.arrivedAt - healthyAck.deliveredAt!).toFixed(0), shownMs: keyShown ? +(keyShown.arrivedAt - healthyAck.deliveredAt!).toFixed(0) : null }
+        : null,
+      lagAfter,
+      metrics: { dropped: during.frames_dropped, keyframes: during.keyframes_sent, rtt_p95_ms: during.rtt_p95_ms, lane_fallbacks: during.lane_fallbacks, inflight_timeouts: during.inflight_timeouts },
+    };
+    console.log(`shaped link: ${JSON.stringify(report)}`);
+    return { report, view, after, reply, previous, shown, healthyAck };
+  } finally {
+    await relay.close();
+  }
+}
+
+type ShapedResult = Awaited<ReturnType<typeof shapedRun>>;
+
+/** Everything but the queue bound: drops, correct recent frames, the resync. */
+function expectCorrectAndRecovered({ report, view, after, reply, shown, healthyAck }: ShapedResult, maxLag: number) {
+  // The link really was the bottleneck: frames were dropped for this viewer.
+  expect(report.droppedSlow, "frames dropped while the link was slow").toBeGreaterThan(10);
+  expect(report.framesSentSlow).toBeGreaterThan(0);
+
+  // Correct colours of recent frames all along.
+  expect(view.length).toBeGreaterThan(10);
+  for (const v of view) {
+    expect(v.ok, `frame_seq ${v.seq}: rgb ${JSON.stringify(v.pixels)} vs ${JSON.stringify(v.expected)}`).toBe(true);
+    expect(v.lag, `frame_seq ${v.seq} is ${v.lag} frames behind the publisher`).toBeLessThanOrEqual(maxLag);
+  }
+  expect(new Set(view.map((v) => v.seq)).size, "the view kept moving").toBeGreaterThan(5);
+
+  // Recovered: the first frame after the healthy ACK is a keyframe when frames were
+  // skipped before it, and it is on screen within 250 ms of that ACK.
+  if (report.reply.skipped > 0) expect(reply.keyframe, "a frame after a gap resyncs with a keyframe").toBe(true);
+  expect(shown.arrivedAt - healthyAck.deliveredAt!, "resync after the first healthy ACK, ms").toBeLessThanOrEqual(BOUND_MS);
+  if (report.firstKeyframeAfter && report.firstKeyframeAfter.sentMs <= BOUND_MS) {
+    expect(report.firstKeyframeAfter.shownMs, "keyframe decoded after the first healthy ACK, ms").not.toBeNull();
+    expect(report.firstKeyframeAfter.shownMs!).toBeLessThanOrEqual(BOUND_MS);
+  }
+  expectQuadrants(after);
+  expect(report.lagAfter, "current again").toBeLessThanOrEqual(3);
+}
+
+function expectBounded({ report }: ShapedResult) {
+  expect(report.maxStandingMs, `standing queue (${report.maxStandingBytes} B at ${report.linkKBps} KB/s)`).toBeLessThanOrEqual(BOUND_MS);
+}
+
+for (const transport of ["video", "image"] as const) {
+  test(`transport=${transport}, link at 1/2 of the stream: bounded, correct, recovers`, async ({ page, server }) => {
+    const run = await shapedRun(page, server, { transport, fraction: 0.5 });
+    expectBounded(run);
+    // A frame on screen is at most 500 ms old.
+    expectCorrectAndRecovered(run, 15);
+  });
+
+  test(`transport=${transport}, link at 1/5 of the stream: correct, recovers`, async ({ page, server }) => {
+    // Frames take ~170 ms each on this link: the screen lags up to ~2 of them plus the ones
+    // published meanwhile (about 700 ms).
+    expectCorrectAndRecovered(await shapedRun(page, server, { transport, fraction: 0.2 }), 21);
+  });
+
+  test(`transport=${transport}, link at 1/5 of the stream: at most 250 ms queued`, async ({ page, server }) => {
+    // Known server gap: the window is counted in frames (2 in flight), not in bytes or
+    // time. At 1/5 of the stream one frame is ~150-170 ms of the link, so two queue
+    // ~270-310 ms (measured: video 2.5-2.7 KB at 9.3-9.6 KB/s = 269-286 ms; JPEG 10.5 KB
+    // at 34 KB/s = 307 ms), with or without --adaptive, whose 250 ms smoothed-RTT trigger
+    // is never reached. Remove this annotation when the server bounds the bytes in flight.
+    test.fail(true, "the server keeps 2 frames in flight whatever the link's rate");
+    expectBounded(await shapedRun(page, server, { transport, fraction: 0.2 }));
+  });
+}
