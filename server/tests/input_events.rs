@@ -76,10 +76,12 @@ async fn events_from_every_viewer_are_drained_in_order_with_their_client() {
     a.send(&ClientMessage::SetViewport(VIEWPORT)).await.unwrap();
     let events = wait_for_events(&display, 3).await;
     assert_eq!(events.len(), 3, "{events:?}");
-    let from_a: Vec<_> = events
+    let a_id = events
         .iter()
-        .filter(|e| e.client_id == events[0].client_id)
-        .collect();
+        .find(|e| matches!(e.event, InputEvent::PointerDown(_)))
+        .unwrap()
+        .client_id;
+    let from_a: Vec<_> = events.iter().filter(|e| e.client_id == a_id).collect();
     assert_eq!(
         from_a.len(),
         2,
@@ -89,7 +91,7 @@ async fn events_from_every_viewer_are_drained_in_order_with_their_client() {
     assert!(matches!(from_a[1].event, InputEvent::Resize(v) if v == VIEWPORT));
     assert!(events
         .iter()
-        .any(|e| matches!(e.event, InputEvent::Wheel(_)) && e.client_id != events[0].client_id));
+        .any(|e| matches!(e.event, InputEvent::Wheel(_)) && e.client_id != a_id));
     assert!(display.poll_events().is_empty(), "drained");
     // The async alternative.
     a.send(&ClientMessage::Input(click(9.0, 9.0)))

@@ -4,11 +4,18 @@
 //!
 //! Rules:
 //! - at most `max_inflight` frames are sent and not yet acknowledged; ACKs are cumulative;
+//! - while the viewer is congested (it fell behind in the last second, or round trips
+//!   show frames queueing on its link, see [`super::link`]), what is in flight also stays
+//!   within 250 ms of what the link delivers (a lone frame always may go), so a slow link
+//!   never accumulates a long queue; on a healthy link the window alone governs;
 //! - while the window is full the viewer is "behind": newer frames replace the waiting one
 //!   before anything is encoded (dropped before encoding); when frames were dropped this
 //!   way, the next frame sent is a keyframe (with `keyframe_after_drop`, the default), so
-//!   the stream resyncs cleanly. A frame that merely waited for the window and was not
-//!   superseded is sent as a normal delta;
+//!   the stream resyncs cleanly, but only when the keyframe fits the budget or the link
+//!   is healthy: on a congested link a large keyframe would queue for longer than the
+//!   budget, so deltas (decodable, since dropped frames were never encoded) keep the view
+//!   current until the link recovers, and the resync keyframe follows then. A frame that merely waited for the window and
+//!   was not superseded is sent as a normal delta;
 //! - a dropped frame is never lost for good: once the window opens, the latest published
 //!   frame is sent even if nothing new was published since;
 //! - the first frame, a keyframe request and a decoder reset force a keyframe, re-sending
@@ -17,6 +24,8 @@
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+
+use super::link::LinkEstimate;
 
 /// A frame sent and not yet acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +36,8 @@ pub struct InFlight {
     pub frame_seq: u64,
     /// When it was handed to the socket.
     pub sent_at: Instant,
+    /// Payload bytes.
+    pub bytes: usize,
 }
 
 /// What to encode next.
@@ -48,8 +59,16 @@ pub struct FlowControl {
     last_sent_frame_seq: u64,
     keyframe_needed: bool,
     behind: bool,
+    resync_pending: bool,
     frames_dropped: u64,
+    expected_bytes: usize,
+    last_keyframe_bytes: usize,
+    congested_until: Option<Instant>,
+    link: LinkEstimate,
 }
+
+/// How long a viewer counts as congested after it last fell behind.
+const CONGESTION_MEMORY: Duration = Duration::from_secs(1);
 
 impl FlowControl {
     /// A fresh viewer: nothing sent, the first frame will be a keyframe.
@@ -62,7 +81,12 @@ impl FlowControl {
             last_sent_frame_seq: 0,
             keyframe_needed: true,
             behind: false,
+            resync_pending: false,
             frames_dropped: 0,
+            expected_bytes: 0,
+            last_keyframe_bytes: 0,
+            congested_until: None,
+            link: LinkEstimate::default(),
         }
     }
 
@@ -96,10 +120,15 @@ impl FlowControl {
         self.last_sent_frame_seq
     }
 
-    /// An ACK for `seq`: clears it and everything older. Returns the acknowledged frames,
-    /// oldest first (their `sent_at` gives the round trip). ACKs for unknown or already
-    /// acknowledged seqs are ignored.
-    pub fn on_ack(&mut self, seq: u64) -> Vec<InFlight> {
+    /// The link estimate built from the ACKs.
+    pub fn link(&self) -> &LinkEstimate {
+        &self.link
+    }
+
+    /// An ACK for `seq` at `now`: clears it and everything older. Returns the acknowledged
+    /// frames, oldest first (their `sent_at` gives the round trip). ACKs for unknown or
+    /// already acknowledged seqs are ignored.
+    pub fn on_ack(&mut self, seq: u64, now: Instant) -> Vec<InFlight> {
         let mut acked = Vec::new();
         while let Some(front) = self.inflight.front() {
             if front.seq > seq {
@@ -107,7 +136,41 @@ impl FlowControl {
             }
             acked.extend(self.inflight.pop_front());
         }
+        for frame in &acked {
+            self.link.on_delivered(
+                now,
+                frame.bytes,
+                now.saturating_duration_since(frame.sent_at),
+            );
+        }
         acked
+    }
+
+    /// True while the viewer fell behind recently or its link shows queueing.
+    pub fn is_congested(&self, now: Instant) -> bool {
+        !self.link.is_healthy() || self.congested_until.is_some_and(|t| now < t)
+    }
+
+    /// True when a payload of `bytes` may be sent now: the window has a slot and, while
+    /// congested, what would be in flight stays within the link's budget (a lone frame
+    /// always may go).
+    pub fn has_room(&self, bytes: usize, now: Instant) -> bool {
+        if self.inflight.is_empty() {
+            return true;
+        }
+        if self.inflight.len() >= self.max_inflight {
+            return false;
+        }
+        if !self.is_congested(now) {
+            return true;
+        }
+        match self.link.budget(now) {
+            None => true,
+            Some(budget) => {
+                let queued: usize = self.inflight.iter().map(|f| f.bytes).sum();
+                queued + bytes <= budget
+            }
+        }
     }
 
     /// The viewer asked for a keyframe.
@@ -124,8 +187,26 @@ impl FlowControl {
         cleared
     }
 
+    /// True when a frame the size of the last one sent may go now.
+    pub fn can_send(&self, now: Instant) -> bool {
+        self.has_room(self.expected_bytes, now)
+    }
+
+    /// True when a keyframe (as large as the last one) may go now: the viewer is not
+    /// congested, or the keyframe fits the link's budget anyway.
+    fn keyframe_fits(&self, now: Instant) -> bool {
+        if !self.is_congested(now) {
+            return true;
+        }
+        match self.link.budget(now) {
+            Some(budget) => self.last_keyframe_bytes <= budget,
+            // No delivered rate yet: trust the round trips alone.
+            None => self.link.is_healthy(),
+        }
+    }
+
     /// Decides whether to encode now, given the latest published frame (`0` = none yet).
-    pub fn poll(&mut self, latest_frame_seq: u64) -> Option<SendPlan> {
+    pub fn poll(&mut self, latest_frame_seq: u64, now: Instant) -> Option<SendPlan> {
         if latest_frame_seq == 0 {
             return None;
         }
@@ -134,36 +215,50 @@ impl FlowControl {
         if !has_new && !self.keyframe_needed {
             return None;
         }
-        if self.inflight.len() >= self.max_inflight {
+        let dropped_while_behind = self.behind && latest_frame_seq > self.last_sent_frame_seq + 1;
+        let resync = self.resync_pending || (dropped_while_behind && self.keyframe_after_drop);
+        let keyframe = self.keyframe_needed || (resync && self.keyframe_fits(now));
+        // Room for what will actually be sent: a keyframe is as large as the last one.
+        let size = if keyframe {
+            self.last_keyframe_bytes.max(self.expected_bytes)
+        } else {
+            self.expected_bytes
+        };
+        if !self.has_room(size, now) {
             if has_new {
                 self.behind = true;
+                self.congested_until = Some(now + CONGESTION_MEMORY);
             }
             return None;
         }
-        let dropped_while_behind = self.behind && latest_frame_seq > self.last_sent_frame_seq + 1;
+        self.resync_pending = resync;
         Some(SendPlan {
             frame_seq: latest_frame_seq,
-            keyframe: self.keyframe_needed || (self.keyframe_after_drop && dropped_while_behind),
+            keyframe,
         })
     }
 
-    /// Records that frame `frame_seq` was encoded (as a keyframe or not) and sent at
-    /// `now`; returns its session sequence number.
-    pub fn on_sent(&mut self, frame_seq: u64, keyframe: bool, now: Instant) -> u64 {
+    /// Records that frame `frame_seq` was encoded (as a keyframe or not) into `bytes` and
+    /// sent at `now`; returns its session sequence number.
+    pub fn on_sent(&mut self, frame_seq: u64, keyframe: bool, bytes: usize, now: Instant) -> u64 {
         if self.last_sent_frame_seq > 0 && frame_seq > self.last_sent_frame_seq + 1 {
             self.frames_dropped += frame_seq - self.last_sent_frame_seq - 1;
         }
         self.last_sent_frame_seq = self.last_sent_frame_seq.max(frame_seq);
         if keyframe {
             self.keyframe_needed = false;
+            self.resync_pending = false;
+            self.last_keyframe_bytes = bytes;
         }
         self.behind = false;
+        self.expected_bytes = bytes;
         let seq = self.next_seq;
         self.next_seq += 1;
         self.inflight.push_back(InFlight {
             seq,
             frame_seq,
             sent_at: now,
+            bytes,
         });
         seq
     }
@@ -187,21 +282,25 @@ mod tests {
     use super::*;
 
     fn send(flow: &mut FlowControl, latest: u64) -> Option<(u64, bool)> {
-        let plan = flow.poll(latest)?;
-        let seq = flow.on_sent(plan.frame_seq, plan.keyframe, Instant::now());
+        let plan = flow.poll(latest, Instant::now())?;
+        let seq = flow.on_sent(plan.frame_seq, plan.keyframe, 1000, Instant::now());
         Some((seq, plan.keyframe))
     }
 
     #[test]
     fn nothing_is_sent_before_a_frame_or_twice() {
         let mut flow = FlowControl::new(2, true);
-        assert_eq!(flow.poll(0), None);
+        assert_eq!(flow.poll(0, Instant::now()), None);
         assert_eq!(
             send(&mut flow, 1),
             Some((1, true)),
             "first frame is a keyframe"
         );
-        assert_eq!(flow.poll(1), None, "the same frame is not sent again");
+        assert_eq!(
+            flow.poll(1, Instant::now()),
+            None,
+            "the same frame is not sent again"
+        );
         assert_eq!(send(&mut flow, 2), Some((2, false)));
     }
 
@@ -210,18 +309,18 @@ mod tests {
         let mut flow = FlowControl::new(2, true);
         send(&mut flow, 1);
         send(&mut flow, 2);
-        assert_eq!(flow.poll(3), None, "window full");
-        assert_eq!(flow.poll(4), None);
-        assert_eq!(flow.on_ack(1).len(), 1);
+        assert_eq!(flow.poll(3, Instant::now()), None, "window full");
+        assert_eq!(flow.poll(4, Instant::now()), None);
+        assert_eq!(flow.on_ack(1, Instant::now()).len(), 1);
         // Frame 3 was skipped; 4 goes out as a keyframe.
         assert_eq!(
-            flow.poll(4),
+            flow.poll(4, Instant::now()),
             Some(SendPlan {
                 frame_seq: 4,
                 keyframe: true
             })
         );
-        assert_eq!(flow.on_sent(4, true, Instant::now()), 3);
+        assert_eq!(flow.on_sent(4, true, 1000, Instant::now()), 3);
         assert_eq!(flow.frames_dropped(), 1);
         assert_eq!(
             send(&mut flow, 5),
@@ -234,10 +333,14 @@ mod tests {
     fn a_frame_that_only_waited_for_the_window_is_a_delta() {
         let mut flow = FlowControl::new(1, true);
         send(&mut flow, 1);
-        assert_eq!(flow.poll(2), None, "window full: frame 2 waits");
-        flow.on_ack(1);
         assert_eq!(
-            flow.poll(2),
+            flow.poll(2, Instant::now()),
+            None,
+            "window full: frame 2 waits"
+        );
+        flow.on_ack(1, Instant::now());
+        assert_eq!(
+            flow.poll(2, Instant::now()),
             Some(SendPlan {
                 frame_seq: 2,
                 keyframe: false
@@ -251,13 +354,13 @@ mod tests {
         send(&mut flow, 1);
         // Frames 2..4 were published while frame 1 encoded; the window was never full.
         assert_eq!(
-            flow.poll(5),
+            flow.poll(5, Instant::now()),
             Some(SendPlan {
                 frame_seq: 5,
                 keyframe: false
             })
         );
-        flow.on_sent(5, false, Instant::now());
+        flow.on_sent(5, false, 1000, Instant::now());
         assert_eq!(flow.frames_dropped(), 3);
     }
 
@@ -265,10 +368,10 @@ mod tests {
     fn drops_without_resync_when_configured() {
         let mut flow = FlowControl::new(1, false);
         send(&mut flow, 1);
-        assert_eq!(flow.poll(2), None);
-        flow.on_ack(1);
+        assert_eq!(flow.poll(2, Instant::now()), None);
+        flow.on_ack(1, Instant::now());
         assert_eq!(
-            flow.poll(3),
+            flow.poll(3, Instant::now()),
             Some(SendPlan {
                 frame_seq: 3,
                 keyframe: false
@@ -280,10 +383,10 @@ mod tests {
     fn the_latest_frame_is_delivered_once_the_viewer_catches_up() {
         let mut flow = FlowControl::new(1, true);
         send(&mut flow, 1);
-        assert_eq!(flow.poll(2), None, "behind");
+        assert_eq!(flow.poll(2, Instant::now()), None, "behind");
         // Nothing new is published after 2; the ack alone must release it (a delta: the
         // viewer has every frame it references).
-        flow.on_ack(1);
+        flow.on_ack(1, Instant::now());
         assert_eq!(send(&mut flow, 2), Some((2, false)));
     }
 
@@ -293,45 +396,45 @@ mod tests {
         for f in 1..=3 {
             send(&mut flow, f);
         }
-        let acked = flow.on_ack(2);
+        let acked = flow.on_ack(2, Instant::now());
         assert_eq!(acked.iter().map(|f| f.seq).collect::<Vec<_>>(), vec![1, 2]);
-        assert!(flow.on_ack(2).is_empty());
-        assert!(flow.on_ack(0).is_empty());
+        assert!(flow.on_ack(2, Instant::now()).is_empty());
+        assert!(flow.on_ack(0, Instant::now()).is_empty());
         assert_eq!(flow.inflight(), 1);
-        assert_eq!(flow.on_ack(99).len(), 1);
+        assert_eq!(flow.on_ack(99, Instant::now()).len(), 1);
     }
 
     #[test]
     fn keyframe_requests_resend_the_current_frame() {
         let mut flow = FlowControl::new(2, true);
         send(&mut flow, 7);
-        flow.on_ack(1);
-        assert_eq!(flow.poll(7), None);
+        flow.on_ack(1, Instant::now());
+        assert_eq!(flow.poll(7, Instant::now()), None);
         flow.request_keyframe();
         assert_eq!(
-            flow.poll(7),
+            flow.poll(7, Instant::now()),
             Some(SendPlan {
                 frame_seq: 7,
                 keyframe: true
             })
         );
-        flow.on_sent(7, true, Instant::now());
+        flow.on_sent(7, true, 1000, Instant::now());
         assert_eq!(flow.frames_dropped(), 0);
-        assert_eq!(flow.poll(7), None);
+        assert_eq!(flow.poll(7, Instant::now()), None);
     }
 
     #[test]
     fn a_delta_sent_while_a_keyframe_is_pending_does_not_cancel_it() {
         let mut flow = FlowControl::new(2, true);
         send(&mut flow, 1);
-        flow.on_ack(1);
+        flow.on_ack(1, Instant::now());
         // The viewer resets while frame 2 is being encoded as a delta.
-        let plan = flow.poll(2).expect("sends");
+        let plan = flow.poll(2, Instant::now()).expect("sends");
         assert!(!plan.keyframe);
         flow.reset();
-        flow.on_sent(2, false, Instant::now());
+        flow.on_sent(2, false, 1000, Instant::now());
         assert_eq!(
-            flow.poll(2),
+            flow.poll(2, Instant::now()),
             Some(SendPlan {
                 frame_seq: 2,
                 keyframe: true
@@ -347,7 +450,7 @@ mod tests {
         assert_eq!(flow.reset(), 2);
         assert_eq!(flow.inflight(), 0);
         assert_eq!(
-            flow.poll(2),
+            flow.poll(2, Instant::now()),
             Some(SendPlan {
                 frame_seq: 2,
                 keyframe: true
@@ -360,9 +463,127 @@ mod tests {
         let mut flow = FlowControl::new(2, true);
         let t0 = Instant::now();
         assert!(!flow.is_stalled(t0, Duration::from_secs(2)));
-        let plan = flow.poll(1).expect("sends");
-        flow.on_sent(plan.frame_seq, plan.keyframe, t0);
+        let plan = flow.poll(1, Instant::now()).expect("sends");
+        flow.on_sent(plan.frame_seq, plan.keyframe, 1000, t0);
         assert!(!flow.is_stalled(t0 + Duration::from_secs(1), Duration::from_secs(2)));
         assert!(flow.is_stalled(t0 + Duration::from_secs(3), Duration::from_secs(2)));
+    }
+
+    /// A 10 kB/s link with 10 ms of delay, fed 1 kB frames at 30 fps (3x what it carries),
+    /// simulated in 1 ms steps for `seconds`; each displayed frame is ACKed. Returns the
+    /// latest frame published, the time, and the most bytes ever in flight over the last
+    /// second of the run.
+    fn run_link(
+        flow: &mut FlowControl,
+        t0: Instant,
+        seconds: u64,
+        frame_bytes: usize,
+        keyframe_bytes: usize,
+    ) -> (u64, Instant, usize, u32) {
+        let ms = Duration::from_millis(1);
+        let rate_per_ms = 10.0; // bytes per millisecond
+        let mut wire: VecDeque<(u64, f64)> = VecDeque::new(); // (seq, ms when delivered)
+        let mut link_free_at = 0.0f64;
+        let mut latest = 0;
+        let mut peak = 0;
+        let mut late_keyframes = 0;
+        for step in 0..seconds * 1000 {
+            let t = t0 + ms * step as u32;
+            if step % 33 == 0 {
+                latest += 1;
+            }
+            if let Some(plan) = flow.poll(latest, t) {
+                if plan.keyframe && step >= 1000 {
+                    late_keyframes += 1;
+                }
+                let bytes = if plan.keyframe {
+                    keyframe_bytes
+                } else {
+                    frame_bytes
+                };
+                let seq = flow.on_sent(plan.frame_seq, plan.keyframe, bytes, t);
+                let start = link_free_at.max(step as f64);
+                link_free_at = start + bytes as f64 / rate_per_ms;
+                wire.push_back((seq, link_free_at + 10.0));
+            }
+            while wire.front().is_some_and(|(_, at)| *at <= step as f64) {
+                if let Some((seq, _)) = wire.pop_front() {
+                    flow.on_ack(seq, t);
+                }
+            }
+            if step >= (seconds - 1) * 1000 {
+                peak = peak.max(flow.inflight.iter().map(|f| f.bytes).sum());
+            }
+        }
+        (
+            latest,
+            t0 + ms * (seconds * 1000) as u32,
+            peak,
+            late_keyframes,
+        )
+    }
+
+    #[test]
+    fn a_congested_link_keeps_in_flight_bytes_within_the_budget() {
+        let mut flow = FlowControl::new(8, true);
+        let (_, t, peak, _) = run_link(&mut flow, Instant::now(), 5, 1_000, 2_000);
+        assert!(
+            flow.is_congested(t),
+            "a link at a third of the stream is congested"
+        );
+        // 250 ms of a 10 kB/s link is 2.5 kB; one more frame may be in flight as it drains.
+        assert!(
+            peak <= 3_500,
+            "{peak} bytes in flight (budget {:?})",
+            flow.link().budget(t)
+        );
+        // Without the budget, the 8-frame window would have held 8 kB (800 ms of link).
+        assert!(flow.frames_dropped() > 0);
+    }
+
+    #[test]
+    fn the_resync_keyframe_waits_for_a_healthy_link() {
+        let mut flow = FlowControl::new(8, true);
+        let t0 = Instant::now();
+        let (latest, t, _, late_keyframes) = run_link(&mut flow, t0, 3, 1_000, 5_000);
+        // Frames were dropped while behind, but into a congested link only deltas went.
+        assert!(flow.frames_dropped() > 0);
+        assert_eq!(late_keyframes, 0, "no keyframes into the congested link");
+        assert!(flow.resync_pending, "a resync is owed");
+        // The link recovers: what is in flight is displayed, then frames cross quickly.
+        let ms = Duration::from_millis(1);
+        let mut now = t;
+        let mut next = latest;
+        let mut resynced = false;
+        for _ in 0..100 {
+            let newest = flow.inflight.back().map(|f| f.seq).unwrap_or(0);
+            now += 15 * ms;
+            flow.on_ack(newest, now);
+            next += 1;
+            let plan = flow.poll(next, now).expect("room on a drained link");
+            if plan.keyframe {
+                let fits = flow.link().budget(now).is_some_and(|b| b >= 5_000);
+                assert!(
+                    !flow.is_congested(now) || fits,
+                    "keyframes only when they fit"
+                );
+                resynced = true;
+                break;
+            }
+            flow.on_sent(plan.frame_seq, false, 1_000, now);
+        }
+        assert!(
+            resynced,
+            "the resync keyframe follows once the link is healthy"
+        );
+    }
+
+    #[test]
+    fn small_keyframes_still_resync_a_congested_link() {
+        let mut flow = FlowControl::new(8, true);
+        // 1.5 kB keyframes fit the 2.5 kB budget: drops are followed by keyframes.
+        let (_, _, peak, late_keyframes) = run_link(&mut flow, Instant::now(), 3, 1_000, 1_500);
+        assert!(late_keyframes > 3, "{late_keyframes} keyframes");
+        assert!(peak <= 3_000, "{peak}");
     }
 }

@@ -8,6 +8,7 @@
 mod end;
 pub mod flow;
 pub mod handshake;
+pub mod link;
 mod reader;
 mod schedule;
 pub mod socket;

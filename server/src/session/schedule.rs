@@ -40,8 +40,9 @@ impl Session {
             .then(|| Duration::from_secs_f64(1.0 / f64::from(self.quality.fps)))
     }
 
-    fn window_open(&self) -> bool {
-        self.flow.inflight() < usize::from(self.flow.max_inflight())
+    /// True when a frame about the size of the last one may be sent now.
+    pub(super) fn window_open(&self) -> bool {
+        self.flow.can_send(Instant::now())
     }
 
     /// Starts encoding the latest frame when the flow control and pacing allow it.
@@ -70,7 +71,7 @@ impl Session {
                 if behind {
                     *kept_up_since = now;
                 }
-                if let Some(plan) = self.flow.poll(frame.seq) {
+                if let Some(plan) = self.flow.poll(frame.seq, now) {
                     if let Some(mut s) = slot.take() {
                         s.reconfigure(spec);
                         self.pending = Some(encode_private(self.epoch, s, frame, plan.keyframe));
@@ -78,7 +79,7 @@ impl Session {
                 }
             }
             Source::SharedImages => {
-                if self.flow.poll(frame.seq).is_some() {
+                if self.flow.poll(frame.seq, now).is_some() {
                     if let Transport::Image(format) = self.transport {
                         let key = ImageKey::new(format, self.quality.jpeg_quality, frame.color);
                         self.pending = Some(encode_shared_image(
@@ -276,7 +277,7 @@ impl Session {
             if member.key() != key {
                 let member = self.stream.fanout.lane(&self.stream, key).join();
                 self.epoch += 1;
-                self.held = None;
+                self.held.clear();
                 self.source = Source::Lane {
                     member,
                     synced: false,

@@ -2,6 +2,7 @@
 //! [`super::flow`] state machine, with frames from the session's [`Source`] and timers for
 //! stats, the in-flight backstop, adaptive quality, stills and rejoining a lane.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,10 @@ use crate::metrics::SessionMetrics;
 
 /// A send that takes longer than this ends the session (the viewer is gone or stuck).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Lane access units a member may hold while its window is full before it falls back to
+/// a private encoder (at 30 fps, 100 ms of tolerance for a brief stall).
+const MAX_HELD: usize = 3;
 
 /// How often the adaptive controller decides.
 pub(crate) const ADAPT_EVERY: Duration = Duration::from_millis(250);
@@ -66,7 +71,7 @@ pub(crate) struct Session {
     /// The frame the last still was sent (or skipped) for.
     pub(super) still_done_for: u64,
     /// A lane access unit that arrived while the window was full, sent once it opens.
-    pub(super) held: Option<Arc<LaneChunk>>,
+    pub(super) held: VecDeque<Arc<LaneChunk>>,
 }
 
 impl Session {
@@ -135,7 +140,7 @@ impl Session {
             last_publish_at: now,
             last_send_at: None,
             still_done_for: 0,
-            held: None,
+            held: VecDeque::new(),
         }
     }
 
@@ -198,7 +203,7 @@ impl Session {
         match msg {
             ClientMessage::Ack(ack) => {
                 let now = Instant::now();
-                let acked = self.flow.on_ack(ack.seq);
+                let acked = self.flow.on_ack(ack.seq, now);
                 let mut m = lock(&self.metrics);
                 let mut newest_rtt = None;
                 for frame in acked {
@@ -292,35 +297,41 @@ impl Session {
 
     /// An access unit from the lane (or `None`: the lane ended).
     async fn on_lane_chunk(&mut self, chunk: Option<Arc<LaneChunk>>) -> Result<(), SessionEnd> {
-        let window_open = self.flow.inflight() < usize::from(self.flow.max_inflight());
+        let window_open = chunk
+            .as_ref()
+            .is_some_and(|c| self.flow.has_room(c.payload.data.len(), Instant::now()));
         let Some(chunk) = chunk else {
             self.fall_back_to_private();
             return Ok(());
         };
         match &mut self.source {
             Source::Lane { member, synced } => {
-                if chunk.still
-                    && !(*synced && window_open && self.held.is_none() && !member.is_lost())
-                {
-                    // Skipping a still is harmless: the lane's next access unit is an IDR.
-                    return Ok(());
-                }
-                if *synced && !window_open && self.held.is_none() && !member.is_lost() {
-                    // The window may open before the next access unit: wait for it.
-                    self.held = Some(chunk);
-                    return Ok(());
-                }
-                if member.is_lost() || (*synced && !window_open) {
-                    // Queueing more would add latency and skipping would break the
-                    // decoder: continue on a private encoder.
+                if member.is_lost() {
+                    // The lane skipped this member: its decoder missed an access unit.
                     self.fall_back_to_private();
                     return Ok(());
                 }
-                if !*synced {
-                    if !chunk.payload.keyframe || !window_open {
+                let in_order = self.held.is_empty();
+                if chunk.still {
+                    // Skipping a still is harmless: the lane's next access unit is an IDR.
+                    if !(*synced && in_order && window_open) {
+                        return Ok(());
+                    }
+                } else if !*synced {
+                    if !(chunk.payload.keyframe && in_order && window_open) {
                         return Ok(());
                     }
                     *synced = true;
+                } else if !(in_order && window_open) {
+                    if self.held.len() < MAX_HELD {
+                        // The window may open before more arrive: wait for it, in order.
+                        self.held.push_back(chunk);
+                    } else {
+                        // Queueing more would add latency and skipping would break the
+                        // decoder: continue on a private encoder.
+                        self.fall_back_to_private();
+                    }
+                    return Ok(());
                 }
             }
             Source::Private {
@@ -368,30 +379,31 @@ impl Session {
         .await
     }
 
-    /// Sends the held lane access unit once the window has room.
+    /// Sends held lane access units, oldest first, while the window has room.
     async fn send_held_chunk(&mut self) -> Result<(), SessionEnd> {
-        if self.held.is_none() || self.flow.inflight() >= usize::from(self.flow.max_inflight()) {
-            return Ok(());
+        while let Some(chunk) = self.held.front().cloned() {
+            if !self.flow.has_room(chunk.payload.data.len(), Instant::now()) {
+                break;
+            }
+            self.held.pop_front();
+            self.send_frame(Outbound {
+                frame: &chunk.frame,
+                payload: &chunk.payload,
+                codec: &chunk.codec,
+                yuv: chunk.yuv,
+                encode_time: chunk.encode_time,
+                image_format: None,
+            })
+            .await?;
         }
-        let Some(chunk) = self.held.take() else {
-            return Ok(());
-        };
-        self.send_frame(Outbound {
-            frame: &chunk.frame,
-            payload: &chunk.payload,
-            codec: &chunk.codec,
-            yuv: chunk.yuv,
-            encode_time: chunk.encode_time,
-            image_format: None,
-        })
-        .await
+        Ok(())
     }
 
     /// A keyframe request or decoder reset while on a lane: wait for the lane's next IDR.
     pub(super) fn resync_lane(&mut self) {
         if let Source::Lane { member, synced } = &mut self.source {
             *synced = false;
-            self.held = None;
+            self.held.clear();
             member.request_idr();
         }
     }
@@ -403,7 +415,7 @@ impl Session {
         );
         self.epoch += 1;
         self.pending = None;
-        self.held = None;
+        self.held.clear();
         self.source = Source::private(slot);
         self.flow.request_keyframe();
         let mut m = lock(&self.metrics);
@@ -458,7 +470,9 @@ impl Session {
             self.last_config = Some(config);
         }
         let now = Instant::now();
-        let seq = self.flow.on_sent(frame.seq, out.payload.keyframe, now);
+        let seq = self
+            .flow
+            .on_sent(frame.seq, out.payload.keyframe, out.payload.data.len(), now);
         let header = FrameHeader {
             seq,
             frame_seq: frame.seq,
