@@ -1,0 +1,78 @@
+// Types of `rfb-viewer/element`: the `<rfb-view>` custom element, its events, and the
+// global tag and event maps (so `document.querySelector("rfb-view")` and
+// `addEventListener("rfb-state", ...)` are typed).
+import type {
+  CaptureResult,
+  CreateViewOptions,
+  FitMode,
+  RfbView,
+  RfbViewerError,
+  StatsTiming,
+  ViewState,
+  ViewerStats,
+} from "./index.js";
+
+/** `capture()` of the element: the pixels on screen and the stats of that very frame. */
+export interface RfbCapture extends CaptureResult {
+  stats: ViewerStats;
+}
+
+/** `detail` of `rfb-stats`: the two arguments of `onStats`. */
+export interface RfbStatsDetail {
+  stats: ViewerStats;
+  timing: StatsTiming;
+}
+
+export interface RfbViewEventMap {
+  /** The connection state changed (`detail`: the new state). */
+  "rfb-state": CustomEvent<ViewState>;
+  /** Every second: the viewer's stats and timings. */
+  "rfb-stats": CustomEvent<RfbStatsDetail>;
+  /** An error: the view's (`RfbViewerError`, with `stage`), or the view could not be built
+   * (bad options, wasm failed to load), or a screenshot failed. */
+  "rfb-error": CustomEvent<RfbViewerError | Error>;
+}
+
+/**
+ * `<rfb-view>`: attributes `src`, `token`, `fit`, `background`, `image-only`,
+ * `max-inflight`, `dpr`, `max-backing-dimension`, `decoder-stall-ms`, `no-input`, `debug`,
+ * `no-worker`, `worker-url`, `reconnect="off"`, `controls`.
+ */
+export class RfbViewElement extends HTMLElement {
+  static readonly observedAttributes: string[];
+  /** The view, null until it is built (after connection and the wasm's load). */
+  readonly view: RfbView | null;
+  /** The view's connection state, null without a view. */
+  readonly state: ViewState | null;
+  /** Options attributes cannot say (callbacks, reconnect tuning, a `Worker`...); a present
+   * attribute wins over the same option. Setting it rebuilds the view. */
+  options: CreateViewOptions;
+  /** The `src` attribute: the stream's WebSocket URL. */
+  src: string;
+  /** The `fit` attribute (applied live). */
+  fit: FitMode;
+  /** The `background` attribute, the letterbox colour (applied live). */
+  background: string;
+  /** The `controls` attribute: status, latency, stats HUD, fullscreen and screenshot. */
+  controls: boolean;
+  /** The view's stats, null without a view. */
+  stats(): ViewerStats | null;
+  /** The pixels on screen with the stats of that frame. Rejects without a view. */
+  capture(): Promise<RfbCapture>;
+  /** The pixels on screen as an image `Blob` (PNG by default). */
+  screenshot(type?: string): Promise<Blob>;
+  /** Connects again now (a new view if the last one could not be built). */
+  reconnect(): void;
+}
+
+/** Registers the element as `tagName` (default `rfb-view`, which importing this module
+ * already did) and returns its class; a name already defined is left as it is. */
+export function defineRfbView(tagName?: string): typeof RfbViewElement;
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "rfb-view": RfbViewElement;
+  }
+  // The events bubble and are composed, so listeners on any ancestor get them typed too.
+  interface HTMLElementEventMap extends RfbViewEventMap {}
+}
