@@ -2,7 +2,7 @@
 // Sets `window.rfbView` (the view) and `window.rfbEvents` (every state and error, in order)
 // for tests and for poking at it from the console; `document.body.dataset.state` follows
 // the connection state.
-import init, { RemoteFramebufferView } from "/pkg/rfb_viewer.js";
+import init, { RemoteFramebufferView, WorkerView } from "/pkg/rfb_viewer.js";
 
 const params = new URLSearchParams(location.search);
 const overlay = document.getElementById("overlay");
@@ -87,16 +87,19 @@ function options() {
     maxInflight: numberParam("inflight"),
     decoderStallMs: numberParam("stall"),
     input: params.get("input") !== "0",
+    reconnect: params.get("reconnect") !== "0",
     debug: params.get("debug") === "1",
     onState(state) {
       events.push({ type: "state", state, at: performance.now() });
       status.state = state;
+      if (state === "negotiated") status.error = null;
       render();
     },
     onError(error) {
       events.push({ type: "error", stage: error.stage, code: error.code, message: error.message, at: performance.now() });
       // A refused credential is final (the viewer never reconnects): say so plainly.
       status.error = error.code === 4401 ? `not authorized (${error.message})` : error.message;
+      if (error.retryInMs !== undefined) status.error += ` (retrying in ${Math.round(error.retryInMs)} ms)`;
       render();
     },
     onStats(stats, timing) {
@@ -117,5 +120,10 @@ function options() {
 
 if (params.get("hud") === "0") overlay.hidden = true;
 await init();
-window.rfbView = new RemoteFramebufferView(document.getElementById("view"), options());
+const element = document.getElementById("view");
+// worker=1: the socket, decoder and drawing run in a Web Worker on an OffscreenCanvas.
+window.rfbView =
+  params.get("worker") === "1"
+    ? new WorkerView(element, new Worker("/pkg/worker.js", { type: "module", name: "rfb-viewer" }), options())
+    : new RemoteFramebufferView(element, options());
 render();

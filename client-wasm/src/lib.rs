@@ -2,6 +2,7 @@
 
 pub mod input;
 pub mod policy;
+pub mod reconnect;
 pub mod server_report;
 pub mod watchdog;
 

@@ -112,6 +112,9 @@ pub struct FramePolicy {
     acked: u64,
     /// Newest discarded frame not yet covered by an ack.
     unacked_discard: Option<u64>,
+    /// Seq of the newest frame displayed on this connection (what a later decode must beat;
+    /// the counters keep reporting the frame on screen across a reconnect).
+    shown_seq: Option<u64>,
     counters: Counters,
 }
 
@@ -119,6 +122,18 @@ impl FramePolicy {
     /// A policy for a fresh connection: no decoder, nothing in flight.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The connection ended and the viewer opens another, whose seqs start over: what was
+    /// in flight is lost (counted as dropped; there is no one to acknowledge it to) and
+    /// the new connection starts from a keyframe. The counters, and the frame on screen
+    /// they describe, carry over.
+    pub fn new_connection(&mut self) {
+        self.counters.frames_dropped += self.in_flight.len() as u64;
+        *self = FramePolicy {
+            counters: self.counters,
+            ..FramePolicy::default()
+        };
     }
 
     /// The counters, with the current decode queue size.
@@ -225,7 +240,7 @@ impl FramePolicy {
     }
 
     fn fresh_or_stale(&mut self, frame: InFlight) -> Decoded {
-        match self.counters.last_displayed_seq {
+        match self.shown_seq {
             Some(shown) if frame.seq <= shown => {
                 self.counters.frames_dropped += 1;
                 Decoded::Stale
@@ -238,6 +253,7 @@ impl FramePolicy {
     pub fn displayed(&mut self, frame: &InFlight) -> Option<Ack> {
         self.counters.frames_displayed += 1;
         self.counters.last_displayed_seq = Some(frame.seq);
+        self.shown_seq = Some(frame.seq);
         self.counters.last_frame_seq = Some(frame.frame_seq);
         self.settle(frame.seq)
     }

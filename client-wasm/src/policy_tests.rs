@@ -191,3 +191,35 @@ fn a_failed_draw_is_dropped_and_acked() {
     assert_eq!(p.counters().frames_dropped, 1);
     assert_eq!(p.counters().last_displayed_seq, None);
 }
+
+#[test]
+fn a_new_connection_starts_its_seqs_over_and_keeps_the_counters() {
+    let mut p = FramePolicy::new();
+    for seq in 1..=50 {
+        p.arrived(&header(seq, seq == 1), true, 0.0);
+        show_video(&mut p, seq * 33_333);
+    }
+    // Frame 51 is still in the decoder when the connection drops.
+    p.arrived(&header(51, false), true, 0.0);
+    p.new_connection();
+    let c = p.counters();
+    assert_eq!((c.frames_displayed, c.frames_dropped), (50, 1));
+    assert_eq!(c.decode_queue_size, 0);
+    assert_eq!(
+        c.last_displayed_seq,
+        Some(50),
+        "the old frame is still on screen"
+    );
+    // The new connection needs a keyframe first, and its seq 1 is not "older" than 50.
+    assert!(matches!(
+        p.arrived(&header(2, false), true, 0.0),
+        Arrival::Discard {
+            request_keyframe: true,
+            ..
+        }
+    ));
+    assert_eq!(p.arrived(&header(3, true), true, 0.0), Arrival::Decode);
+    assert_eq!(show_video(&mut p, 3 * 33_333), ack(3, 0));
+    assert_eq!(p.counters().last_displayed_seq, Some(3));
+    assert_eq!(p.counters().frames_displayed, 51);
+}

@@ -1,5 +1,6 @@
-// The server going away: the state becomes `closed` and onError/onState (and the console)
-// report it with a readable message. Also a server that is not there at all.
+// The server going away with reconnect turned off (`reconnect=0`; reconnect.spec.ts covers
+// the default): the state becomes `closed` and onError/onState (and the console) report it
+// with a readable message. Also a server that is not there at all.
 import { closedPort, test, expect } from "./fixtures";
 import { openViewer } from "./viewer";
 
@@ -23,7 +24,7 @@ test.describe("graceful shutdown (SIGINT)", () => {
   test.use({ allowedConsoleErrors: { patterns: [/^rfb-viewer: server closed the connection: 1001 GoingAway: /] } });
 
   test("reports the server's close and ends in `closed`", async ({ page, server, browserLog }) => {
-    await openViewer(page, server);
+    await openViewer(page, server, { reconnect: "0" });
     await server.stop("SIGINT");
     await waitClosed(page);
     const recorded = await events(page);
@@ -42,7 +43,7 @@ test.describe("server killed (SIGKILL)", () => {
   test.use({ allowedConsoleErrors: { patterns: [/^rfb-viewer: connection to ws:\/\/127\.0\.0\.1:\d+\/ was lost \(code 1006\)$/] } });
 
   test("reports the lost connection and ends in `closed`", async ({ page, server }) => {
-    await openViewer(page, server);
+    await openViewer(page, server, { reconnect: "0" });
     await server.stop("SIGKILL");
     await waitClosed(page);
     const errors = (await events(page)).filter((e) => e.type === "error");
@@ -67,7 +68,7 @@ test.describe("no server", () => {
   test("a refused connection is reported and ends in `closed`", async ({ page, server }) => {
     // The page comes from the test's server; the stream URL points at a closed port.
     const port = await closedPort();
-    await page.goto(`${server.url}?url=${encodeURIComponent(`ws://127.0.0.1:${port}/`)}`);
+    await page.goto(`${server.url}?reconnect=0&url=${encodeURIComponent(`ws://127.0.0.1:${port}/`)}`);
     await waitClosed(page);
     const recorded = await events(page);
     expect(recorded.filter((e) => e.type === "error")).toEqual([

@@ -26,6 +26,8 @@ export interface ServerSpec {
   width?: number;
   height?: number;
   fps?: number;
+  /** Listen on this port (default: any free one), e.g. to restart on the same port. */
+  port?: number;
   extra?: string[];
 }
 
@@ -36,7 +38,7 @@ export async function startServer(spec: ServerSpec = {}): Promise<RfbServer> {
     "serve", "--pattern", "test_card",
     "--width", String(spec.width ?? 640), "--height", String(spec.height ?? 480),
     "--fps", String(spec.fps ?? 30),
-    "--port", "0", "--host", "127.0.0.1",
+    "--port", String(spec.port ?? 0), "--host", "127.0.0.1",
     ...(spec.extra ?? []),
   ];
   const proc = spawn(RFB_BIN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });

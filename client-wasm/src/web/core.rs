@@ -25,6 +25,7 @@ use wasm_bindgen::prelude::*;
 use super::error::ViewerError;
 use super::events::{EventSink, ViewerEvent};
 use super::image::{decode_image, OwnedBitmap};
+use super::input::InputGeometry;
 use super::surface::{draw_frame, Layout, Picture, Surface};
 use super::timer::Interval;
 use super::video::{OwnedFrame, VideoPipe};
@@ -74,7 +75,7 @@ struct Shown {
 }
 
 /// What [`ViewerCore::stats`] reports.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CoreStats {
     /// The frame policy's counters.
     pub counters: Counters,
@@ -113,6 +114,8 @@ struct State {
     decoder_resets: u64,
     /// Image frames drawn in another format than the stream's.
     stills: u64,
+    /// Bumped when a connection ends, so an image still decoding from it is ignored.
+    connection: u32,
 }
 
 /// The decode/draw core of one connection.
@@ -150,6 +153,7 @@ impl ViewerCore {
             watchdog_timer: None,
             decoder_resets: 0,
             stills: 0,
+            connection: 0,
         };
         let core = ViewerCore {
             state: Rc::new(RefCell::new(state)),
@@ -261,10 +265,14 @@ impl ViewerCore {
             Err(reason) => st.image_failed(seq, reason),
             Ok(pending) => {
                 let weak = Rc::downgrade(&self.state);
+                let connection = st.connection;
                 wasm_bindgen_futures::spawn_local(async move {
                     let result = pending.await;
                     if let Some(state) = weak.upgrade() {
-                        state.borrow_mut().image_done(seq, format, result);
+                        let mut st = state.borrow_mut();
+                        if st.connection == connection {
+                            st.image_done(seq, format, result);
+                        }
                     }
                 });
             }
@@ -298,24 +306,19 @@ impl ViewerCore {
         self.state.borrow().layout.clone()
     }
 
-    /// Where input lands: the geometry the frame on screen is drawn with (or, before the
-    /// first frame, the one the `Config` announced) and its render DPR. `None` before any
-    /// `Config`, when there is nothing to map onto.
-    pub fn input_target(&self) -> Option<InputTarget> {
+    /// The frame input maps onto: `(width, height, render DPR)` of the frame on screen
+    /// (or, before the first frame, of the `Config`). `None` before any `Config`.
+    pub fn input_frame(&self) -> Option<(u32, u32, f32)> {
         let st = self.state.borrow();
-        let (width, height, pixel_ratio) = match (&st.shown, &st.config) {
-            (Some(shown), _) => (
+        match (&st.shown, &st.config) {
+            (Some(shown), _) => Some((
                 shown.frame.width,
                 shown.frame.height,
                 shown.frame.pixel_ratio,
-            ),
-            (None, Some(config)) => (config.width, config.height, config.pixel_ratio),
-            (None, None) => return None,
-        };
-        Some(InputTarget {
-            geometry: st.layout.geometry(width, height),
-            pixel_ratio,
-        })
+            )),
+            (None, Some(config)) => Some((config.width, config.height, config.pixel_ratio)),
+            (None, None) => None,
+        }
     }
 
     /// The frame on screen (size, render DPR, colour space), if any.
@@ -345,6 +348,30 @@ impl ViewerCore {
     /// The canvas pixels.
     pub fn capture(&self) -> Result<JsValue, ViewerError> {
         self.state.borrow().surface.capture()
+    }
+
+    /// The connection ended and another may follow: the decoder is closed and later
+    /// messages are ignored until [`ViewerCore::resume`], but the frame on screen is kept
+    /// (and redrawn on layout changes), so a reconnect never shows black.
+    pub fn suspend(&self) {
+        let mut st = self.state.borrow_mut();
+        st.closed = true;
+        st.video = None;
+        st.needs_rebuild = false;
+        st.watchdog.reset();
+        st.policy.new_connection();
+        st.connection = st.connection.wrapping_add(1);
+    }
+
+    /// A new connection starts: its seqs start over and it begins with a `Config`.
+    pub fn resume(&self) {
+        let mut st = self.state.borrow_mut();
+        if st.watchdog_timer.is_none() {
+            // Closed for good (disposed): nothing resumes.
+            return;
+        }
+        st.config = None;
+        st.closed = false;
     }
 
     /// Closes the decoder and releases the held frame; later messages are ignored. The
@@ -451,5 +478,17 @@ impl State {
             seq,
             decode_queue_size: self.policy.counters().decode_queue_size,
         }));
+    }
+}
+
+impl InputGeometry for ViewerCore {
+    /// Where input lands: the geometry the frame [`ViewerCore::input_frame`] names is
+    /// drawn with, on the current layout.
+    fn input_target(&self) -> Option<InputTarget> {
+        let (width, height, pixel_ratio) = self.input_frame()?;
+        Some(InputTarget {
+            geometry: self.state.borrow().layout.geometry(width, height),
+            pixel_ratio,
+        })
     }
 }

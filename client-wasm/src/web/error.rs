@@ -106,11 +106,21 @@ pub enum ViewerError {
         /// The browser's explanation.
         reason: String,
     },
+    /// An error the viewer's worker reported (worker mode), as it crossed `postMessage`.
+    #[error("{message}")]
+    Worker {
+        /// Its stage in the worker.
+        stage: String,
+        /// Its message.
+        message: String,
+        /// Its close code, for connection errors.
+        code: Option<u16>,
+    },
 }
 
 impl ViewerError {
     /// The stage name, for the `stage` property of the JS error (`"connection"`, ...).
-    pub fn stage(&self) -> &'static str {
+    pub fn stage(&self) -> &str {
         match self {
             ViewerError::Options { .. } => "options",
             ViewerError::Browser { .. } => "browser",
@@ -124,6 +134,7 @@ impl ViewerError {
             ViewerError::Image { .. } => "image",
             ViewerError::Draw { .. } => "draw",
             ViewerError::Send { .. } => "send",
+            ViewerError::Worker { stage, .. } => stage,
         }
     }
 
@@ -133,6 +144,7 @@ impl ViewerError {
             ViewerError::Connection { code, .. } | ViewerError::ServerClosed { code, .. } => {
                 Some(*code)
             }
+            ViewerError::Worker { code, .. } => *code,
             _ => None,
         }
     }

@@ -22,6 +22,9 @@ pub enum ViewState {
     Open,
     /// The server sent its `Config`: frames are flowing.
     Negotiated,
+    /// The connection ended and another attempt is scheduled; the last frame stays on
+    /// screen meanwhile.
+    Reconnecting,
     /// The connection is over (closed by either side, lost, or disposed).
     Closed,
     /// The viewer could not start (bad options, no usable decoder, no socket).
@@ -35,9 +38,24 @@ impl ViewState {
             ViewState::Connecting => "connecting",
             ViewState::Open => "open",
             ViewState::Negotiated => "negotiated",
+            ViewState::Reconnecting => "reconnecting",
             ViewState::Closed => "closed",
             ViewState::Error => "error",
         }
+    }
+
+    /// The state named `name` (as [`ViewState::name`] spells it).
+    pub fn from_name(name: &str) -> Option<ViewState> {
+        [
+            ViewState::Connecting,
+            ViewState::Open,
+            ViewState::Negotiated,
+            ViewState::Reconnecting,
+            ViewState::Closed,
+            ViewState::Error,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
     }
 
     /// True once nothing more will happen on this connection.
@@ -53,6 +71,14 @@ pub enum ViewerEvent {
     State(ViewState),
     /// Something failed.
     Error(ViewerError),
+    /// The connection ended with `error` and the viewer tries again in `retry_in_ms`
+    /// (reported to `onError` with a `retryInMs` property, logged as a warning).
+    Disconnected {
+        /// Why it ended.
+        error: ViewerError,
+        /// Delay before the next attempt, ms.
+        retry_in_ms: f64,
+    },
     /// The server pushed its measurements.
     ServerStats(ServerStats),
     /// The server changed the quality it targets for this viewer.

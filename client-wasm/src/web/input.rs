@@ -25,11 +25,11 @@ use web_sys::{
     PointerEvent, WheelEvent,
 };
 
-use super::core::{Outbox, ViewerCore};
+use super::core::Outbox;
 use super::error::ViewerError;
 use super::events::{EventSink, ViewerEvent};
 use crate::input::{
-    key_event, pointer_phase, wheel_pixels, MoveCoalescer, PointerPhase, PointerSample,
+    key_event, pointer_phase, wheel_pixels, InputTarget, MoveCoalescer, PointerPhase, PointerSample,
 };
 
 #[wasm_bindgen]
@@ -61,6 +61,13 @@ struct Listener {
     callback: Closure<dyn FnMut(Event)>,
 }
 
+/// Where pointer positions are mapped to: the frame on screen and the geometry it is drawn
+/// with (the core in-thread; the worker's last report in worker mode).
+pub trait InputGeometry {
+    /// The mapping, `None` before there is a frame to map onto.
+    fn input_target(&self) -> Option<InputTarget>;
+}
+
 /// What the embedder's canvas looked like before input was enabled, restored on dispose.
 struct Restore {
     tabindex_added: bool,
@@ -72,7 +79,7 @@ type FrameCallback = Closure<dyn FnMut(f64)>;
 
 struct Shared {
     canvas: RefCell<HtmlCanvasElement>,
-    core: ViewerCore,
+    geometry: Rc<dyn InputGeometry>,
     outbox: Rc<dyn Outbox>,
     events: Rc<dyn EventSink>,
     moves: RefCell<MoveCoalescer>,
@@ -94,16 +101,16 @@ fn modifiers_of(e: &MouseEvent) -> Modifiers {
 }
 
 impl InputCapture {
-    /// Starts forwarding input on `canvas` through `outbox`, mapped with `core`'s geometry.
+    /// Starts forwarding input on `canvas` through `outbox`, mapped with `geometry`.
     pub fn new(
         canvas: HtmlCanvasElement,
-        core: ViewerCore,
+        geometry: Rc<dyn InputGeometry>,
         outbox: Rc<dyn Outbox>,
         events: Rc<dyn EventSink>,
     ) -> Result<InputCapture, ViewerError> {
         let shared = Rc::new(Shared {
             canvas: RefCell::new(canvas.clone()),
-            core,
+            geometry,
             outbox,
             events,
             moves: RefCell::new(MoveCoalescer::default()),
@@ -311,7 +318,7 @@ impl Shared {
             // then there is nothing to capture.
             let _ = canvas.set_pointer_capture(e.pointer_id());
         }
-        let Some(target) = self.core.input_target() else {
+        let Some(target) = self.geometry.input_target() else {
             return; // no frame yet: nothing to map onto
         };
         let sample = self.sample(e, PointerKind::from_dom(&e.pointer_type()), e.pointer_id());
@@ -341,7 +348,7 @@ impl Shared {
 
     fn on_wheel(&self, e: &WheelEvent) {
         e.prevent_default();
-        let Some(target) = self.core.input_target() else {
+        let Some(target) = self.geometry.input_target() else {
             return;
         };
         let sample = self.sample(e, PointerKind::Mouse, 0);

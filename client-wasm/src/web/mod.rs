@@ -12,6 +12,7 @@
 //! | `video.rs` / `image.rs` | WebCodecs `VideoDecoder` / `createImageBitmap` wrappers |
 //! | `surface.rs` | the canvas (its colour space) and the fit/DPR layout |
 //! | `probe.rs` | what this browser decodes |
+//! | `worker/` | worker mode: `WorkerView` (main thread), `runWorker` (in the worker), the `OffscreenCanvas` surface |
 //! | `socket.rs`, `timer.rs`, `events.rs`, `options.rs`, `error.rs`, `js.rs` | plumbing |
 
 mod core;
@@ -29,11 +30,14 @@ mod surface;
 mod timer;
 mod video;
 mod view;
+mod worker;
 
 use wasm_bindgen::prelude::*;
 
 pub use error::ViewerError;
 pub use view::RemoteFramebufferView;
+pub use worker::host::WorkerView;
+pub use worker::runner::run_worker;
 
 /// Installs the panic hook (once) so a Rust panic reads as a message in the console.
 pub(crate) fn install_panic_hook() {
@@ -61,7 +65,21 @@ const TS_TYPES: &'static str = r#"
 export type FitMode = "contain" | "cover" | "fill";
 
 /** The connection state. */
-export type ViewState = "connecting" | "open" | "negotiated" | "closed" | "error";
+export type ViewState = "connecting" | "open" | "negotiated" | "reconnecting" | "closed" | "error";
+
+/** How the view reconnects after its connection ends (the `reconnect` option). */
+export interface ReconnectOptions {
+  /** Delay before the first attempt, ms (default 250). */
+  initialDelayMs?: number;
+  /** Largest delay between attempts, ms (default 10000). */
+  maxDelayMs?: number;
+  /** Growth of the delay per failed attempt (default 2). */
+  factor?: number;
+  /** Relative random spread of each delay, 0..1 (default 0.25). */
+  jitter?: number;
+  /** Attempts before giving up (default: never give up). */
+  maxAttempts?: number;
+}
 
 /** Options of `new RemoteFramebufferView(element, options)`. */
 export interface RemoteFramebufferViewOptions {
@@ -88,6 +106,11 @@ export interface RemoteFramebufferViewOptions {
   /** Milliseconds a video decoder may hold chunks without producing a frame before the
    * watchdog rebuilds it and asks the server for a keyframe (`DecoderReset`); default 1000. */
   decoderStallMs?: number;
+  /** Reconnect after the connection drops: `true` (default: exponential backoff from
+   * 250 ms to 10 s with 25 % jitter, forever), `false` (never), or the settings. Closes that
+   * would repeat (4401 unauthorized, 4426 version mismatch, 4406 no common transport, 4404
+   * unknown stream, protocol violations) are never retried; `reconnect()` forces an attempt anyway. */
+  reconnect?: boolean | ReconnectOptions;
   /** Called on every state change. */
   onState?: (state: ViewState) => void;
   /** Called every second with the viewer's stats and timings. */
@@ -180,6 +203,9 @@ export interface CaptureResult {
   /** The canvas's colour space (the bytes are in it); null before the first frame. */
   colorSpace: "srgb" | "display-p3" | null;
   data: Uint8ClampedArray;
+  /** The stats of the frame in `data` (`WorkerView` only; in-thread, `stats()` right
+   * after `capture()` describes the same frame). */
+  stats?: ViewerStats;
 }
 
 /** An error reported through `onError`. */
@@ -189,5 +215,7 @@ export interface RfbViewerError extends Error {
   stage: string;
   /** The WebSocket close code, for `connection` and `server` errors. */
   code?: number;
+  /** Set when the connection ended and the view reconnects in that many ms. */
+  retryInMs?: number;
 }
 "#;

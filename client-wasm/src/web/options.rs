@@ -6,6 +6,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::error::ViewerError;
 use super::surface::DEFAULT_MAX_BACKING_DIMENSION;
+use crate::reconnect::ReconnectPolicy;
 use crate::watchdog::DEFAULT_STALL_AFTER_MS;
 
 /// The default letterbox colour.
@@ -37,6 +38,8 @@ pub struct Options {
     /// Milliseconds a video decoder may hold chunks without output before the watchdog
     /// rebuilds it.
     pub decoder_stall_ms: f64,
+    /// How to reconnect after the connection ends (`None`: never).
+    pub reconnect: Option<ReconnectPolicy>,
     /// `onState(state)`.
     pub on_state: Option<Function>,
     /// `onStats(stats, serverStats)`.
@@ -101,6 +104,41 @@ impl Reader<'_> {
         }
     }
 
+    /// `reconnect`: absent or `true` (the defaults), `false` (never), or an object of
+    /// `initialDelayMs`, `maxDelayMs`, `factor`, `jitter`, `maxAttempts`.
+    fn reconnect(&self) -> Result<Option<ReconnectPolicy>, ViewerError> {
+        let Some(value) = self.get("reconnect")? else {
+            return Ok(Some(ReconnectPolicy::default()));
+        };
+        if let Some(on) = value.as_bool() {
+            return Ok(on.then(ReconnectPolicy::default));
+        }
+        if !value.is_object() {
+            return Err(invalid("reconnect", "expected a boolean or an object"));
+        }
+        let r = Reader(&value);
+        let d = ReconnectPolicy::default();
+        let initial_delay_ms = r
+            .number("initialDelayMs", 0.0, 3_600_000.0)?
+            .unwrap_or(d.initial_delay_ms);
+        let policy = ReconnectPolicy {
+            initial_delay_ms,
+            // Without an explicit cap, a first delay above the default cap raises it.
+            max_delay_ms: r
+                .number("maxDelayMs", 0.0, 3_600_000.0)?
+                .unwrap_or(d.max_delay_ms.max(initial_delay_ms)),
+            factor: r.number("factor", 1.0, 10.0)?.unwrap_or(d.factor),
+            jitter: r.number("jitter", 0.0, 1.0)?.unwrap_or(d.jitter),
+            max_attempts: r
+                .number("maxAttempts", 1.0, f64::from(u32::MAX))?
+                .map(|n| n as u32),
+        };
+        policy
+            .validate()
+            .map_err(|reason| invalid("reconnect", reason))?;
+        Ok(Some(policy))
+    }
+
     fn function(&self, key: &'static str) -> Result<Option<Function>, ViewerError> {
         self.get(key)?
             .map(|v| {
@@ -140,6 +178,7 @@ impl Options {
             decoder_stall_ms: r
                 .number("decoderStallMs", 100.0, 60_000.0)?
                 .unwrap_or(DEFAULT_STALL_AFTER_MS),
+            reconnect: r.reconnect()?,
             on_state: r.function("onState")?,
             on_stats: r.function("onStats")?,
             on_error: r.function("onError")?,

@@ -2,9 +2,17 @@
 //! server message with the shared protocol crate, hand frames to the [`ViewerCore`], and
 //! turn the end of the connection into one readable report. Like the core, it uses no
 //! `window` or `document`, so the pair can move into a worker.
+//!
+//! Reconnect: when a connection ends in a way worth retrying ([`retries_after`]), the
+//! session reports it (`onError` with `retryInMs`, a console warning), goes to
+//! `reconnecting`, keeps the last frame on screen ([`ViewerCore::suspend`]) and opens a new
+//! socket after the [`Backoff`] delay; the server starts every connection with a `Config`
+//! and a keyframe, so the picture resumes by itself. A refusal (4401, 4426, 4406, 4404, a
+//! protocol violation) ends in `closed` with no retry; `reconnect()` forces an attempt now
+//! in any state.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use rfb_protocol::{
     decode_server, encode_client, ClientMessage, CloseCode, ErrorReport, Hello, ServerMessage,
@@ -18,7 +26,9 @@ use super::error::ViewerError;
 use super::events::{EventSink, ViewState, ViewerEvent};
 use super::probe;
 use super::socket::{send_if_open, Socket, SocketHandler};
+use super::timer::Timeout;
 use crate::input::{viewport, ViewportTracker};
+use crate::reconnect::{retries_after, Backoff, ReconnectPolicy};
 
 /// What a session needs to connect.
 #[derive(Debug, Clone)]
@@ -33,11 +43,24 @@ pub struct SessionParams {
     pub image_only: bool,
     /// Log each step to `console.debug`.
     pub debug: bool,
+    /// How to reconnect after the connection ends (`None`: never by itself).
+    pub reconnect: Option<ReconnectPolicy>,
 }
 
 /// The socket the core's messages go out on, once there is one.
 #[derive(Default)]
 pub struct SocketSlot(RefCell<Option<WebSocket>>);
+
+impl SocketSlot {
+    /// Sends an already encoded client message (input the main thread encoded, in worker
+    /// mode); dropped quietly when there is no open connection.
+    pub fn send_encoded(&self, bytes: &[u8]) -> Result<(), ViewerError> {
+        match self.0.borrow().as_ref() {
+            Some(ws) => send_if_open(ws, bytes).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
 
 impl Outbox for SocketSlot {
     fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError> {
@@ -60,6 +83,10 @@ struct State {
     report: Option<ErrorReport>,
     /// The viewport last sent (in `Hello` or `SetViewport`).
     viewport: ViewportTracker,
+    /// Reconnect attempts since the last good connection (`None`: reconnect is off).
+    backoff: Option<Backoff>,
+    /// The scheduled reconnect attempt.
+    retry: Option<Timeout>,
     disposed: bool,
 }
 
@@ -67,6 +94,8 @@ struct Shared {
     st: RefCell<State>,
     slot: Rc<SocketSlot>,
     socket: RefCell<Option<Socket>>,
+    /// This session, for the callbacks it schedules.
+    me: Weak<Shared>,
 }
 
 /// A connection to an rfb server.
@@ -83,7 +112,8 @@ impl Session {
         events: Rc<dyn EventSink>,
     ) -> Session {
         events.emit(ViewerEvent::State(ViewState::Connecting));
-        let shared = Rc::new(Shared {
+        let backoff = params.reconnect.map(Backoff::new);
+        let shared = Rc::new_cyclic(|me| Shared {
             st: RefCell::new(State {
                 params,
                 core,
@@ -93,10 +123,13 @@ impl Session {
                 caps: Vec::new(),
                 report: None,
                 viewport: ViewportTracker::default(),
+                backoff,
+                retry: None,
                 disposed: false,
             }),
             slot,
             socket: RefCell::new(None),
+            me: me.clone(),
         });
         let weak = Rc::downgrade(&shared);
         wasm_bindgen_futures::spawn_local(async move {
@@ -132,11 +165,32 @@ impl Session {
         }
     }
 
+    /// Drops the current connection (if any) and opens a new one now, whatever the state
+    /// (also after a refusal or when reconnect is off); the backoff starts over.
+    pub fn reconnect(&self) {
+        {
+            let mut st = self.shared.st.borrow_mut();
+            if st.disposed || st.caps.is_empty() {
+                // Disposed, or still probing (the first connection is on its way).
+                return;
+            }
+            st.log("reconnect requested");
+            st.retry = None;
+            if let Some(backoff) = st.backoff.as_mut() {
+                backoff.reset();
+            }
+            st.core.suspend();
+            st.force_state(ViewState::Reconnecting);
+        }
+        Shared::open_socket(&self.shared);
+    }
+
     /// Closes the socket and the decoder; nothing is reported afterwards.
     pub fn dispose(&self) {
         {
             let mut st = self.shared.st.borrow_mut();
             st.disposed = true;
+            st.retry = None;
             st.state = ViewState::Closed;
             st.core.close();
         }
@@ -168,19 +222,51 @@ impl Shared {
             st.fail(ViewerError::NoCapabilities);
             return;
         }
-        st.log(&format!(
-            "capabilities {caps:?}, connecting to {}",
-            st.params.url
-        ));
+        st.log(&format!("capabilities {caps:?}"));
+        st.caps = caps;
+        drop(st);
+        Shared::open_socket(shared);
+    }
+
+    /// Opens a socket (the first one, or a reconnect); the previous one, if any, is
+    /// dropped, which detaches its handlers and closes it.
+    fn open_socket(shared: &Rc<Shared>) {
+        shared.slot.0.borrow_mut().take();
+        let old = shared.socket.borrow_mut().take();
+        drop(old);
+        let mut st = shared.st.borrow_mut();
+        if st.disposed {
+            return;
+        }
+        st.opened = false;
+        st.report = None;
+        st.viewport = ViewportTracker::default();
+        st.core.resume();
+        st.log(&format!("connecting to {}", st.params.url));
         let url = st.params.url.clone();
         match Socket::connect(&url, Rc::downgrade(shared)) {
             Ok(socket) => {
                 *shared.slot.0.borrow_mut() = Some(socket.ws().clone());
                 *shared.socket.borrow_mut() = Some(socket);
-                st.caps = caps;
             }
+            // A malformed URL: retrying cannot help.
             Err(e) => st.fail(e),
         }
+    }
+
+    /// The scheduled attempt is due. Runs from a task of its own, not inside the timer's
+    /// callback, because it drops the timer.
+    fn retry_due(weak: Weak<Shared>) {
+        wasm_bindgen_futures::spawn_local(async move {
+            let Some(shared) = weak.upgrade() else { return };
+            let due = {
+                let mut st = shared.st.borrow_mut();
+                st.retry.take().is_some() && !st.disposed
+            };
+            if due {
+                Shared::open_socket(&shared);
+            }
+        });
     }
 }
 
@@ -195,6 +281,47 @@ impl State {
         if self.state != state && !self.state.is_final() {
             self.state = state;
             self.events.emit(ViewerEvent::State(state));
+        }
+    }
+
+    /// Like [`State::set_state`], also out of a final state (an explicit reconnect).
+    fn force_state(&mut self, state: ViewState) {
+        if self.state != state {
+            self.state = state;
+            self.events.emit(ViewerEvent::State(state));
+        }
+    }
+
+    /// The connection ended with `code` (and `error`, unless it was a clean close):
+    /// schedules the next attempt when that is worth it, else reports the end.
+    fn ended(&mut self, code: u16, error: Option<ViewerError>, me: &Weak<Shared>) {
+        let delay = match self.backoff.as_mut() {
+            Some(backoff) if retries_after(code) => backoff.next_delay_ms(js_sys::Math::random()),
+            _ => None,
+        };
+        let Some(delay) = delay else {
+            // Suspended, not closed: `reconnect()` may still bring it back.
+            self.core.suspend();
+            if let Some(error) = error {
+                self.events.emit(ViewerEvent::Error(error));
+            }
+            self.set_state(ViewState::Closed);
+            return;
+        };
+        self.log(&format!("reconnecting in {delay:.0} ms"));
+        self.core.suspend();
+        if let Some(error) = error {
+            self.events.emit(ViewerEvent::Disconnected {
+                error,
+                retry_in_ms: delay,
+            });
+        }
+        self.set_state(ViewState::Reconnecting);
+        let weak = me.clone();
+        // Whole milliseconds; the policy caps delays at an hour, far inside i32.
+        match Timeout::new(delay.round() as i32, move || Shared::retry_due(weak)) {
+            Ok(timer) => self.retry = Some(timer),
+            Err(e) => self.fail(e),
         }
     }
 
@@ -232,6 +359,9 @@ impl State {
         match msg {
             ServerMessage::Config(config) => {
                 self.core.config(config);
+                if let Some(backoff) = self.backoff.as_mut() {
+                    backoff.reset();
+                }
                 self.set_state(ViewState::Negotiated);
             }
             ServerMessage::VideoChunk(chunk) => self.core.video_chunk(&chunk),
@@ -330,10 +460,7 @@ impl SocketHandler for Shared {
         }
         st.log(&format!("closed with {code} {reason:?}"));
         self.slot.0.borrow_mut().take();
-        st.core.close();
-        if let Some(error) = st.close_error(code, reason) {
-            st.events.emit(ViewerEvent::Error(error));
-        }
-        st.set_state(ViewState::Closed);
+        let error = st.close_error(code, reason);
+        st.ended(code, error, &self.me);
     }
 }

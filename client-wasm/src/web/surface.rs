@@ -18,7 +18,7 @@ use js_sys::{Object, Reflect, Uint8ClampedArray};
 use rfb_protocol::fit::{Rect, ViewGeometry};
 use rfb_protocol::{ColorSpace, FitMode};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, VideoFrame};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageData, VideoFrame};
 
 use super::error::{js_reason, ViewerError};
 
@@ -117,7 +117,7 @@ struct Context {
     color: ColorSpace,
 }
 
-fn draw_error(what: &'static str) -> impl Fn(JsValue) -> ViewerError {
+pub(super) fn draw_error(what: &'static str) -> impl Fn(JsValue) -> ViewerError {
     move |e| ViewerError::Draw {
         what,
         reason: js_reason(&e),
@@ -243,63 +243,112 @@ impl Surface for CanvasSurface {
             canvas.set_width(backing.0);
             canvas.set_height(backing.1);
         }
-        let (w, h) = (f64::from(backing.0), f64::from(backing.1));
-        let covered =
-            dest.x <= 0.0 && dest.y <= 0.0 && dest.x + dest.width >= w && dest.y + dest.height >= h;
-        if !covered {
-            ctx.set_fill_style_str(background);
-            ctx.fill_rect(0.0, 0.0, w, h);
-        }
-        match picture {
-            Picture::Video(frame) => ctx.draw_image_with_video_frame_and_dw_and_dh(
-                frame,
-                dest.x,
-                dest.y,
-                dest.width,
-                dest.height,
-            ),
-            Picture::Bitmap(bitmap) => ctx.draw_image_with_image_bitmap_and_dw_and_dh(
-                bitmap,
-                dest.x,
-                dest.y,
-                dest.width,
-                dest.height,
-            ),
-        }
-        .map_err(draw_error("draw"))
+        paint(&ctx, picture, backing, dest, background)
     }
 
     fn capture(&self) -> Result<JsValue, ViewerError> {
         let canvas = self.canvas.borrow().clone();
-        let (w, h) = (canvas.width(), canvas.height());
-        let out = Object::new();
-        let set = |key: &str, value: &JsValue| {
-            Reflect::set(&out, &key.into(), value).map_err(draw_error("capture"))
-        };
-        set("width", &JsValue::from(w))?;
-        set("height", &JsValue::from(h))?;
-        match self.context.borrow().as_ref() {
-            Some(ctx) => {
-                let image = ctx
-                    .context
-                    .get_image_data(0, 0, w as i32, h as i32)
-                    .map_err(draw_error("capture"))?;
-                set("colorSpace", &ctx.color.canvas_color_space().into())?;
-                // The pixels stay in JS: no copy through wasm memory.
-                set(
-                    "data",
-                    &Reflect::get(&image, &"data".into()).map_err(draw_error("capture"))?,
-                )?;
+        let context = self.context.borrow();
+        let drawn = context.as_ref().map(|c| (&c.context, c.color));
+        capture_object((canvas.width(), canvas.height()), drawn)
+    }
+}
+
+/// The 2D-context calls a draw and a capture make, the same on a `<canvas>` context and
+/// an `OffscreenCanvas` one (two unrelated types in web-sys).
+pub trait Context2d {
+    /// Fills `0, 0, w, h` with `style`.
+    fn fill(&self, style: &str, w: f64, h: f64);
+    /// Draws `picture` scaled into `dest`.
+    fn draw_picture(&self, picture: Picture<'_>, dest: Rect) -> Result<(), JsValue>;
+    /// `getImageData(0, 0, w, h)`.
+    fn image_data(&self, w: u32, h: u32) -> Result<ImageData, JsValue>;
+}
+
+macro_rules! context_2d_impl {
+    ($ty:ty) => {
+        impl Context2d for $ty {
+            fn fill(&self, style: &str, w: f64, h: f64) {
+                self.set_fill_style_str(style);
+                self.fill_rect(0.0, 0.0, w, h);
             }
-            None => {
-                // Nothing drawn yet (the context is created at the first frame): blank.
-                set("colorSpace", &JsValue::NULL)?;
-                set(
-                    "data",
-                    &Uint8ClampedArray::new_with_length(w.saturating_mul(h).saturating_mul(4)),
-                )?;
+
+            fn draw_picture(&self, picture: Picture<'_>, dest: Rect) -> Result<(), JsValue> {
+                match picture {
+                    Picture::Video(frame) => self.draw_image_with_video_frame_and_dw_and_dh(
+                        frame,
+                        dest.x,
+                        dest.y,
+                        dest.width,
+                        dest.height,
+                    ),
+                    Picture::Bitmap(bitmap) => self.draw_image_with_image_bitmap_and_dw_and_dh(
+                        bitmap,
+                        dest.x,
+                        dest.y,
+                        dest.width,
+                        dest.height,
+                    ),
+                }
+            }
+
+            fn image_data(&self, w: u32, h: u32) -> Result<ImageData, JsValue> {
+                self.get_image_data(0, 0, w as i32, h as i32)
             }
         }
-        Ok(out.into())
+    };
+}
+
+context_2d_impl!(CanvasRenderingContext2d);
+context_2d_impl!(web_sys::OffscreenCanvasRenderingContext2d);
+
+/// Paints the letterbox (where `dest` does not cover the `backing` store) and `picture`.
+pub fn paint(
+    ctx: &impl Context2d,
+    picture: Picture<'_>,
+    backing: (u32, u32),
+    dest: Rect,
+    background: &str,
+) -> Result<(), ViewerError> {
+    let (w, h) = (f64::from(backing.0), f64::from(backing.1));
+    let covered =
+        dest.x <= 0.0 && dest.y <= 0.0 && dest.x + dest.width >= w && dest.y + dest.height >= h;
+    if !covered {
+        ctx.fill(background, w, h);
     }
+    ctx.draw_picture(picture, dest).map_err(draw_error("draw"))
+}
+
+/// `{ width, height, colorSpace, data }` of a `size` backing store: its pixels when a
+/// context has drawn on it (`drawn`: the context and its colour space), blank otherwise.
+pub fn capture_object(
+    (w, h): (u32, u32),
+    drawn: Option<(&impl Context2d, ColorSpace)>,
+) -> Result<JsValue, ViewerError> {
+    let out = Object::new();
+    let set = |key: &str, value: &JsValue| {
+        Reflect::set(&out, &key.into(), value).map_err(draw_error("capture"))
+    };
+    set("width", &JsValue::from(w))?;
+    set("height", &JsValue::from(h))?;
+    match drawn {
+        Some((ctx, color)) => {
+            let image = ctx.image_data(w, h).map_err(draw_error("capture"))?;
+            set("colorSpace", &color.canvas_color_space().into())?;
+            // The pixels stay in JS: no copy through wasm memory.
+            set(
+                "data",
+                &Reflect::get(&image, &"data".into()).map_err(draw_error("capture"))?,
+            )?;
+        }
+        None => {
+            // Nothing drawn yet (the context is created at the first frame): blank.
+            set("colorSpace", &JsValue::NULL)?;
+            set(
+                "data",
+                &Uint8ClampedArray::new_with_length(w.saturating_mul(h).saturating_mul(4)),
+            )?;
+        }
+    }
+    Ok(out.into())
 }

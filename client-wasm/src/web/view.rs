@@ -54,7 +54,7 @@ struct Inner {
     disposed: Cell<bool>,
 }
 
-fn window() -> Result<web_sys::Window, ViewerError> {
+pub(super) fn window() -> Result<web_sys::Window, ViewerError> {
     web_sys::window().ok_or_else(|| ViewerError::Browser {
         what: "RemoteFramebufferView",
         reason: "needs a window (use the worker entry point elsewhere)".into(),
@@ -62,7 +62,7 @@ fn window() -> Result<web_sys::Window, ViewerError> {
 }
 
 /// `ws(s)://<location.host>/`.
-fn default_url(window: &web_sys::Window) -> Result<String, ViewerError> {
+pub(super) fn default_url(window: &web_sys::Window) -> Result<String, ViewerError> {
     let location = window.location();
     let read = |r: Result<String, JsValue>| {
         r.map_err(|e| ViewerError::Browser {
@@ -79,7 +79,7 @@ fn default_url(window: &web_sys::Window) -> Result<String, ViewerError> {
 }
 
 /// Calls an embedder callback; an exception it throws is logged, not lost.
-fn call(callback: &Option<Function>, name: &str, args: &[&JsValue]) {
+pub(super) fn call(callback: &Option<Function>, name: &str, args: &[&JsValue]) {
     let Some(f) = callback else { return };
     let result = match args {
         [a] => f.call1(&JsValue::NULL, a),
@@ -95,7 +95,10 @@ fn call(callback: &Option<Function>, name: &str, args: &[&JsValue]) {
 }
 
 /// The embedder's side of [`ViewerEvent`]s: callbacks, the console, the stats cache.
-fn event_handler(options: &Options, server: Rc<Cell<ServerReport>>) -> Rc<dyn Fn(ViewerEvent)> {
+pub(super) fn event_handler(
+    options: &Options,
+    server: Rc<Cell<ServerReport>>,
+) -> Rc<dyn Fn(ViewerEvent)> {
     let (on_state, on_error, debug) = (
         options.on_state.clone(),
         options.on_error.clone(),
@@ -114,6 +117,14 @@ fn event_handler(options: &Options, server: Rc<Cell<ServerReport>>) -> Rc<dyn Fn
         ViewerEvent::Error(error) => {
             web_sys::console::error_1(&JsValue::from_str(&format!("rfb-viewer: {error}")));
             call(&on_error, "onError", &[&error.to_js()]);
+        }
+        ViewerEvent::Disconnected { error, retry_in_ms } => {
+            web_sys::console::warn_1(&JsValue::from_str(&format!(
+                "rfb-viewer: {error}; reconnecting in {retry_in_ms:.0} ms"
+            )));
+            let js = error.to_js();
+            let _ = js_sys::Reflect::set(&js, &"retryInMs".into(), &retry_in_ms.into());
+            call(&on_error, "onError", &[&js]);
         }
         ViewerEvent::ServerStats(stats) => {
             let mut report = server.get();
@@ -160,6 +171,7 @@ impl RemoteFramebufferView {
             max_inflight: options.max_inflight,
             image_only: options.image_only,
             debug: options.debug,
+            reconnect: options.reconnect,
         };
         let (canvas, owns_canvas) = match element.dyn_into::<HtmlCanvasElement>() {
             Ok(canvas) => (canvas, false),
@@ -228,7 +240,7 @@ impl RemoteFramebufferView {
         if options.input {
             let capture = InputCapture::new(
                 canvas,
-                inner.core.clone(),
+                Rc::new(inner.core.clone()),
                 inner.slot.clone(),
                 inner.sink.clone(),
             )?;
@@ -285,6 +297,14 @@ impl RemoteFramebufferView {
         Ok(())
     }
 
+    /// Drops the connection (if any) and connects again now: also after the server
+    /// refused it or the reconnect attempts gave up.
+    pub fn reconnect(&self) {
+        if !self.inner.disposed.get() {
+            self.inner.session.reconnect();
+        }
+    }
+
     /// Closes the socket and the decoder and removes every listener; no callback runs
     /// afterwards. A canvas the view created is removed.
     pub fn dispose(&self) {
@@ -292,7 +312,7 @@ impl RemoteFramebufferView {
     }
 }
 
-fn create_canvas(
+pub(super) fn create_canvas(
     window: &web_sys::Window,
     container: &HtmlElement,
 ) -> Result<HtmlCanvasElement, ViewerError> {

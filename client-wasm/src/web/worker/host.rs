@@ -1,0 +1,517 @@
+//! `WorkerView`: the main-thread half of worker mode. It transfers the canvas to the
+//! worker, keeps the element's size and DPR watches and the input capture here, mirrors
+//! what the worker reports (state, stats, the frame input maps onto), and calls the
+//! embedder's callbacks.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use rfb_protocol::{encode_client, ClientMessage};
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, HtmlCanvasElement, HtmlElement, MessageEvent, Worker};
+
+use super::{field, layout_to_js, message, Handler};
+use crate::input::InputTarget;
+use crate::server_report::ServerReport;
+use crate::web::core::{CoreStats, Outbox};
+use crate::web::error::{js_reason, ViewerError};
+use crate::web::events::{Deferred, EventSink, ViewState, ViewerEvent};
+use crate::web::input::{InputCapture, InputGeometry};
+use crate::web::js::stats_object;
+use crate::web::options::{parse_fit, Options};
+use crate::web::resize::{DprWatch, SizeWatch};
+use crate::web::surface::Layout;
+use crate::web::view::{call, create_canvas, default_url, event_handler, window};
+
+/// The options the worker reads (the rest stay on the main thread; callbacks cannot cross
+/// `postMessage`).
+const WORKER_OPTIONS: [&str; 7] = [
+    "token",
+    "imageOnly",
+    "maxInflight",
+    "debug",
+    "decoderStallMs",
+    "reconnect",
+    "devicePixelRatio",
+];
+
+/// A view whose connection, decoding and drawing run in a Web Worker.
+#[wasm_bindgen]
+pub struct WorkerView {
+    host: Rc<Host>,
+}
+
+type Pending = (Function, Function);
+
+struct Host {
+    worker: Worker,
+    canvas: HtmlCanvasElement,
+    owns_canvas: bool,
+    dpr_override: Option<f64>,
+    layout: RefCell<Layout>,
+    /// The worker said `ready`; before that, messages wait in `queue`.
+    ready: Cell<bool>,
+    queue: RefCell<Vec<(JsValue, Option<Array>)>>,
+    state: Cell<ViewState>,
+    /// The worker's last `ViewerStats`.
+    stats: RefCell<JsValue>,
+    /// The frame input maps onto, as the worker last reported it.
+    target: Cell<Option<(u32, u32, f32)>>,
+    sink: Rc<Deferred>,
+    on_stats: Option<Function>,
+    captures: RefCell<HashMap<u32, Pending>>,
+    next_capture: Cell<u32>,
+    size: RefCell<Option<SizeWatch>>,
+    dpr: RefCell<Option<Rc<DprWatch>>>,
+    input: RefCell<Option<InputCapture>>,
+    on_message: Handler<MessageEvent>,
+    on_error: Handler<ErrorEvent>,
+    disposed: Cell<bool>,
+}
+
+/// What input capture talks to: the host, weakly (the host owns the capture).
+struct Mirror(Weak<Host>);
+
+impl InputGeometry for Mirror {
+    fn input_target(&self) -> Option<InputTarget> {
+        let host = self.0.upgrade()?;
+        let (width, height, pixel_ratio) = host.target.get()?;
+        let geometry = host.layout.borrow().geometry(width, height);
+        Some(InputTarget {
+            geometry,
+            pixel_ratio,
+        })
+    }
+}
+
+impl Outbox for Mirror {
+    fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError> {
+        if let Some(host) = self.0.upgrade() {
+            let bytes = Uint8Array::from(encode_client(msg).as_slice());
+            host.post(message("send", &[("bytes", bytes.into())]), None);
+        }
+        Ok(())
+    }
+}
+
+fn worker_error(reason: String) -> ViewerError {
+    ViewerError::Browser {
+        what: "the viewer worker",
+        reason,
+    }
+}
+
+#[wasm_bindgen]
+impl WorkerView {
+    /// Shows a stream in `element` (a `<canvas>`, used as is, or a container, in which a
+    /// canvas is created) with the connection, decoding and drawing in `worker`, a Web
+    /// Worker running the package's `worker.js` (or a copy of it). The canvas is
+    /// transferred to the worker, so it must not have a context yet.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "HTMLElement")] element: JsValue,
+        worker: Worker,
+        #[wasm_bindgen(unchecked_optional_param_type = "RemoteFramebufferViewOptions")]
+        options: JsValue,
+    ) -> Result<WorkerView, JsValue> {
+        crate::web::install_panic_hook();
+        Host::create(element, worker, &options)
+            .map(|host| WorkerView { host })
+            .map_err(|e| e.to_js())
+    }
+
+    /// The viewer's stats as the worker last reported them (at most a few tens of
+    /// milliseconds old); see `ViewerStats`.
+    #[wasm_bindgen(unchecked_return_type = "ViewerStats")]
+    pub fn stats(&self) -> JsValue {
+        self.host.stats.borrow().clone()
+    }
+
+    /// The canvas the view shows (its drawing happens in the worker).
+    #[wasm_bindgen(getter)]
+    pub fn canvas(&self) -> HtmlCanvasElement {
+        self.host.canvas.clone()
+    }
+
+    /// `connecting`, `open`, `negotiated`, `reconnecting`, `closed` or `error`.
+    #[wasm_bindgen(getter, unchecked_return_type = "ViewState")]
+    pub fn state(&self) -> String {
+        self.host.state.get().name().to_string()
+    }
+
+    /// The canvas pixels and the stats of the frame they show: resolves to
+    /// `{ width, height, colorSpace, data, stats }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<CaptureResult>")]
+    pub fn capture(&self) -> Promise {
+        let host = &self.host;
+        let id = host.next_capture.get();
+        host.next_capture.set(id.wrapping_add(1));
+        let mut pending = None;
+        let promise = Promise::new(&mut |resolve, reject| pending = Some((resolve, reject)));
+        let Some((resolve, reject)) = pending else {
+            return promise;
+        };
+        if host.disposed.get() {
+            let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new("the view is disposed"));
+            return promise;
+        }
+        host.captures.borrow_mut().insert(id, (resolve, reject));
+        host.post(message("capture", &[("id", id.into())]), None);
+        promise
+    }
+
+    /// Changes the fit mode and optionally the letterbox colour.
+    #[wasm_bindgen(js_name = setFit)]
+    pub fn set_fit(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "FitMode")] fit: String,
+        background: Option<String>,
+    ) -> Result<(), JsValue> {
+        let fit = parse_fit(&fit).map_err(|e| e.to_js())?;
+        let mut layout = self.host.layout.borrow().clone();
+        layout.fit = fit;
+        if let Some(background) = background {
+            layout.background = background;
+        }
+        self.host.set_layout(layout);
+        Ok(())
+    }
+
+    /// Drops the connection (if any) and connects again now.
+    pub fn reconnect(&self) {
+        if !self.host.disposed.get() {
+            self.host.post(message("reconnect", &[]), None);
+        }
+    }
+
+    /// Closes the connection, ends the worker and removes every listener; no callback runs
+    /// afterwards. A canvas the view created is removed.
+    pub fn dispose(&self) {
+        self.host.dispose();
+    }
+}
+
+impl Host {
+    fn create(
+        element: JsValue,
+        worker: Worker,
+        options_js: &JsValue,
+    ) -> Result<Rc<Host>, ViewerError> {
+        let options = Options::from_js(options_js)?;
+        let window = window()?;
+        let url = match options.url.clone() {
+            Some(url) => url,
+            None => default_url(&window)?,
+        };
+        let (canvas, owns_canvas) = match element.dyn_into::<HtmlCanvasElement>() {
+            Ok(canvas) => (canvas, false),
+            Err(element) => {
+                let container =
+                    element
+                        .dyn_into::<HtmlElement>()
+                        .map_err(|_| ViewerError::Options {
+                            option: "element",
+                            reason: "expected a canvas or an HTML element".into(),
+                        })?;
+                (create_canvas(&window, &container)?, true)
+            }
+        };
+        let offscreen =
+            canvas
+                .transfer_control_to_offscreen()
+                .map_err(|e| ViewerError::Browser {
+                    what: "transferring the canvas to the worker",
+                    reason: format!(
+                        "{} (a canvas that already has a context cannot move to a worker)",
+                        js_reason(&e)
+                    ),
+                })?;
+        let rect = canvas.get_bounding_client_rect();
+        let layout = Layout {
+            fit: options.fit,
+            background: options.background.clone(),
+            css_width: rect.width(),
+            css_height: rect.height(),
+            dpr: options
+                .device_pixel_ratio
+                .unwrap_or_else(|| window.device_pixel_ratio()),
+            max_backing_dimension: options.max_backing_dimension,
+        };
+        let server = Rc::new(Cell::new(ServerReport::default()));
+        let sink = Deferred::new(event_handler(&options, server));
+        let initial_stats = stats_object(&CoreStats::default(), None, &ServerReport::default());
+        let host = Rc::new(Host {
+            worker,
+            canvas: canvas.clone(),
+            owns_canvas,
+            dpr_override: options.device_pixel_ratio,
+            layout: RefCell::new(layout.clone()),
+            ready: Cell::new(false),
+            queue: RefCell::new(Vec::new()),
+            state: Cell::new(ViewState::Connecting),
+            stats: RefCell::new(initial_stats),
+            target: Cell::new(None),
+            sink,
+            on_stats: options.on_stats.clone(),
+            captures: RefCell::new(HashMap::new()),
+            next_capture: Cell::new(1),
+            size: RefCell::new(None),
+            dpr: RefCell::new(None),
+            input: RefCell::new(None),
+            on_message: RefCell::new(None),
+            on_error: RefCell::new(None),
+            disposed: Cell::new(false),
+        });
+        host.listen();
+        host.sink.emit(ViewerEvent::State(ViewState::Connecting));
+        // Queued until the worker is ready.
+        let worker_options = Object::new();
+        for key in WORKER_OPTIONS {
+            let value = Reflect::get(options_js, &key.into()).unwrap_or(JsValue::UNDEFINED);
+            if !value.is_undefined() {
+                let _ = Reflect::set(&worker_options, &key.into(), &value);
+            }
+        }
+        let _ = Reflect::set(&worker_options, &"url".into(), &url.into());
+        let start = message(
+            "start",
+            &[
+                ("canvas", offscreen.clone().into()),
+                ("options", worker_options.into()),
+                ("layout", layout_to_js(&layout)),
+                ("wantsStats", options.on_stats.is_some().into()),
+            ],
+        );
+        host.post(start, Some(Array::of1(&offscreen)));
+        Host::watch_size(&host, &window)?;
+        if options.input {
+            let mirror = Rc::new(Mirror(Rc::downgrade(&host)));
+            let capture = InputCapture::new(canvas, mirror.clone(), mirror, host.sink.clone())?;
+            *host.input.borrow_mut() = Some(capture);
+        }
+        Ok(host)
+    }
+
+    fn listen(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(host) = weak.upgrade() {
+                host.received(&e.data());
+            }
+        });
+        self.worker
+            .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        *self.on_message.borrow_mut() = Some(on_message);
+        let weak = Rc::downgrade(self);
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
+            if let Some(host) = weak.upgrade() {
+                // An uncaught error in the worker, or its script failed to load (a 404, a
+                // CSP `worker-src` refusal): nothing will be drawn.
+                let reason = if e.message().is_empty() {
+                    "the worker script failed to load or threw".to_string()
+                } else {
+                    e.message()
+                };
+                host.sink.emit(ViewerEvent::Error(worker_error(reason)));
+                if !host.ready.get() {
+                    host.set_state(ViewState::Error);
+                }
+            }
+        });
+        self.worker
+            .set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        *self.on_error.borrow_mut() = Some(on_error);
+    }
+
+    /// Posts to the worker, or queues until it is ready.
+    fn post(&self, msg: JsValue, transfer: Option<Array>) {
+        if self.disposed.get() {
+            return;
+        }
+        if !self.ready.get() {
+            self.queue.borrow_mut().push((msg, transfer));
+            return;
+        }
+        let posted = match &transfer {
+            Some(transfer) => self.worker.post_message_with_transfer(&msg, transfer),
+            None => self.worker.post_message(&msg),
+        };
+        if let Err(e) = posted {
+            self.sink.emit(ViewerEvent::Error(worker_error(format!(
+                "posting to the worker failed: {}",
+                js_reason(&e)
+            ))));
+        }
+    }
+
+    fn set_state(&self, state: ViewState) {
+        if self.state.replace(state) != state {
+            self.sink.emit(ViewerEvent::State(state));
+        }
+    }
+
+    fn received(&self, data: &JsValue) {
+        if self.disposed.get() {
+            return;
+        }
+        let kind = field(data, "type").as_string().unwrap_or_default();
+        match kind.as_str() {
+            "ready" => {
+                self.ready.set(true);
+                let queued = std::mem::take(&mut *self.queue.borrow_mut());
+                for (msg, transfer) in queued {
+                    self.post(msg, transfer);
+                }
+            }
+            "state" => {
+                let state = field(data, "state").as_string().unwrap_or_default();
+                match ViewState::from_name(&state) {
+                    Some(state) => self.set_state(state),
+                    None => self.sink.emit(ViewerEvent::Error(worker_error(format!(
+                        "unknown state `{state}`"
+                    )))),
+                }
+            }
+            "error" => {
+                let error = ViewerError::Worker {
+                    stage: field(data, "stage").as_string().unwrap_or_default(),
+                    message: field(data, "message").as_string().unwrap_or_default(),
+                    code: field(data, "code").as_f64().map(|c| c as u16),
+                };
+                let event = match field(data, "retryInMs").as_f64() {
+                    Some(retry_in_ms) => ViewerEvent::Disconnected { error, retry_in_ms },
+                    None => ViewerEvent::Error(error),
+                };
+                self.sink.emit(event);
+            }
+            "stats" => {
+                *self.stats.borrow_mut() = field(data, "stats");
+                let target = field(data, "target");
+                let number = |key: &str| field(&target, key).as_f64();
+                self.target.set(
+                    match (number("width"), number("height"), number("pixelRatio")) {
+                        (Some(w), Some(h), Some(r)) => Some((w as u32, h as u32, r as f32)),
+                        _ => None,
+                    },
+                );
+            }
+            "tick" => {
+                let stats = field(data, "stats");
+                *self.stats.borrow_mut() = stats.clone();
+                call(&self.on_stats, "onStats", &[&stats, &field(data, "timing")]);
+            }
+            "capture" => {
+                let id = field(data, "id").as_f64().unwrap_or(-1.0) as u32;
+                let Some((resolve, reject)) = self.captures.borrow_mut().remove(&id) else {
+                    return;
+                };
+                let error = field(data, "error");
+                let _ = match error.as_string() {
+                    Some(message) => reject.call1(
+                        &JsValue::NULL,
+                        &ViewerError::Draw {
+                            what: "capture",
+                            reason: message,
+                        }
+                        .to_js(),
+                    ),
+                    None => resolve.call1(&JsValue::NULL, &field(data, "result")),
+                };
+            }
+            other => self.sink.emit(ViewerEvent::Error(worker_error(format!(
+                "unknown message type `{other}` from the worker"
+            )))),
+        }
+    }
+
+    fn set_layout(&self, layout: Layout) {
+        if *self.layout.borrow() == layout {
+            return;
+        }
+        *self.layout.borrow_mut() = layout.clone();
+        self.post(
+            message("layout", &[("layout", layout_to_js(&layout))]),
+            None,
+        );
+    }
+
+    /// Follows the canvas's CSS size and, unless overridden, the window's DPR.
+    fn watch_size(host: &Rc<Host>, window: &web_sys::Window) -> Result<(), ViewerError> {
+        let weak: Weak<Host> = Rc::downgrade(host);
+        let size = SizeWatch::new(&host.canvas, move |width, height| {
+            if let Some(host) = weak.upgrade() {
+                host.relayout(Some((width, height)));
+            }
+        })?;
+        *host.size.borrow_mut() = Some(size);
+        if host.dpr_override.is_none() {
+            let weak: Weak<Host> = Rc::downgrade(host);
+            let dpr = DprWatch::new(window.clone(), move |_dpr, rearm_error| {
+                if let Some(host) = weak.upgrade() {
+                    if let Some(e) = rearm_error {
+                        host.sink.emit(ViewerEvent::Error(e));
+                    }
+                    host.relayout(None);
+                }
+            })?;
+            *host.dpr.borrow_mut() = Some(dpr);
+        }
+        Ok(())
+    }
+
+    fn relayout(&self, css: Option<(f64, f64)>) {
+        if self.disposed.get() {
+            return;
+        }
+        let mut layout = self.layout.borrow().clone();
+        if let Some((width, height)) = css {
+            layout.css_width = width;
+            layout.css_height = height;
+        }
+        if self.dpr_override.is_none() {
+            if let Some(window) = web_sys::window() {
+                layout.dpr = window.device_pixel_ratio();
+            }
+        }
+        self.set_layout(layout);
+    }
+
+    fn dispose(&self) {
+        if self.disposed.get() {
+            return;
+        }
+        if self.ready.get() {
+            // The worker closes its socket (1000) and then itself.
+            let _ = self.worker.post_message(&message("dispose", &[]));
+        } else {
+            self.worker.terminate();
+        }
+        self.disposed.set(true);
+        self.sink.detach();
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        for (_, (_, reject)) in self.captures.borrow_mut().drain() {
+            let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new("the view was disposed"));
+        }
+        if let Some(input) = self.input.borrow_mut().take() {
+            input.dispose();
+        }
+        if let Some(size) = self.size.borrow_mut().take() {
+            size.dispose();
+        }
+        if let Some(dpr) = self.dpr.borrow_mut().take() {
+            dpr.dispose();
+        }
+        if self.owns_canvas {
+            self.canvas.remove();
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.dispose();
+    }
+}

@@ -1,0 +1,385 @@
+//! The worker half of worker mode: `runWorker()` answers the host's messages by running a
+//! [`Session`] and a [`ViewerCore`] on the transferred `OffscreenCanvas`, and reports state,
+//! errors, stats and captures back (see the table in the parent module).
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, OffscreenCanvas};
+
+use super::offscreen::OffscreenSurface;
+use super::{field, layout_from_js, message, Handler};
+use crate::input::viewport;
+use crate::server_report::ServerReport;
+use crate::web::core::{CoreStats, ViewerCore};
+use crate::web::error::{js_reason, ViewerError};
+use crate::web::events::{Deferred, ViewerEvent};
+use crate::web::js::{object, stats_object, timing_object};
+use crate::web::options::Options;
+use crate::web::session::{Session, SessionParams, SocketSlot};
+use crate::web::timer::Interval;
+
+/// How often the worker reports changed stats to the host (ms): the host's `stats()` is at
+/// most this old.
+const STATS_PUSH_MS: i32 = 40;
+/// How often `onStats` runs (ms), as in-thread.
+const STATS_TICK_MS: i32 = 1000;
+
+thread_local! {
+    /// The worker's one runner, alive as long as the worker.
+    static RUNNER: RefCell<Option<Rc<Runner>>> = const { RefCell::new(None) };
+}
+
+struct Runner {
+    scope: DedicatedWorkerGlobalScope,
+    running: RefCell<Option<Running>>,
+    on_message: Handler<MessageEvent>,
+}
+
+/// The view the worker runs after `start`.
+struct Running {
+    core: ViewerCore,
+    session: Session,
+    slot: Rc<SocketSlot>,
+    sink: Rc<Deferred>,
+    server: Rc<Cell<ServerReport>>,
+    /// What the host was last told (to skip unchanged reports).
+    reported: Cell<Option<StatsKey>>,
+    _push: Option<Interval>,
+    _tick: Option<Interval>,
+}
+
+type StatsKey = (
+    CoreStats,
+    Option<crate::policy::InFlight>,
+    ServerReport,
+    Option<(u32, u32, f32)>,
+);
+
+/// Starts the worker half of a `WorkerView`: call it in the worker after `await init()`.
+/// It tells the page it is ready and then serves the page's messages.
+#[wasm_bindgen(js_name = runWorker)]
+pub fn run_worker() -> Result<(), JsValue> {
+    crate::web::install_panic_hook();
+    let scope = js_sys::global()
+        .dyn_into::<DedicatedWorkerGlobalScope>()
+        .map_err(|_| js_sys::Error::new("runWorker() runs inside a dedicated Web Worker"))?;
+    if RUNNER.with(|r| r.borrow().is_some()) {
+        return Err(js_sys::Error::new("runWorker() was already called in this worker").into());
+    }
+    let runner = Rc::new(Runner {
+        scope: scope.clone(),
+        running: RefCell::new(None),
+        on_message: RefCell::new(None),
+    });
+    let weak = Rc::downgrade(&runner);
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        if let Some(runner) = weak.upgrade() {
+            runner.handle(&e.data());
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    *runner.on_message.borrow_mut() = Some(on_message);
+    RUNNER.with(|r| *r.borrow_mut() = Some(runner.clone()));
+    runner.post(&message("ready", &[]), None);
+    Ok(())
+}
+
+/// Posts worker -> host messages; shared by the runner and the event sink.
+#[derive(Clone)]
+struct ToHost(DedicatedWorkerGlobalScope);
+
+impl ToHost {
+    fn post(&self, msg: &JsValue, transfer: Option<&Array>) {
+        let posted = match transfer {
+            Some(transfer) => self.0.post_message_with_transfer(msg, transfer),
+            None => self.0.post_message(msg),
+        };
+        if let Err(e) = posted {
+            web_sys::console::error_1(&JsValue::from_str(&format!(
+                "rfb-viewer worker: posting to the page failed: {}",
+                js_reason(&e)
+            )));
+        }
+    }
+
+    fn error(&self, error: &ViewerError, retry_in_ms: Option<f64>) {
+        let code = error.close_code().map_or(JsValue::NULL, JsValue::from);
+        self.post(
+            &message(
+                "error",
+                &[
+                    ("message", error.to_string().into()),
+                    ("stage", error.stage().into()),
+                    ("code", code),
+                    (
+                        "retryInMs",
+                        retry_in_ms.map_or(JsValue::NULL, JsValue::from_f64),
+                    ),
+                ],
+            ),
+            None,
+        );
+    }
+}
+
+impl Runner {
+    fn post(&self, msg: &JsValue, transfer: Option<&Array>) {
+        ToHost(self.scope.clone()).post(msg, transfer);
+    }
+
+    fn handle(self: &Rc<Self>, data: &JsValue) {
+        let kind = field(data, "type").as_string().unwrap_or_default();
+        let result = match kind.as_str() {
+            "start" => self.start(data),
+            "layout" => self.layout(data),
+            "send" => self.forward(data),
+            "capture" => {
+                self.capture(field(data, "id"));
+                Ok(())
+            }
+            "reconnect" => {
+                if let Some(running) = self.running.borrow().as_ref() {
+                    running.session.reconnect();
+                }
+                Ok(())
+            }
+            "dispose" => {
+                self.dispose();
+                Ok(())
+            }
+            other => Err(ViewerError::Browser {
+                what: "the viewer worker",
+                reason: format!("unknown message type `{other}` from the page"),
+            }),
+        };
+        if let Err(e) = result {
+            ToHost(self.scope.clone()).error(&e, None);
+        }
+    }
+
+    fn start(self: &Rc<Self>, data: &JsValue) -> Result<(), ViewerError> {
+        if self.running.borrow().is_some() {
+            return Err(ViewerError::Browser {
+                what: "the viewer worker",
+                reason: "started twice (one worker serves one view)".into(),
+            });
+        }
+        let canvas = field(data, "canvas")
+            .dyn_into::<OffscreenCanvas>()
+            .map_err(|_| ViewerError::Browser {
+                what: "the viewer worker",
+                reason: "`start` carries no OffscreenCanvas".into(),
+            })?;
+        let options = Options::from_js(&field(data, "options"))?;
+        let layout = layout_from_js(&field(data, "layout"))?;
+        let url = options.url.clone().ok_or(ViewerError::Options {
+            option: "url",
+            reason: "the page sends the resolved URL to the worker".into(),
+        })?;
+        let params = SessionParams {
+            url,
+            token: options.token.clone(),
+            max_inflight: options.max_inflight,
+            image_only: options.image_only,
+            debug: options.debug,
+            reconnect: options.reconnect,
+        };
+        let server = Rc::new(Cell::new(ServerReport::default()));
+        let sink = Deferred::new(event_forwarder(
+            ToHost(self.scope.clone()),
+            server.clone(),
+            options.debug,
+        ));
+        let slot = Rc::new(SocketSlot::default());
+        let core = ViewerCore::new(
+            Box::new(OffscreenSurface::new(canvas)),
+            layout,
+            slot.clone(),
+            sink.clone(),
+            options.debug,
+            options.decoder_stall_ms,
+        );
+        let session = Session::start(params, core.clone(), slot.clone(), sink.clone());
+        let weak = Rc::downgrade(self);
+        let push = Interval::new(STATS_PUSH_MS, move || {
+            if let Some(runner) = weak.upgrade() {
+                runner.push_stats();
+            }
+        });
+        let tick = if field(data, "wantsStats").as_bool() == Some(true) {
+            let weak: Weak<Runner> = Rc::downgrade(self);
+            Some(Interval::new(STATS_TICK_MS, move || {
+                if let Some(runner) = weak.upgrade() {
+                    runner.tick();
+                }
+            })?)
+        } else {
+            None
+        };
+        *self.running.borrow_mut() = Some(Running {
+            core,
+            session,
+            slot,
+            sink,
+            server,
+            reported: Cell::new(None),
+            _push: Some(push?),
+            _tick: tick,
+        });
+        Ok(())
+    }
+
+    fn layout(&self, data: &JsValue) -> Result<(), ViewerError> {
+        let layout = layout_from_js(&field(data, "layout"))?;
+        if let Some(running) = self.running.borrow().as_ref() {
+            let view = viewport(layout.css_width, layout.css_height, layout.dpr);
+            running.core.set_layout(layout);
+            running.session.viewport_changed(view);
+        }
+        Ok(())
+    }
+
+    /// Forwards an input message the page encoded.
+    fn forward(&self, data: &JsValue) -> Result<(), ViewerError> {
+        let bytes = field(data, "bytes")
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| ViewerError::Browser {
+                what: "the viewer worker",
+                reason: "`send` carries no bytes".into(),
+            })?
+            .to_vec();
+        match self.running.borrow().as_ref() {
+            Some(running) => running.slot.send_encoded(&bytes),
+            None => Ok(()),
+        }
+    }
+
+    fn stats_of(running: &Running) -> (StatsKey, JsValue) {
+        let key = (
+            running.core.stats(),
+            running.core.shown_frame(),
+            running.server.get(),
+            running.core.input_frame(),
+        );
+        let stats = stats_object(&key.0, key.1.as_ref(), &key.2);
+        (key, stats)
+    }
+
+    fn target_object(frame: Option<(u32, u32, f32)>) -> JsValue {
+        frame.map_or(JsValue::NULL, |(width, height, ratio)| {
+            object(&[
+                ("width", width.into()),
+                ("height", height.into()),
+                ("pixelRatio", ratio.into()),
+            ])
+        })
+    }
+
+    fn push_stats(&self) {
+        let running = self.running.borrow();
+        let Some(running) = running.as_ref() else {
+            return;
+        };
+        let (key, stats) = Self::stats_of(running);
+        if running.reported.get() == Some(key) {
+            return;
+        }
+        running.reported.set(Some(key));
+        let target = Self::target_object(key.3);
+        self.post(
+            &message("stats", &[("stats", stats), ("target", target)]),
+            None,
+        );
+    }
+
+    fn tick(&self) {
+        let running = self.running.borrow();
+        let Some(running) = running.as_ref() else {
+            return;
+        };
+        let (_, stats) = Self::stats_of(running);
+        let timing = timing_object(
+            running.core.take_latency(),
+            running.server.get().stats.as_ref(),
+        );
+        self.post(
+            &message("tick", &[("stats", stats), ("timing", timing)]),
+            None,
+        );
+    }
+
+    /// Captures the canvas with the stats of that very frame; the pixels are transferred.
+    fn capture(&self, id: JsValue) {
+        let running = self.running.borrow();
+        let result = match running.as_ref() {
+            None => Err(ViewerError::Browser {
+                what: "capture",
+                reason: "the view has not started".into(),
+            }),
+            Some(running) => running.core.capture().inspect(|capture| {
+                let (_, stats) = Self::stats_of(running);
+                let _ = js_sys::Reflect::set(capture, &"stats".into(), &stats);
+            }),
+        };
+        match result {
+            Ok(capture) => {
+                let data = field(&capture, "data");
+                let transfer = data
+                    .dyn_ref::<js_sys::Uint8ClampedArray>()
+                    .map(|d| Array::of1(&d.buffer()));
+                self.post(
+                    &message("capture", &[("id", id), ("result", capture)]),
+                    transfer.as_ref(),
+                );
+            }
+            Err(e) => self.post(
+                &message("capture", &[("id", id), ("error", e.to_string().into())]),
+                None,
+            ),
+        }
+    }
+
+    fn dispose(&self) {
+        if let Some(running) = self.running.borrow_mut().take() {
+            running.sink.detach();
+            running.session.dispose();
+        }
+        self.scope.set_onmessage(None);
+        // The socket's close frame is queued; closing the worker ends everything else.
+        self.scope.close();
+    }
+}
+
+/// The worker's [`ViewerEvent`] handler: states and errors go to the page (which calls the
+/// embedder's callbacks and logs), the server's reports fold into `server`.
+fn event_forwarder(
+    host: ToHost,
+    server: Rc<Cell<ServerReport>>,
+    debug: bool,
+) -> Rc<dyn Fn(ViewerEvent)> {
+    Rc::new(move |event| match event {
+        ViewerEvent::State(state) => {
+            host.post(&message("state", &[("state", state.name().into())]), None)
+        }
+        ViewerEvent::Error(error) => host.error(&error, None),
+        ViewerEvent::Disconnected { error, retry_in_ms } => host.error(&error, Some(retry_in_ms)),
+        ViewerEvent::ServerStats(stats) => {
+            let mut report = server.get();
+            report.on_stats(stats);
+            server.set(report);
+        }
+        ViewerEvent::Quality(quality) => {
+            if debug {
+                web_sys::console::debug_1(&JsValue::from_str(&format!(
+                    "rfb-viewer: quality {quality:?}"
+                )));
+            }
+            let mut report = server.get();
+            report.on_quality(quality);
+            server.set(report);
+        }
+    })
+}
