@@ -12,12 +12,11 @@ import init, { RemoteFramebufferView, WorkerView, expectedQuadrantColor } from "
 
 export { init as default, init, RemoteFramebufferView, WorkerView, expectedQuadrantColor };
 
-/** The name workers started here carry (it shows in devtools and in `self.name`). */
-const WORKER_NAME = "rfb-viewer";
-
-/** Starts the package's worker script (`worker.js`) as a module worker. */
+/** Starts the package's worker script (`worker.js`) as a module worker named `rfb-viewer`
+ * (the name shows in devtools). Keep the call as it is: bundlers only recognise it with
+ * literal arguments. */
 export function createWorker() {
-  return new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: WORKER_NAME });
+  return new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "rfb-viewer" });
 }
 
 /**
@@ -41,7 +40,7 @@ function workerFor(choice) {
   if (choice === undefined || choice === true) return createWorker();
   if (typeof Worker === "function" && choice instanceof Worker) return choice;
   if (typeof choice === "string" || choice instanceof URL) {
-    return new Worker(choice, { type: "module", name: WORKER_NAME });
+    return new Worker(choice, { type: "module", name: "rfb-viewer" });
   }
   throw new TypeError("createView: options.worker is a boolean, a URL (string or URL) or a Worker");
 }

@@ -8,7 +8,11 @@
 // - a Vite app (tests/apps/vite) importing `rfb-viewer` and `rfb-viewer/element` from the
 //   packed tarball, built with `vite build` and served as static files: Vite must have
 //   bundled worker.js and the wasm, and the worker mode must work from the bundle.
-import { test, expect } from "./fixtures";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test, expect, ROOT } from "./fixtures";
 import { expectQuadrants, quadrantCentres } from "./viewer";
 import { distinctCaptures, staticPages, viewKind, waitShowing } from "./package";
 
@@ -33,6 +37,95 @@ test.describe("a static page importing /pkg/index.js", () => {
       }
       // Two sessions on the server: the element's and createView()'s.
       expect(await (await fetch(`${server.url}metrics`)).json()).toHaveLength(2);
+    });
+  }
+});
+
+test.describe("a static page under a strict CSP, with its own worker script", () => {
+  test.use({ serverSpec: { extra: staticPages }, viewport: { width: 1000, height: 400 } });
+
+  test("worker-url and createView({ worker: url }) run the site's worker; nothing is refused", async ({ page, server }) => {
+    const refused: string[] = [];
+    page.on("console", (m) => /Content Security Policy/i.test(m.text()) && refused.push(m.text()));
+    await page.goto(`${server.url}csp.html`);
+    await waitShowing(page, "#element");
+    await waitShowing(page, "window.apiView");
+    expect(await viewKind(page, "#element")).toBe("worker");
+    expect(await viewKind(page, "window.apiView")).toBe("worker");
+    expect(page.workers().map((w) => new URL(w.url()).pathname)).toEqual(["/rfb-worker.js", "/rfb-worker.js"]);
+    for (const target of ["#element", "window.apiView"]) {
+      const frames = await distinctCaptures(page, target, 4, (w, h) => quadrantCentres(w, h));
+      expectQuadrants(frames);
+    }
+    // The element's styles (a constructed stylesheet, not an inline <style>) apply: the
+    // chrome's toolbar is laid out as a row, the status pill has its background.
+    const status = page.locator("#element").locator(".status");
+    await expect(status).toHaveText("negotiated");
+    expect(await status.evaluate((e) => getComputedStyle(e).backgroundColor)).not.toBe("rgba(0, 0, 0, 0)");
+    expect(await page.locator("#element").locator(".toolbar").evaluate((e) => getComputedStyle(e).display)).toBe("flex");
+    expect(refused).toEqual([]);
+  });
+});
+
+test.describe("a Vite app importing rfb-viewer and rfb-viewer/element", () => {
+  // The app is built once per Playwright worker from the packed tarball (what `npm
+  // install rfb-viewer` would unpack), so the package's `files` and `exports` are what
+  // resolve, then served as plain static files.
+  const work = path.join(os.tmpdir(), `rfb-vite-app-${process.pid}`);
+  const out = path.join(work, "out");
+  test.use({ serverSpec: { extra: ["--web-dir", out] }, viewport: { width: 1000, height: 400 } });
+
+  test.beforeAll(async () => {
+    fs.rmSync(work, { recursive: true, force: true });
+    const app = path.join(work, "app");
+    const installed = path.join(app, "node_modules/rfb-viewer");
+    fs.mkdirSync(installed, { recursive: true });
+    const [packed] = JSON.parse(
+      execFileSync("npm", ["pack", path.join(ROOT, "client-wasm/pkg"), "--pack-destination", work, "--json", "--ignore-scripts"], {
+        encoding: "utf8",
+      }),
+    );
+    execFileSync("tar", ["-xzf", path.join(work, packed.filename), "-C", installed, "--strip-components=1"]);
+    fs.cpSync(path.join(ROOT, "tests/apps/vite"), app, { recursive: true });
+    const { build } = await import("vite");
+    await build({ root: app, configFile: false, logLevel: "warn", build: { outDir: out, emptyOutDir: true } });
+  });
+
+  test.afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  test("the bundle holds the worker and the wasm", async () => {
+    const assets = fs.readdirSync(path.join(out, "assets"));
+    expect(assets.filter((f) => /^worker-.*\.js$/.test(f)), "a worker chunk").toHaveLength(1);
+    expect(assets.filter((f) => f.endsWith(".wasm")), "one wasm, shared by page and worker").toHaveLength(1);
+    const wasm = assets.find((f) => f.endsWith(".wasm"))!;
+    const worker = fs.readFileSync(path.join(out, "assets", assets.find((f) => f.startsWith("worker-"))!), "utf8");
+    expect(worker, "the worker loads the bundled wasm").toContain(wasm);
+  });
+
+  for (const mode of ["worker", "in-thread"] as const) {
+    test(`<rfb-view> and createView() from the bundle show the test card (${mode})`, async ({ page, server }) => {
+      const requests: string[] = [];
+      page.on("request", (r) => requests.push(new URL(r.url()).pathname));
+      await page.goto(`${server.url}${mode === "in-thread" ? "?worker=0" : ""}`);
+      await waitShowing(page, "#element");
+      await waitShowing(page, "window.apiView");
+      expect(await viewKind(page, "#element")).toBe(mode);
+      expect(await viewKind(page, "window.apiView")).toBe(mode);
+      const workers = page.workers().map((w) => new URL(w.url()).pathname);
+      if (mode === "worker") {
+        expect(workers).toHaveLength(2);
+        for (const w of workers) expect(w).toMatch(/^\/assets\/worker-.*\.js$/);
+      } else {
+        expect(workers).toEqual([]);
+      }
+      for (const target of ["#element", "window.apiView"]) {
+        const frames = await distinctCaptures(page, target, 6, (w, h) => quadrantCentres(w, h));
+        for (const f of frames) expect([f.width, f.height, f.stats.frameWidth], target).toEqual([480, 360, 640]);
+        expectQuadrants(frames);
+      }
+      // Everything came from the bundle, nothing from the server's own /pkg/.
+      expect(requests.filter((p) => p.startsWith("/pkg/"))).toEqual([]);
+      expect(requests.some((p) => /^\/assets\/.*\.wasm$/.test(p))).toBe(true);
     });
   }
 });
