@@ -87,7 +87,8 @@ export async function waitShowing(page: Page, target: Target, frames = 1) {
 export async function viewKind(page: Page, target: Target): Promise<"worker" | "in-thread" | "none"> {
   return page.evaluate((target) => {
     const w = window as any;
-    const view = target.startsWith("window.") ? w[target.slice(7)] : (document.querySelector(target) as any)?.view;
+    const source = target.startsWith("window.") ? w[target.slice(7)] : document.querySelector(target);
+    const view = source instanceof HTMLElement ? (source as any).view : source;
     if (view instanceof w.rfbViewer.WorkerView) return "worker";
     if (view instanceof w.rfbViewer.RemoteFramebufferView) return "in-thread";
     return "none";
