@@ -7,13 +7,20 @@
 //! | `GET /<name>` with `Upgrade: websocket` | a viewer session on stream `<name>` (unknown: close 4404) |
 //! | `GET /health` | `ok` |
 //! | `GET /metrics` | JSON array, one object per session of every stream |
-//! | `GET /streams` | JSON array: name, width, height, viewers, transports |
+//! | `GET /streams` | JSON array: name, width, height, viewers, transports, frames_published |
 //! | `GET /streams/<name>/metrics` | JSON array, the sessions of one stream |
 //! | `GET /recorded-events` | JSON array of received input (with `record_events`; else 404) |
 //! | `GET /recorded-events/reset` | clears it (POST works too) |
 //! | `GET /` | the demo page (`web/index.html`) |
 //! | `GET /pkg/...` | the built viewer package (`client-wasm/pkg`) |
 //! | `GET /<file>` | other files of `web/` |
+//!
+//! The side channel (`/metrics`, `/streams...`, `/recorded-events...`: numbers about the
+//! viewers and what they typed) goes through the server's authentication hook when there
+//! is one, with the token from `Authorization: Bearer <token>` or a `?token=` query
+//! parameter, an empty stream name (a `/streams/<name>/metrics` request names its stream)
+//! and the request's headers, path and peer; a rejection is HTTP 401. `/health` and the
+//! page's assets stay public.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -22,6 +29,7 @@ use std::sync::Arc;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequestParts, Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::Router;
@@ -29,6 +37,7 @@ use serde::Serialize;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::auth::{AuthContext, Rejected};
 use crate::display::{lock, Display};
 use crate::metrics::MetricsSnapshot;
 use crate::server::{ServerShared, DEFAULT_STREAM};
@@ -42,8 +51,7 @@ type Shared = Arc<ServerShared>;
 
 /// Builds the router for a server.
 pub(crate) fn router(shared: Shared) -> Router {
-    Router::new()
-        .route("/health", get(|| async { "ok" }))
+    let side_channel = Router::new()
         .route("/metrics", get(all_metrics))
         .route("/streams", get(list_streams))
         .route("/streams/{name}/metrics", get(stream_metrics))
@@ -52,8 +60,95 @@ pub(crate) fn router(shared: Shared) -> Router {
             "/recorded-events/reset",
             get(reset_recorded_events).post(reset_recorded_events),
         )
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            side_channel_auth,
+        ));
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .merge(side_channel)
         .fallback(upgrade_or_asset)
         .with_state(shared)
+}
+
+/// The token of a side-channel request: `Authorization: Bearer <token>`, else `?token=`.
+fn request_token(request: &Request) -> Option<String> {
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    bearer.or_else(|| {
+        request.uri().query().and_then(|query| {
+            query.split('&').find_map(|pair| {
+                let value = pair.strip_prefix("token=")?;
+                Some(percent_decode(value))
+            })
+        })
+    })
+}
+
+/// `%XX` and `+` decoding of a query value (enough for tokens; invalid escapes stay).
+fn percent_decode(value: &str) -> String {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match bytes.get(i..i + 3) {
+            Some([b'%', hi, lo]) => hex(*hi).zip(hex(*lo)),
+            _ => None,
+        };
+        match (escaped, bytes[i]) {
+            (Some((hi, lo)), _) => {
+                // Two hex digits: at most 0xFF.
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (None, b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            (None, b) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Runs the server's authentication hook on a side-channel request (see the module docs).
+async fn side_channel_auth(State(shared): State<Shared>, request: Request, next: Next) -> Response {
+    let Some(hook) = shared.options.authenticate.as_ref() else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path().to_string();
+    let stream = path
+        .strip_prefix("/streams/")
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .unwrap_or_default()
+        .to_string();
+    let context = AuthContext {
+        token: request_token(&request),
+        headers: request.headers().clone(),
+        path,
+        stream,
+        peer: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0),
+    };
+    match hook.check(context).await {
+        Ok(_principal) => next.run(request).await,
+        Err(Rejected(reason)) => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            format!("unauthorized: {reason}"),
+        )
+            .into_response(),
+    }
 }
 
 fn display_of(state: Arc<crate::display::StreamState>) -> Display {
@@ -258,6 +353,15 @@ fn page_without_assets(shared: &ServerShared) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_tokens_are_percent_decoded() {
+        assert_eq!(percent_decode("a%20b+c"), "a b c");
+        assert_eq!(percent_decode("s%3Dcr%C3%A9t"), "s=crét");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("é%41"), "éA");
+    }
 
     #[test]
     fn websocket_paths_name_streams() {

@@ -122,6 +122,63 @@ async fn a_stream_hook_overrides_the_servers() {
     server.close().await;
 }
 
+#[tokio::test]
+async fn the_side_channel_goes_through_the_hook_too() {
+    let hook = authenticate_with(|ctx| async move {
+        match (ctx.token.as_deref(), ctx.stream.as_str()) {
+            (Some("ops token"), _) => Ok(Arc::new("ops".to_string()) as Principal),
+            // A hook may scope credentials: this one reads one stream's metrics only.
+            (Some("viewer-token"), "default") => Ok(Arc::new("viewer".to_string()) as Principal),
+            _ => Err(Rejected("side channel needs a token".into())),
+        }
+    });
+    let display = rfb::serve(
+        64,
+        48,
+        ServeOptions {
+            authenticate: Some(hook),
+            record_events: true,
+            ..options(StreamOptions::default())
+        },
+    )
+    .await
+    .unwrap();
+    let base = format!("http://127.0.0.1:{}", display.port());
+    for path in [
+        "/metrics",
+        "/streams",
+        "/streams/default/metrics",
+        "/recorded-events",
+    ] {
+        let (status, body) = http_request(&format!("{base}{path}"), &[]).await;
+        assert_eq!(status, 401, "{path} without a token: {body}");
+        assert!(body.contains("side channel needs a token"), "{body}");
+        let (status, _) = http_request(
+            &format!("{base}{path}"),
+            &["Authorization: Bearer ops token"],
+        )
+        .await;
+        assert_eq!(status, 200, "{path} with a bearer token");
+        let (status, _) = http_request(&format!("{base}{path}?token=ops%20token"), &[]).await;
+        assert_eq!(status, 200, "{path} with ?token=");
+    }
+    let scoped = |path: &str| {
+        let url = format!("{base}{path}");
+        async move {
+            http_request(&url, &["Authorization: Bearer viewer-token"])
+                .await
+                .0
+        }
+    };
+    assert_eq!(scoped("/streams/default/metrics").await, 200);
+    assert_eq!(scoped("/metrics").await, 401, "the hook saw no stream name");
+    assert_eq!(
+        http_request(&format!("{base}/health"), &[]).await.0,
+        200,
+        "health is public"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_origins_are_refused_before_the_upgrade() {
     let display = start(64, 48).await;

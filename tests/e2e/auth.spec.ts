@@ -26,8 +26,10 @@ async function expectRefused(page: Page, server: RfbServer, query: string) {
   await expect(page.locator("#overlay")).toContainText("not authorized");
   expect(await page.evaluate(() => document.body.dataset.state)).toBe("closed");
   expect(await page.evaluate(() => (window as any).rfbView.stats().framesDisplayed)).toBe(0);
-  // The server kept no session.
-  expect(await (await fetch(`${server.url}metrics`)).json()).toEqual([]);
+  // The server kept no session (its side channel needs the token too).
+  expect((await fetch(`${server.url}metrics`)).status).toBe(401);
+  const metrics = await fetch(`${server.url}metrics`, { headers: { Authorization: "Bearer s3cret" } });
+  expect(await metrics.json()).toEqual([]);
 }
 
 test.describe("refused", () => {

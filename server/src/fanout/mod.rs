@@ -20,8 +20,10 @@
 //!   the other viewers a single IDR, a lone join costs them one IDR, and a joiner waits at
 //!   most 500 ms (typically one frame) for its first picture.
 //! - **Falling behind**: a member whose in-flight window is full when an access unit
-//!   arrives (or whose queue at the lane overflowed) cannot take it without breaking its
-//!   decoder, and it must not slow the lane. It leaves the lane and continues on a private
+//!   arrives first holds it (up to 3 access units, `MAX_HELD` in `session/stream.rs`, to
+//!   ride out a momentary stall such as a busy CPU). Once that overflows (or its queue at
+//!   the lane does) it cannot take more without breaking its decoder, and it must not slow
+//!   the lane. It leaves the lane and continues on a private
 //!   encoder of its own, exactly like an unshared session: latest-frame-wins drops before
 //!   encoding, and a keyframe to resync. A slow viewer therefore costs one extra encoder
 //!   while it is slow, and nothing for the others (no extra IDRs, no waiting).

@@ -61,7 +61,8 @@ pub struct ServeArgs {
     /// Push server stats to every viewer this often (seconds).
     #[arg(long, value_name = "SECONDS")]
     stats_interval: Option<f64>,
-    /// After this many seconds without a new frame, send each viewer a lossless still.
+    /// After this many seconds without a new frame, send each viewer a still of it: a
+    /// lossless PNG on the image path, a high-bitrate IDR on the video path.
     #[arg(long, value_name = "SECONDS")]
     still_after: Option<f64>,
     /// Adapt each viewer's bitrate / JPEG quality, frame rate and window to congestion.
@@ -85,7 +86,8 @@ pub struct ServeArgs {
     /// Also serve NAME=PATTERN:WIDTHxHEIGHT at ws://HOST:PORT/NAME (repeatable).
     #[arg(long = "stream", value_name = "NAME=PATTERN:WxH", value_parser = parse_stream)]
     streams: Vec<ExtraStream>,
-    /// Require this shared token in the viewer's Hello (close 4401 otherwise).
+    /// Require this shared token in the viewer's Hello (close 4401 otherwise) and on the
+    /// side channel (`Authorization: Bearer T` or `?token=T`; HTTP 401 otherwise).
     #[arg(long)]
     token: Option<String>,
     /// Also accept WebSocket connections from pages of this origin (repeatable; pages
