@@ -48,9 +48,10 @@ function workerFor(choice) {
 /**
  * Loads the wasm (once) and shows the stream in `element`: in a `WorkerView` (socket,
  * decoder and drawing in a worker, on an OffscreenCanvas) unless `options.worker` is
- * `false` or the browser lacks what that needs, else in a `RemoteFramebufferView` (all on
- * the main thread). Every other option is the views' own (see `RemoteFramebufferViewOptions`).
- * The worker belongs to the view from here on: `dispose()` terminates it.
+ * `false` or the browser lacks what that needs (or, with the default worker, refuses to
+ * start it), else in a `RemoteFramebufferView` (all on the main thread). Every other
+ * option is the views' own (see `RemoteFramebufferViewOptions`). The worker belongs to the
+ * view from here on: `dispose()` terminates it.
  */
 export async function createView(element, options = {}) {
   const { worker: choice, ...viewOptions } = options ?? {};
@@ -60,7 +61,20 @@ export async function createView(element, options = {}) {
     if (typeof Worker === "function" && choice instanceof Worker) choice.terminate();
     return new RemoteFramebufferView(element, viewOptions);
   }
-  const worker = workerFor(choice);
+  let worker;
+  try {
+    worker = workerFor(choice);
+  } catch (error) {
+    // Only the default may fall back: a worker asked for by name must start or fail loudly.
+    // The usual cause is a package loaded from another origin (a CDN), whose worker.js the
+    // browser will not start for this page.
+    if (choice !== undefined) throw error;
+    console.warn(
+      `rfb-viewer: cannot start the package's worker (${error?.message ?? error}); running on ` +
+        `the main thread. Serve a worker script from this origin and pass it as the worker option.`,
+    );
+    return new RemoteFramebufferView(element, viewOptions);
+  }
   try {
     return new WorkerView(element, worker, viewOptions);
   } catch (error) {

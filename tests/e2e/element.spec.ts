@@ -6,10 +6,11 @@
 // `rfb-error` reach listeners outside any shadow root; `controls` renders its parts,
 // styled by custom properties and `::part()`, and the screenshot button downloads a PNG of
 // the frame; `capture()` returns the frame with its stats; removing the element disposes
-// the view (the server's session and the worker end), moving it does not.
+// the view (the server's session and the worker end), moving it does not; the view comes
+// back by itself after a server restart, unless `reconnect="off"`.
 import type { Page } from "@playwright/test";
 import fs from "node:fs";
-import { test, expect, type RfbServer } from "./fixtures";
+import { startServer, test, expect, type RfbServer } from "./fixtures";
 import { expectColor, expectQuadrants, fitRect, hex, quadrantCentres, toCanvas } from "./viewer";
 import {
   captureSnapshot, distinctCaptures, expectSolid, staticPages, viewKind, viewersPerStream, waitShowing,
@@ -284,4 +285,40 @@ test.describe("controls", () => {
     await view.locator("[part~=fullscreen-button]").click();
     await page.waitForFunction(() => document.fullscreenElement === null);
   });
+});
+
+test.describe("a server restarted on the same port", () => {
+  /** Chromium's own report of each refused attempt while the server is down. */
+  const REFUSED = /^WebSocket connection to 'ws:\/\/127\.0\.0\.1:\d+\/' failed: .*ERR_CONNECTION_REFUSED/;
+  test.use({
+    serverSpec: { extra: staticPages },
+    allowedConsoleErrors: { patterns: [REFUSED, /^rfb-viewer: connection to ws:\/\/127\.0\.0\.1:\d+\/ was lost \(code 1006\)$/] },
+  });
+
+  for (const reconnect of ["on", "off"]) {
+    test(`reconnect="${reconnect}"`, async ({ page, server }) => {
+      await addView(page, server, { reconnect });
+      await waitShowing(page, EL);
+      await server.stop("SIGKILL");
+      if (reconnect === "on") {
+        await page.waitForFunction(() => (window as any).rfbElement.state === "reconnecting");
+        const drop = (await events(page, "rfb-error"))[0];
+        expect(drop.stage).toBe("connection");
+        let again: RfbServer | undefined;
+        try {
+          again = await startServer({ port: server.port, extra: staticPages });
+          await page.waitForFunction(() => (window as any).rfbElement.state === "negotiated", null, { timeout: 20_000 });
+          expectQuadrants(await distinctCaptures(page, EL, 4, (w, h) => quadrantCentres(w, h)));
+          expect(await events(page, "rfb-state")).toContain("reconnecting");
+        } finally {
+          await again?.stop();
+        }
+      } else {
+        await page.waitForFunction(() => (window as any).rfbElement.state === "closed");
+        await page.waitForTimeout(1500); // any retry would show by now
+        expect(await events(page, "rfb-state")).toEqual(["connecting", "open", "negotiated", "closed"]);
+        expect(await events(page, "rfb-error")).toEqual([expect.objectContaining({ stage: "connection", code: 1006 })]);
+      }
+    });
+  }
 });

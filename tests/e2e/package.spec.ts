@@ -3,7 +3,10 @@
 // - a plain static page (tests/apps/static/index.html, `rfb serve --web-dir`) importing
 //   `/pkg/index.js` and `/pkg/element.js` with `<script type="module">`: an `<rfb-view>` and
 //   a `createView()` view show the test card, in worker mode and on the main thread;
-// - the same under a strict CSP (no inline script or style, `'wasm-unsafe-eval'`,
+// - where the browser refuses the package's worker (as for a package from another
+//   origin), the default falls back to the main thread with a warning, an explicit
+//   `worker: true` fails;
+// - a page under a strict CSP (no inline script or style, `'wasm-unsafe-eval'`,
 //   `worker-src 'self'`) with the site's own worker script (`worker-url`);
 // - a Vite app (tests/apps/vite) importing `rfb-viewer` and `rfb-viewer/element` from the
 //   packed tarball, built with `vite build` and served as static files: Vite must have
@@ -39,6 +42,40 @@ test.describe("a static page importing /pkg/index.js", () => {
       expect(await (await fetch(`${server.url}metrics`)).json()).toHaveLength(2);
     });
   }
+});
+
+test.describe("a browser that refuses the package's worker", () => {
+  test.use({ serverSpec: { extra: staticPages }, viewport: { width: 1000, height: 400 } });
+
+  test("the default falls back to the main thread with a warning; an explicit worker fails", async ({ page, server, browserLog }) => {
+    // What a page gets when the package comes from another origin: no worker from there.
+    await page.addInitScript(() => {
+      (window as any).Worker = class {
+        constructor() {
+          throw new DOMException("Failed to construct 'Worker': refused by the test", "SecurityError");
+        }
+      };
+    });
+    await page.goto(server.url);
+    await waitShowing(page, "#element");
+    await waitShowing(page, "window.apiView");
+    expect(await viewKind(page, "#element")).toBe("in-thread");
+    expect(await viewKind(page, "window.apiView")).toBe("in-thread");
+    expectQuadrants(await distinctCaptures(page, "#element", 4, (w, h) => quadrantCentres(w, h)));
+    const warnings = browserLog.filter((l) => l.startsWith("[warning] rfb-viewer: cannot start the package's worker"));
+    expect(warnings).toHaveLength(2);
+    const explicit = await page.evaluate(async () => {
+      const div = document.createElement("div");
+      document.body.append(div);
+      try {
+        await (window as any).rfbViewer.createView(div, { worker: true });
+        return "created";
+      } catch (error: any) {
+        return `${error.name}: ${error.message}`;
+      }
+    });
+    expect(explicit).toMatch(/^SecurityError: .*refused by the test/);
+  });
 });
 
 test.describe("a static page under a strict CSP, with its own worker script", () => {
