@@ -123,6 +123,7 @@ pub struct SessionMetrics {
     bytes: Window,
     encode_ms: Window,
     rtt_ms: Window,
+    latency_ms: Window,
 }
 
 impl SessionMetrics {
@@ -138,11 +139,13 @@ impl SessionMetrics {
         self.encode_ms.push(now, encode.as_secs_f64() * 1e3);
     }
 
-    /// Records an acknowledged frame and its round trip.
-    pub fn on_acked(&mut self, now: Instant, rtt: Duration) {
+    /// Records an acknowledged frame, its round trip (send -> ACK) and its latency
+    /// (publish -> ACK).
+    pub fn on_acked(&mut self, now: Instant, rtt: Duration, latency: Duration) {
         self.frames_acked += 1;
         self.acked.push(now, 1.0);
         self.rtt_ms.push(now, rtt.as_secs_f64() * 1e3);
+        self.latency_ms.push(now, latency.as_secs_f64() * 1e3);
     }
 
     /// A point-in-time copy for reporting.
@@ -161,6 +164,8 @@ impl SessionMetrics {
             encode_p95_ms: self.encode_ms.quantile(now, 0.95),
             rtt_ms: self.rtt_ms.mean(now),
             rtt_p95_ms: self.rtt_ms.quantile(now, 0.95),
+            latency_ms: self.latency_ms.mean(now),
+            latency_p95_ms: self.latency_ms.quantile(now, 0.95),
             frames_sent: self.frames_sent,
             frames_acked: self.frames_acked,
             frames_dropped: self.frames_dropped,
@@ -207,6 +212,11 @@ pub struct MetricsSnapshot {
     pub rtt_ms: f64,
     /// 95th percentile ACK round trip over the window, ms.
     pub rtt_p95_ms: f64,
+    /// Mean latency from `publish()` to the viewer's ACK (encode, send, decode, draw and
+    /// the ACK's way back) over the window, ms; on the server's clock alone.
+    pub latency_ms: f64,
+    /// 95th percentile of that latency, ms.
+    pub latency_p95_ms: f64,
     /// Frames sent in total.
     pub frames_sent: u64,
     /// Frames acknowledged in total.

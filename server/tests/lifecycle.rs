@@ -71,6 +71,8 @@ async fn the_side_channel_answers() {
         "inflight",
         "transport",
         "rtt_ms",
+        "latency_ms",
+        "latency_p95_ms",
     ] {
         assert!(
             session.get(field).is_some(),
@@ -80,6 +82,15 @@ async fn the_side_channel_answers() {
     assert_eq!(session["transport"], "h264");
     assert!(session["frames_sent"].as_u64().unwrap() >= 10);
     assert!(session["fps_sent"].as_f64().unwrap() > 5.0, "{session}");
+    // Publish comes before send: the publish -> ACK latency contains the round trip.
+    let (rtt, latency) = (
+        session["rtt_ms"].as_f64().unwrap(),
+        session["latency_ms"].as_f64().unwrap(),
+    );
+    assert!(
+        latency > 0.0 && latency >= rtt,
+        "latency {latency} ms, rtt {rtt} ms"
+    );
     let streams: serde_json::Value =
         serde_json::from_str(&http_get(&format!("{base}/streams")).await).unwrap();
     assert_eq!(streams[0]["name"], "default");

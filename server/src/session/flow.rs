@@ -36,6 +36,8 @@ pub struct InFlight {
     pub frame_seq: u64,
     /// When it was handed to the socket.
     pub sent_at: Instant,
+    /// When the app published it.
+    pub published_at: Instant,
     /// Payload bytes.
     pub bytes: usize,
 }
@@ -238,9 +240,16 @@ impl FlowControl {
         })
     }
 
-    /// Records that frame `frame_seq` was encoded (as a keyframe or not) into `bytes` and
-    /// sent at `now`; returns its session sequence number.
-    pub fn on_sent(&mut self, frame_seq: u64, keyframe: bool, bytes: usize, now: Instant) -> u64 {
+    /// Records that frame `frame_seq` (published at `published_at`) was encoded (as a
+    /// keyframe or not) into `bytes` and sent at `now`; returns its session sequence number.
+    pub fn on_sent(
+        &mut self,
+        frame_seq: u64,
+        keyframe: bool,
+        bytes: usize,
+        now: Instant,
+        published_at: Instant,
+    ) -> u64 {
         if self.last_sent_frame_seq > 0 && frame_seq > self.last_sent_frame_seq + 1 {
             self.frames_dropped += frame_seq - self.last_sent_frame_seq - 1;
         }
@@ -258,6 +267,7 @@ impl FlowControl {
             seq,
             frame_seq,
             sent_at: now,
+            published_at,
             bytes,
         });
         seq
@@ -283,7 +293,13 @@ mod tests {
 
     fn send(flow: &mut FlowControl, latest: u64) -> Option<(u64, bool)> {
         let plan = flow.poll(latest, Instant::now())?;
-        let seq = flow.on_sent(plan.frame_seq, plan.keyframe, 1000, Instant::now());
+        let seq = flow.on_sent(
+            plan.frame_seq,
+            plan.keyframe,
+            1000,
+            Instant::now(),
+            Instant::now(),
+        );
         Some((seq, plan.keyframe))
     }
 
@@ -320,7 +336,10 @@ mod tests {
                 keyframe: true
             })
         );
-        assert_eq!(flow.on_sent(4, true, 1000, Instant::now()), 3);
+        assert_eq!(
+            flow.on_sent(4, true, 1000, Instant::now(), Instant::now()),
+            3
+        );
         assert_eq!(flow.frames_dropped(), 1);
         assert_eq!(
             send(&mut flow, 5),
@@ -360,7 +379,7 @@ mod tests {
                 keyframe: false
             })
         );
-        flow.on_sent(5, false, 1000, Instant::now());
+        flow.on_sent(5, false, 1000, Instant::now(), Instant::now());
         assert_eq!(flow.frames_dropped(), 3);
     }
 
@@ -418,7 +437,7 @@ mod tests {
                 keyframe: true
             })
         );
-        flow.on_sent(7, true, 1000, Instant::now());
+        flow.on_sent(7, true, 1000, Instant::now(), Instant::now());
         assert_eq!(flow.frames_dropped(), 0);
         assert_eq!(flow.poll(7, Instant::now()), None);
     }
@@ -432,7 +451,7 @@ mod tests {
         let plan = flow.poll(2, Instant::now()).expect("sends");
         assert!(!plan.keyframe);
         flow.reset();
-        flow.on_sent(2, false, 1000, Instant::now());
+        flow.on_sent(2, false, 1000, Instant::now(), Instant::now());
         assert_eq!(
             flow.poll(2, Instant::now()),
             Some(SendPlan {
@@ -464,7 +483,7 @@ mod tests {
         let t0 = Instant::now();
         assert!(!flow.is_stalled(t0, Duration::from_secs(2)));
         let plan = flow.poll(1, Instant::now()).expect("sends");
-        flow.on_sent(plan.frame_seq, plan.keyframe, 1000, t0);
+        flow.on_sent(plan.frame_seq, plan.keyframe, 1000, t0, t0);
         assert!(!flow.is_stalled(t0 + Duration::from_secs(1), Duration::from_secs(2)));
         assert!(flow.is_stalled(t0 + Duration::from_secs(3), Duration::from_secs(2)));
     }
@@ -501,7 +520,7 @@ mod tests {
                 } else {
                     frame_bytes
                 };
-                let seq = flow.on_sent(plan.frame_seq, plan.keyframe, bytes, t);
+                let seq = flow.on_sent(plan.frame_seq, plan.keyframe, bytes, t, t);
                 let start = link_free_at.max(step as f64);
                 link_free_at = start + bytes as f64 / rate_per_ms;
                 wire.push_back((seq, link_free_at + 10.0));
@@ -570,7 +589,7 @@ mod tests {
                 resynced = true;
                 break;
             }
-            flow.on_sent(plan.frame_seq, false, 1_000, now);
+            flow.on_sent(plan.frame_seq, false, 1_000, now, now);
         }
         assert!(
             resynced,

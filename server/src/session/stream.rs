@@ -199,6 +199,11 @@ impl Session {
         }
     }
 
+    /// The instant a frame with this display timestamp was published.
+    fn published_at(&self, timestamp_us: u64) -> Instant {
+        self.stream.epoch + Duration::from_micros(timestamp_us)
+    }
+
     pub(super) fn on_message(&mut self, msg: ClientMessage) {
         match msg {
             ClientMessage::Ack(ack) => {
@@ -208,7 +213,7 @@ impl Session {
                 let mut newest_rtt = None;
                 for frame in acked {
                     let rtt = now.saturating_duration_since(frame.sent_at);
-                    m.on_acked(now, rtt);
+                    m.on_acked(now, rtt, now.saturating_duration_since(frame.published_at));
                     newest_rtt = Some(rtt);
                 }
                 m.decode_queue_size = ack.decode_queue_size;
@@ -470,9 +475,14 @@ impl Session {
             self.last_config = Some(config);
         }
         let now = Instant::now();
-        let seq = self
-            .flow
-            .on_sent(frame.seq, out.payload.keyframe, out.payload.data.len(), now);
+        let published_at = self.published_at(frame.timestamp_us);
+        let seq = self.flow.on_sent(
+            frame.seq,
+            out.payload.keyframe,
+            out.payload.data.len(),
+            now,
+            published_at,
+        );
         let header = FrameHeader {
             seq,
             frame_seq: frame.seq,
