@@ -247,7 +247,7 @@ fn draw_checkerboard(mut c: Canvas<'_>, seq: u64) {
         let row = c.row(y);
         for (x, px) in row.chunks_exact_mut(3).enumerate() {
             let cx = (x + 2 * CELL - offset) / CELL;
-            let light = (cx + cy) % 2 == 0;
+            let light = (cx + cy).is_multiple_of(2);
             px.copy_from_slice(if light {
                 &[230, 230, 230]
             } else {

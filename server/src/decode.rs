@@ -43,7 +43,7 @@ impl DecodedFrame {
     /// The centre pixel of quadrant `q` (0 top-left, 1 top-right, 2 bottom-left,
     /// 3 bottom-right), where the test card's colours are checked.
     pub fn quadrant_centre(&self, q: u8) -> Rgb {
-        let x = if q % 2 == 0 {
+        let x = if q.is_multiple_of(2) {
             self.width / 4
         } else {
             self.width * 3 / 4

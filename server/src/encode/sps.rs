@@ -480,7 +480,7 @@ mod tests {
     impl BitWriter {
         fn bits(&mut self, n: u32, value: u64) -> &mut Self {
             for i in (0..n).rev() {
-                if self.len % 8 == 0 {
+                if self.len.is_multiple_of(8) {
                     self.bytes.push(0);
                 }
                 let bit = ((value >> i) & 1) as u8;
