@@ -113,7 +113,15 @@ console.log(`rfb-viewer ${manifest.version} in client-wasm/pkg (npm pack: ${kib(
 console.log(`  ${"file".padEnd(width)}  ${"raw".padStart(10)}  ${"gzip -9".padStart(10)}`);
 for (const r of rows) console.log(line(r));
 console.log(line(total));
+// What a browser downloads: the code, not the declarations, README or manifest.
+const runtime = rows.filter((r) => /\.(js|wasm)$/.test(r.file));
+const loaded = {
+  file: "runtime",
+  raw: runtime.reduce((sum, r) => sum + r.raw, 0),
+  gzip: runtime.reduce((sum, r) => sum + r.gzip, 0),
+};
+console.log(`${line(loaded)}  (.js + .wasm)`);
 if (opts.json) {
-  const report = { version: manifest.version, tarball: packed.size, unpacked: packed.unpackedSize, files: rows, total };
+  const report = { version: manifest.version, tarball: packed.size, unpacked: packed.unpackedSize, files: rows, total, runtime: loaded };
   fs.writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
 }
