@@ -9,6 +9,7 @@
  * the same element. The view is created when the element is connected and disposed when it
  * is removed. Events `rfb-state`, `rfb-stats` and `rfb-error` bubble out of the shadow root.
  */
+import { Chrome, TEMPLATE, adoptStyles, download } from "./chrome.js";
 import { createView } from "./index.js";
 
 /** String attributes -> option names. */
@@ -33,159 +34,6 @@ const REBUILD_ATTRIBUTES = [
 const DEFAULT_FIT = "contain";
 const DEFAULT_BACKGROUND = "#000000";
 
-const STYLE = `
-:host {
-  display: block;
-  position: relative;
-  width: 300px;
-  height: 150px;
-  overflow: hidden;
-  contain: content;
-}
-:host([hidden]) { display: none; }
-:host(:fullscreen) { width: 100%; height: 100%; background: #000; }
-canvas {
-  position: absolute;
-  inset: 0;
-  display: block;
-  width: 100%;
-  height: 100%;
-}
-canvas:focus { outline: none; }
-canvas:focus-visible { outline: 2px solid var(--rfb-accent, #4f9dff); outline-offset: -2px; }
-.chrome {
-  position: absolute;
-  inset: 0;
-  display: flex;
-  flex-direction: column;
-  align-items: flex-start;
-  gap: 6px;
-  padding: 6px;
-  box-sizing: border-box;
-  pointer-events: none;
-  font: var(--rfb-font, 12px/1.4 system-ui, sans-serif);
-  color: var(--rfb-chrome-fg, #f2f2f2);
-}
-.chrome[hidden] { display: none; }
-.toolbar {
-  display: flex;
-  align-items: center;
-  gap: 6px;
-  width: 100%;
-}
-.status, .latency, button, .hud {
-  background: var(--rfb-chrome-bg, rgba(16, 16, 16, 0.66));
-  border-radius: var(--rfb-radius, 999px);
-}
-.status, .latency {
-  padding: 2px 8px;
-  white-space: nowrap;
-}
-.status::before {
-  content: "";
-  display: inline-block;
-  width: 7px;
-  height: 7px;
-  margin-right: 6px;
-  border-radius: 50%;
-  vertical-align: 1px;
-  background: var(--_dot, #999);
-}
-.status[data-state="negotiated"] { --_dot: var(--rfb-accent, #4f9dff); }
-.status[data-state="connecting"], .status[data-state="open"], .status[data-state="reconnecting"] {
-  --_dot: var(--rfb-warning, #f5b942);
-}
-.status[data-state="closed"], .status[data-state="error"] { --_dot: var(--rfb-error, #ff6b6b); }
-.latency:empty { display: none; }
-.spacer { flex: 1; }
-button {
-  pointer-events: auto;
-  display: grid;
-  place-items: center;
-  width: 28px;
-  height: 24px;
-  padding: 0;
-  border: 0;
-  color: inherit;
-  font: inherit;
-  cursor: pointer;
-}
-button:hover, button[aria-pressed="true"] { background: var(--rfb-accent, #4f9dff); }
-button:focus-visible { outline: 2px solid var(--rfb-accent, #4f9dff); outline-offset: 1px; }
-button svg { width: 14px; height: 14px; fill: none; stroke: currentColor; stroke-width: 1.6; }
-.hud {
-  margin: 0;
-  padding: 6px 8px;
-  max-width: 100%;
-  box-sizing: border-box;
-  overflow: hidden;
-  border-radius: 6px;
-  white-space: pre;
-  font: var(--rfb-hud-font, 11px/1.45 ui-monospace, monospace);
-}
-.hud[hidden] { display: none; }
-`;
-
-const ICONS = {
-  hud: '<svg viewBox="0 0 14 14" aria-hidden="true"><path d="M2 12V7M5.5 12V2M9 12V5M12.5 12V9"/></svg>',
-  fullscreen: '<svg viewBox="0 0 14 14" aria-hidden="true"><path d="M1.5 5V1.5H5M9 1.5h3.5V5M12.5 9v3.5H9M5 12.5H1.5V9"/></svg>',
-  screenshot: '<svg viewBox="0 0 14 14" aria-hidden="true"><path d="M1.5 4.5h2.5l1-1.5h4l1 1.5h2.5v7h-11z"/><circle cx="7" cy="7.7" r="2.1"/></svg>',
-};
-
-const TEMPLATE = `
-<div class="chrome" part="chrome" hidden>
-  <div class="toolbar" part="toolbar">
-    <span class="status" part="status" role="status" data-state="idle">idle</span>
-    <span class="latency" part="latency" title="latency"></span>
-    <span class="spacer"></span>
-    <button type="button" part="button hud-button" data-action="hud" aria-pressed="false" title="Stats" aria-label="Stats">${ICONS.hud}</button>
-    <button type="button" part="button fullscreen-button" data-action="fullscreen" title="Fullscreen" aria-label="Fullscreen">${ICONS.fullscreen}</button>
-    <button type="button" part="button screenshot-button" data-action="screenshot" title="Screenshot (PNG)" aria-label="Screenshot">${ICONS.screenshot}</button>
-  </div>
-  <pre class="hud" part="hud" hidden></pre>
-</div>
-`;
-
-/** The shadow roots' stylesheet, shared; constructed (not a `<style>` element) so that a
- * page whose CSP forbids inline styles still styles the element. */
-let sharedSheet = null;
-
-function adoptStyles(root) {
-  if ("adoptedStyleSheets" in root && typeof CSSStyleSheet.prototype.replaceSync === "function") {
-    if (sharedSheet === null) {
-      sharedSheet = new CSSStyleSheet();
-      sharedSheet.replaceSync(STYLE);
-    }
-    root.adoptedStyleSheets = [sharedSheet];
-  } else {
-    const style = document.createElement("style");
-    style.textContent = STYLE;
-    root.prepend(style);
-  }
-}
-
-const oneDecimal = (v) => v.toFixed(1);
-
-/** The stats HUD's lines. */
-function hudText(state, stats, timing, fps) {
-  const lines = [`${state} · ${stats.transport ?? "-"} · ${oneDecimal(fps)} fps`];
-  let frames = `frames ${stats.framesDisplayed} shown, ${stats.framesDropped} dropped`;
-  if (stats.frameWidth !== null) frames += ` · ${stats.frameWidth}x${stats.frameHeight}`;
-  if (stats.format && stats.format !== stats.transport) frames += ` · ${stats.format} still`;
-  lines.push(frames);
-  if (timing?.receiveToDisplayMs !== null && timing?.receiveToDisplayMs !== undefined) {
-    lines.push(`receive→display ${oneDecimal(timing.receiveToDisplayMs)} ms`);
-  }
-  if (stats.serverRttMs !== null) {
-    lines.push(
-      `server: rtt ${oneDecimal(stats.serverRttMs)} ms · encode ${oneDecimal(stats.serverEncodeMs)} ms` +
-        ` · ${oneDecimal(stats.serverBitrateBps / 1e6)} Mbps · dropped ${stats.serverDropped}`,
-    );
-  }
-  if (stats.decoderResets > 0) lines.push(`decoder resets ${stats.decoderResets}`);
-  return lines.join("\n");
-}
-
 /** The value of a `reconnect` attribute: absent or `on` -> default, `off` -> false. */
 function reconnectOption(value) {
   if (value === null || value === "" || value === "on" || value === "true") return undefined;
@@ -206,29 +54,15 @@ export class RfbViewElement extends HTMLElement {
   /** The `options` property (attributes win over it). */
   #options = {};
   #state = null;
-  /** Last `onStats` numbers, for the chrome. */
-  #lastStats = null;
-  #fpsBase = null;
   #shadow;
-  #parts;
+  #chrome;
 
   constructor() {
     super();
     this.#shadow = this.attachShadow({ mode: "open" });
     this.#shadow.innerHTML = TEMPLATE;
     adoptStyles(this.#shadow);
-    const $ = (selector) => this.#shadow.querySelector(selector);
-    this.#parts = {
-      chrome: $(".chrome"),
-      status: $(".status"),
-      latency: $(".latency"),
-      hud: $(".hud"),
-      hudButton: $('[data-action="hud"]'),
-    };
-    this.#shadow.addEventListener("click", (event) => {
-      const button = event.target instanceof Element ? event.target.closest("button[data-action]") : null;
-      if (button) this.#action(button.dataset.action);
-    });
+    this.#chrome = new Chrome(this.#shadow, (action) => this.#action(action));
   }
 
   // --- lifecycle ------------------------------------------------------------------------
@@ -383,7 +217,7 @@ export class RfbViewElement extends HTMLElement {
     };
     options.onStats = (stats, timing) => {
       if (!live()) return;
-      this.#statsArrived(stats, timing);
+      this.#chrome.showStats(stats, timing);
       this.#emit("rfb-stats", { stats, timing });
       user.onStats?.(stats, timing);
     };
@@ -443,8 +277,7 @@ export class RfbViewElement extends HTMLElement {
     const view = this.#view;
     this.#view = null;
     this.#building = false;
-    this.#lastStats = null;
-    this.#fpsBase = null;
+    this.#chrome.reset();
     view?.dispose();
     for (const canvas of this.#shadow.querySelectorAll("canvas")) canvas.remove();
   }
@@ -466,47 +299,16 @@ export class RfbViewElement extends HTMLElement {
   // --- chrome ---------------------------------------------------------------------------
 
   #renderChrome() {
-    this.#parts.chrome.hidden = !this.hasAttribute("controls");
+    this.#chrome.visible = this.hasAttribute("controls");
   }
 
   #renderStatus() {
-    const state = this.#view?.state ?? this.#state ?? "idle";
-    this.#parts.status.dataset.state = state;
-    this.#parts.status.textContent = state;
+    this.#chrome.showState(this.#view?.state ?? this.#state ?? "idle");
   }
 
-  #statsArrived(stats, timing) {
-    const now = performance.now();
-    const base = this.#fpsBase;
-    const fps = base === null ? 0 : ((stats.framesDisplayed - base.frames) * 1000) / Math.max(1, now - base.at);
-    this.#fpsBase = { frames: stats.framesDisplayed, at: now };
-    this.#lastStats = { stats, timing, fps };
-    const latency = this.#parts.latency;
-    if (stats.serverRttMs !== null) {
-      latency.textContent = `${oneDecimal(stats.serverRttMs)} ms`;
-      latency.title = "round trip: server send → displayed → ack";
-    } else if (timing?.receiveToDisplayMs !== null && timing?.receiveToDisplayMs !== undefined) {
-      latency.textContent = `${oneDecimal(timing.receiveToDisplayMs)} ms`;
-      latency.title = "receive → display";
-    }
-    this.#renderHud();
-  }
-
-  #renderHud() {
-    const hud = this.#parts.hud;
-    if (hud.hidden || this.#lastStats === null) return;
-    const { stats, timing, fps } = this.#lastStats;
-    hud.textContent = hudText(this.#view?.state ?? this.#state ?? "idle", stats, timing, fps);
-  }
-
+  /** The chrome's buttons (the HUD toggle is the chrome's own). */
   #action(action) {
-    if (action === "hud") {
-      const hud = this.#parts.hud;
-      hud.hidden = !hud.hidden;
-      this.#parts.hudButton.setAttribute("aria-pressed", String(!hud.hidden));
-      if (!hud.hidden && this.#lastStats === null) hud.textContent = "waiting for stats…";
-      this.#renderHud();
-    } else if (action === "fullscreen") {
+    if (action === "fullscreen") {
       const request = document.fullscreenElement === this ? document.exitFullscreen() : this.requestFullscreen();
       // Refused by the browser (no user gesture, a sandboxed frame): not the stream's error.
       request.catch((error) => console.warn(`rfb-view: fullscreen: ${error?.message ?? error}`));
@@ -520,16 +322,6 @@ export class RfbViewElement extends HTMLElement {
       );
     }
   }
-}
-
-/** Saves `blob` as `name` through a temporary link. */
-function download(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /**
