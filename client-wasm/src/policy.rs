@@ -249,6 +249,12 @@ impl FramePolicy {
         }
     }
 
+    /// True when a frame newer than `seq` is already on screen (so `seq`, decoded but
+    /// converted late, must not be drawn).
+    pub fn is_superseded(&self, seq: u64) -> bool {
+        self.shown_seq.is_some_and(|shown| shown >= seq)
+    }
+
     /// The frame is on the canvas: count it and acknowledge it.
     pub fn displayed(&mut self, frame: &InFlight) -> Option<Ack> {
         self.counters.frames_displayed += 1;

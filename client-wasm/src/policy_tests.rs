@@ -223,3 +223,27 @@ fn a_new_connection_starts_its_seqs_over_and_keeps_the_counters() {
     assert_eq!(p.counters().last_displayed_seq, Some(3));
     assert_eq!(p.counters().frames_displayed, 51);
 }
+
+#[test]
+fn a_frame_converted_after_a_newer_one_was_shown_is_superseded() {
+    let mut p = FramePolicy::new();
+    assert!(!p.is_superseded(1), "nothing shown yet");
+    p.arrived(&header(1, true), true, 0.0);
+    p.arrived(&header(2, false), true, 0.0);
+    let Decoded::Draw(first) = p.video_decoded(33_333) else {
+        panic!("frame 1 is fresh")
+    };
+    let Decoded::Draw(second) = p.video_decoded(2 * 33_333) else {
+        panic!("frame 2 is fresh")
+    };
+    // Frame 2's conversion finishes first and is shown; frame 1's then must not be.
+    assert_eq!(p.displayed(&second), ack(2, 0));
+    assert!(p.is_superseded(first.seq));
+    assert_eq!(
+        p.draw_failed(&first),
+        None,
+        "already covered by the ack of 2"
+    );
+    assert_eq!(p.counters().frames_dropped, 1);
+    assert!(!p.is_superseded(3));
+}

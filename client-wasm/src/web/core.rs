@@ -116,6 +116,9 @@ struct State {
     stills: u64,
     /// Bumped when a connection ends, so an image still decoding from it is ignored.
     connection: u32,
+    /// Convert I420 video frames here instead of letting the browser draw them (worker
+    /// mode; see `video_copy.rs`).
+    copy_video: bool,
 }
 
 /// The decode/draw core of one connection.
@@ -154,6 +157,7 @@ impl ViewerCore {
             decoder_resets: 0,
             stills: 0,
             connection: 0,
+            copy_video: false,
         };
         let core = ViewerCore {
             state: Rc::new(RefCell::new(state)),
@@ -171,6 +175,12 @@ impl ViewerCore {
         }
         drop(st);
         core
+    }
+
+    /// Converts software-decoded (I420) video frames to pixels in the viewer instead of
+    /// handing them to the browser's `drawImage` (worker mode: see `video_copy.rs`).
+    pub fn copy_video_frames(&self, on: bool) {
+        self.state.borrow_mut().copy_video = on;
     }
 
     /// A new stream configuration: the decoder is rebuilt for it.

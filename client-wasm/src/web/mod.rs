@@ -10,6 +10,7 @@
 //! | `core.rs` | decode and draw in order, ack, keyframe requests, stills (no DOM: worker-ready) |
 //! | `core/decoder.rs` | the video decoder's life: build, output, failure and stall -> `DecoderReset` |
 //! | `video.rs` / `image.rs` | WebCodecs `VideoDecoder` / `createImageBitmap` wrappers |
+//! | `video_copy.rs` | a decoded frame's I420 planes -> RGBA -> `ImageBitmap` (worker mode) |
 //! | `surface.rs` | the canvas (its colour space) and the fit/DPR layout |
 //! | `probe.rs` | what this browser decodes |
 //! | `worker/` | worker mode: `WorkerView` (main thread), `runWorker` (in the worker), the `OffscreenCanvas` surface |
@@ -29,6 +30,7 @@ mod socket;
 mod surface;
 mod timer;
 mod video;
+mod video_copy;
 mod view;
 mod worker;
 
@@ -111,6 +113,12 @@ export interface RemoteFramebufferViewOptions {
    * would repeat (4401 unauthorized, 4426 version mismatch, 4406 no common transport, 4404
    * unknown stream, protocol violations) are never retried; `reconnect()` forces an attempt anyway. */
   reconnect?: boolean | ReconnectOptions;
+  /** Convert software-decoded (I420) video frames to pixels in the viewer (wasm, SIMD)
+   * instead of the browser's `drawImage`. Default: on in a `WorkerView` (headless
+   * Chromium without a GPU otherwise makes the worker wait for the page's main thread on
+   * every frame), off on the main thread. Frames a GPU decoder produced are always drawn by
+   * the browser. */
+  copyVideoFrames?: boolean;
   /** Called on every state change. */
   onState?: (state: ViewState) => void;
   /** Called every second with the viewer's stats and timings. */

@@ -40,6 +40,9 @@ pub struct Options {
     pub decoder_stall_ms: f64,
     /// How to reconnect after the connection ends (`None`: never).
     pub reconnect: Option<ReconnectPolicy>,
+    /// Convert software-decoded video frames in the viewer rather than the browser
+    /// (`None`: the mode's default, on in a worker, off on the main thread).
+    pub copy_video_frames: Option<bool>,
     /// `onState(state)`.
     pub on_state: Option<Function>,
     /// `onStats(stats, serverStats)`.
@@ -179,6 +182,13 @@ impl Options {
                 .number("decoderStallMs", 100.0, 60_000.0)?
                 .unwrap_or(DEFAULT_STALL_AFTER_MS),
             reconnect: r.reconnect()?,
+            copy_video_frames: r
+                .get("copyVideoFrames")?
+                .map(|v| {
+                    v.as_bool()
+                        .ok_or_else(|| invalid("copyVideoFrames", "expected a boolean"))
+                })
+                .transpose()?,
             on_state: r.function("onState")?,
             on_stats: r.function("onStats")?,
             on_error: r.function("onError")?,

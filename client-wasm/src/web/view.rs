@@ -219,6 +219,7 @@ impl RemoteFramebufferView {
                 options.debug,
                 options.decoder_stall_ms,
             );
+            core.copy_video_frames(options.copy_video_frames.unwrap_or(false));
             let session = Session::start(params, core.clone(), slot.clone(), sink.clone());
             Inner {
                 canvas: RefCell::new(canvas.clone()),

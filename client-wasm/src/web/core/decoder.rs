@@ -6,13 +6,14 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use rfb_protocol::ClientMessage;
+use rfb_protocol::{ClientMessage, BT601_LIMITED};
 
 use super::{performance_now, Held, State};
-use crate::policy::Decoded;
+use crate::policy::{Decoded, InFlight};
 use crate::web::error::ViewerError;
 use crate::web::events::ViewerEvent;
 use crate::web::video::{OwnedFrame, VideoPipe};
+use crate::web::video_copy::{frame_to_bitmap, is_copyable};
 
 impl State {
     /// Builds a decoder for the current config; on failure reports it and leaves none.
@@ -31,7 +32,9 @@ impl State {
             config,
             move |frame| {
                 if let Some(state) = on_frame.upgrade() {
-                    state.borrow_mut().video_done(generation, frame);
+                    state
+                        .borrow_mut()
+                        .video_done(generation, frame, Rc::downgrade(&state));
                 }
             },
             move |error| {
@@ -104,7 +107,7 @@ impl State {
         }
     }
 
-    fn video_done(&mut self, generation: u32, frame: OwnedFrame) {
+    fn video_done(&mut self, generation: u32, frame: OwnedFrame, shared: Weak<RefCell<State>>) {
         if self.closed || generation != self.generation {
             return; // dropping `frame` closes it
         }
@@ -114,9 +117,60 @@ impl State {
         match decoded {
             Decoded::Draw(info) => {
                 let format = self.config.as_ref().map_or("h264", |c| c.transport.name());
-                self.show(Held::Video(frame), info, format);
+                if self.copy_video && is_copyable(frame.frame()) {
+                    self.copy_then_show(frame, info, format, shared);
+                } else {
+                    self.show(Held::Video(frame), info, format);
+                }
             }
             Decoded::Stale => self.log(&format!("stale video frame at {}us", frame.timestamp_us())),
         }
+    }
+
+    /// Converts the frame's pixels here ([`frame_to_bitmap`]) and draws the result, unless
+    /// a newer frame got on screen first or the connection changed meanwhile. A failed
+    /// conversion is reported once and the browser draws frames from then on.
+    fn copy_then_show(
+        &mut self,
+        frame: OwnedFrame,
+        info: InFlight,
+        format: &'static str,
+        shared: Weak<RefCell<State>>,
+    ) {
+        let encoding = self
+            .config
+            .as_ref()
+            .and_then(|c| c.yuv)
+            .unwrap_or(BT601_LIMITED);
+        let connection = self.connection;
+        wasm_bindgen_futures::spawn_local(async move {
+            let result = frame_to_bitmap(frame.frame(), encoding, info.color).await;
+            drop(frame);
+            let Some(state) = shared.upgrade() else {
+                return;
+            };
+            let mut st = state.borrow_mut();
+            if st.closed || st.connection != connection {
+                return;
+            }
+            match result {
+                Ok(bitmap) if !st.policy.is_superseded(info.seq) => {
+                    st.show(Held::Bitmap(bitmap), info, format);
+                }
+                Ok(_) => {
+                    let ack = st.policy.draw_failed(&info);
+                    st.send_ack(ack);
+                }
+                Err(reason) => {
+                    st.copy_video = false;
+                    st.events.emit(ViewerEvent::Error(ViewerError::Draw {
+                        what: "copy of a video frame (the browser draws them from now on)",
+                        reason,
+                    }));
+                    let ack = st.policy.draw_failed(&info);
+                    st.send_ack(ack);
+                }
+            }
+        });
     }
 }

@@ -27,7 +27,7 @@ use crate::web::view::{call, create_canvas, default_url, event_handler, window};
 
 /// The options the worker reads (the rest stay on the main thread; callbacks cannot cross
 /// `postMessage`).
-const WORKER_OPTIONS: [&str; 7] = [
+const WORKER_OPTIONS: [&str; 8] = [
     "token",
     "imageOnly",
     "maxInflight",
@@ -35,6 +35,7 @@ const WORKER_OPTIONS: [&str; 7] = [
     "decoderStallMs",
     "reconnect",
     "devicePixelRatio",
+    "copyVideoFrames",
 ];
 
 /// A view whose connection, decoding and drawing run in a Web Worker.
