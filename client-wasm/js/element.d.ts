@@ -12,6 +12,13 @@ import type {
   ViewerStats,
 } from "./index.js";
 
+/** The element's `options`: `createView`'s, where `worker` may also be a function that
+ * returns a new `Worker` (called for each view the element builds; a `Worker` object serves
+ * one view only, since the view ends it on dispose). */
+export interface RfbViewOptions extends Omit<CreateViewOptions, "worker"> {
+  worker?: CreateViewOptions["worker"] | (() => Worker);
+}
+
 /** `capture()` of the element: the pixels on screen and the stats of that very frame. */
 export interface RfbCapture extends CaptureResult {
   stats: ViewerStats;
@@ -44,9 +51,9 @@ export class RfbViewElement extends HTMLElement {
   readonly view: RfbView | null;
   /** The view's connection state, null without a view. */
   readonly state: ViewState | null;
-  /** Options attributes cannot say (callbacks, reconnect tuning, a `Worker`...); a present
-   * attribute wins over the same option. Setting it rebuilds the view. */
-  options: CreateViewOptions;
+  /** Options attributes cannot say (callbacks, reconnect tuning, where to run...); a
+   * present attribute wins over the same option. Setting it rebuilds the view. */
+  options: RfbViewOptions;
   /** The `src` attribute: the stream's WebSocket URL. */
   src: string;
   /** The `fit` attribute (applied live). */

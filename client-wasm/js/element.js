@@ -31,6 +31,9 @@ const REBUILD_ATTRIBUTES = [
   "image-only", "no-input", "debug", "no-worker", "worker-url", "reconnect",
 ];
 
+/** Workers already handed to a view (and so ended with it). */
+const usedWorkers = new WeakSet();
+
 const DEFAULT_FIT = "contain";
 const DEFAULT_BACKGROUND = "#000000";
 
@@ -99,8 +102,9 @@ export class RfbViewElement extends HTMLElement {
   }
 
   /**
-   * Options for what attributes cannot say (callbacks, `reconnect` tuning, a `Worker`...).
-   * An attribute that is present wins over the same option. Setting it rebuilds the view.
+   * Options for what attributes cannot say (callbacks, `reconnect` tuning, where to run:
+   * `worker` may also be a function returning a new `Worker`, called for each view). An
+   * attribute that is present wins over the same option. Setting it rebuilds the view.
    */
   get options() {
     return { ...this.#options };
@@ -116,7 +120,7 @@ export class RfbViewElement extends HTMLElement {
   }
 
   set src(value) {
-    this.setAttribute("src", value);
+    this.#reflect("src", value);
   }
 
   get fit() {
@@ -124,7 +128,7 @@ export class RfbViewElement extends HTMLElement {
   }
 
   set fit(value) {
-    this.setAttribute("fit", value);
+    this.#reflect("fit", value);
   }
 
   get background() {
@@ -132,7 +136,7 @@ export class RfbViewElement extends HTMLElement {
   }
 
   set background(value) {
-    this.setAttribute("background", value);
+    this.#reflect("background", value);
   }
 
   get controls() {
@@ -141,6 +145,12 @@ export class RfbViewElement extends HTMLElement {
 
   set controls(value) {
     this.toggleAttribute("controls", Boolean(value));
+  }
+
+  /** Sets the attribute, or removes it for null/undefined. */
+  #reflect(name, value) {
+    if (value === null || value === undefined) this.removeAttribute(name);
+    else this.setAttribute(name, String(value));
   }
 
   // --- methods --------------------------------------------------------------------------
@@ -202,6 +212,14 @@ export class RfbViewElement extends HTMLElement {
     if (this.hasAttribute("no-worker")) options.worker = false;
     else if (this.hasAttribute("worker-url")) {
       options.worker = new URL(this.getAttribute("worker-url"), document.baseURI).href;
+    } else if (typeof options.worker === "function") {
+      options.worker = options.worker(); // a fresh Worker for each view
+    } else if (typeof Worker === "function" && options.worker instanceof Worker) {
+      // Each view ends its worker on dispose, so a Worker object serves one build only.
+      if (usedWorkers.has(options.worker)) {
+        throw new TypeError("<rfb-view>: options.worker is a Worker an earlier view ended; pass a function returning a new Worker");
+      }
+      usedWorkers.add(options.worker);
     }
     const reconnect = reconnectOption(this.getAttribute("reconnect"));
     if (reconnect !== undefined) options.reconnect = reconnect;

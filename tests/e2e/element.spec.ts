@@ -128,6 +128,30 @@ test.describe("<rfb-view> on a blank page", () => {
     expectQuadrants(await distinctCaptures(page, EL, 4, (w, h) => quadrantCentres(w, h)));
   });
 
+  test("the options property: callbacks, and a worker factory called for each rebuild", async ({ page, server }) => {
+    await addView(page, server, {});
+    await waitShowing(page, EL);
+    await page.evaluate(() => {
+      const w = window as any;
+      w.optionStates = [];
+      w.rfbElement.options = {
+        onState: (s: string) => w.optionStates.push(s),
+        worker: () => new Worker("/rfb-worker.js", { type: "module", name: "from-options" }),
+      };
+    });
+    await page.waitForFunction(() => (window as any).optionStates.includes("negotiated"));
+    await waitShowing(page, EL);
+    expect(page.workers().map((w) => new URL(w.url()).pathname)).toEqual(["/rfb-worker.js"]);
+    // An attribute change rebuilds: the factory gives the new view its own worker.
+    await page.evaluate(() => (window as any).rfbElement.setAttribute("image-only", ""));
+    await page.waitForFunction(() => (window as any).rfbElement.stats()?.transport === "jpeg");
+    await waitShowing(page, EL);
+    await expect.poll(() => page.workers().map((w) => new URL(w.url()).pathname)).toEqual(["/rfb-worker.js"]);
+    expectQuadrants(await distinctCaptures(page, EL, 4, (w, h) => quadrantCentres(w, h)));
+    const states = await page.evaluate(() => (window as any).optionStates);
+    expect(states.filter((s: string) => s === "negotiated")).toHaveLength(2);
+  });
+
   test("capture() is the frame with its stats; screenshot() a PNG of it", async ({ page, server }) => {
     await addView(page, server, {});
     await waitShowing(page, EL, 3);
