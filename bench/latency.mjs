@@ -3,7 +3,7 @@
 // implementation, back to back, at each size/rate and transport. See bench/README.md.
 //
 //   npm run bench:latency -- [--seconds 20] [--configs 1280x720@30,1280x720@60,1920x1080@30]
-//                            [--transports h264,jpeg] [--impls rfb,ref] [--json FILE]
+//                            [--transports h264,jpeg] [--impls rfb,ref,rfb-worker] [--json FILE]
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { chromium } from "@playwright/test";
@@ -44,8 +44,9 @@ async function keyPresses(page, count) {
 
 async function runOne(impl, { width, height, fps }, transport, pages) {
   const quietBefore = await waitQuiet();
-  const server = impl === "rfb"
-    ? await startRfb({ width, height, fps })
+  const isRfb = impl === "rfb" || impl === "rfb-worker";
+  const server = isRfb
+    ? await startRfb({ width, height, fps, worker: impl === "rfb-worker" })
     : await startRef({ width, height, fps, transport, pagesUrl: pages.url });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   try {
@@ -53,7 +54,7 @@ async function runOne(impl, { width, height, fps }, transport, pages) {
     const errors = [];
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-    await page.addInitScript({ content: hooksScript(impl) });
+    await page.addInitScript({ content: hooksScript(isRfb ? "rfb" : impl) });
     await page.goto(server.pageUrl(transport));
     await page.waitForFunction(() => globalThis.__bench?.draws.length >= 30, null, { timeout: 30_000 });
     await page.mouse.click(width / 2, height / 2);
@@ -81,7 +82,7 @@ async function runOne(impl, { width, height, fps }, transport, pages) {
     await page.waitForTimeout(500);
 
     const sync = clockOffset(await server.inputs());
-    const patternSeq = impl === "rfb" ? (f) => f.frameSeq : (f) => server.patternSeq(f.tsUs);
+    const patternSeq = isRfb ? (f) => f.frameSeq : (f) => server.patternSeq(f.tsUs);
     const lat = latencies(bench, patternSeq, sync.offsetMs, elapsed);
     const m = metrics[0] ?? {};
     return {

@@ -71,8 +71,45 @@ function benchHooks(impl, inWorker, selfSource) {
     ? {
         frame: (r) => channel.postMessage({ origin: performance.timeOrigin, frame: r }),
         ack: (r) => channel.postMessage({ origin: performance.timeOrigin, ack: r }),
+        draw: (r) => channel.postMessage({ origin: performance.timeOrigin, draw: r }),
       }
     : null;
+
+  // Reads the test card's colour phase off a context right after a draw: quadrant q shows
+  // palette[(q + seq) % 4], so the phase is seq % 4 (-1 when the four do not agree).
+  const palette = [[220, 40, 40], [40, 200, 40], [40, 40, 220], [220, 200, 40]];
+  const nearest = (px) => {
+    let best = -1;
+    let bestErr = 60;
+    palette.forEach((c, i) => {
+      const err = Math.max(Math.abs(c[0] - px[0]), Math.abs(c[1] - px[1]), Math.abs(c[2] - px[2]));
+      if (err < bestErr) {
+        bestErr = err;
+        best = i;
+      }
+    });
+    return best;
+  };
+  const phaseOf = (ctx, canvas) => {
+    const idx = [0, 1, 2, 3].map((q) => {
+      const x = Math.floor((((q % 2) * 2 + 1) * canvas.width) / 4);
+      const y = Math.floor(((Math.floor(q / 2) * 2 + 1) * canvas.height) / 4);
+      return nearest(ctx.getImageData(x, y, 1, 1).data);
+    });
+    const phase = idx[0];
+    return phase >= 0 && idx.every((i, q) => i === (phase + q) % 4) ? phase : -1;
+  };
+
+  if (inWorker && impl === "rfb" && self.OffscreenCanvasRenderingContext2D) {
+    // A viewer drawing in a worker (rfb's worker mode) draws on the page's transferred canvas.
+    const drawInWorker = OffscreenCanvasRenderingContext2D.prototype.drawImage;
+    OffscreenCanvasRenderingContext2D.prototype.drawImage = function (...args) {
+      const result = drawInWorker.apply(this, args);
+      const canvas = this.canvas;
+      if (canvas.width >= 64 && canvas.height >= 64) store.draw({ t: now(), phase: phaseOf(this, canvas) });
+      return result;
+    };
+  }
 
   if (!inWorker) {
     const bench = { frames: [], acks: [], draws: [], errors: [] };
@@ -92,6 +129,7 @@ function benchHooks(impl, inWorker, selfSource) {
       const shift = e.data.origin - performance.timeOrigin;
       if (e.data.frame) bench.frames.push({ ...e.data.frame, t: e.data.frame.t + shift });
       if (e.data.ack) bench.acks.push({ ...e.data.ack, t: e.data.ack.t + shift });
+      if (e.data.draw) bench.draws.push({ ...e.data.draw, t: e.data.draw.t + shift });
     };
 
     // Workers get the WebSocket hook too.
@@ -103,44 +141,23 @@ function benchHooks(impl, inWorker, selfSource) {
       const load = options && options.type === "module"
         ? `const early = []; const hold = (e) => { early.push(e.data); e.stopImmediatePropagation(); };
 self.addEventListener("message", hold);
-await import(${JSON.stringify(String(url))});
+await import(${JSON.stringify(String(new URL(url, location.href)))});
 self.removeEventListener("message", hold);
 for (const data of early) self.dispatchEvent(new MessageEvent("message", { data }));`
-        : `importScripts(${JSON.stringify(String(url))});`;
+        : `importScripts(${JSON.stringify(String(new URL(url, location.href)))});`;
       const blob = new Blob([call + load], { type: "text/javascript" });
       return new NativeWorker(URL.createObjectURL(blob), options);
     };
     self.Worker.prototype = NativeWorker.prototype;
 
     // Draws onto a visible canvas, and the colour phase they show.
-    const palette = [[220, 40, 40], [40, 200, 40], [40, 40, 220], [220, 200, 40]];
-    const nearest = (px) => {
-      let best = -1;
-      let bestErr = 60;
-      palette.forEach((c, i) => {
-        const err = Math.max(Math.abs(c[0] - px[0]), Math.abs(c[1] - px[1]), Math.abs(c[2] - px[2]));
-        if (err < bestErr) {
-          bestErr = err;
-          best = i;
-        }
-      });
-      return best;
-    };
     const draw = CanvasRenderingContext2D.prototype.drawImage;
     CanvasRenderingContext2D.prototype.drawImage = function (...args) {
       const result = draw.apply(this, args);
       const canvas = this.canvas;
       if (canvas.isConnected && canvas.width >= 64 && canvas.height >= 64) {
         const t = now();
-        const idx = [0, 1, 2, 3].map((q) => {
-          const x = Math.floor((((q % 2) * 2 + 1) * canvas.width) / 4);
-          const y = Math.floor(((Math.floor(q / 2) * 2 + 1) * canvas.height) / 4);
-          return nearest(this.getImageData(x, y, 1, 1).data);
-        });
-        // Quadrant q shows palette[(q + seq) % 4]: the phase is seq % 4.
-        const phase = idx[0];
-        const consistent = phase >= 0 && idx.every((i, q) => i === (phase + q) % 4);
-        bench.draws.push({ t, phase: consistent ? phase : -1 });
+        bench.draws.push({ t, phase: phaseOf(this, canvas) });
       }
       return result;
     };

@@ -64,7 +64,7 @@ function track(proc, log, onLine) {
  * `rfb serve` with test_card at `width`x`height`, `fps`; resolves once /health answers.
  * `extra`: more flags.
  */
-export async function startRfb({ width, height, fps, extra = [] }) {
+export async function startRfb({ width, height, fps, extra = [], worker = false }) {
   const args = ["serve", "--pattern", "test_card", "--width", String(width), "--height", String(height),
     "--fps", String(fps), "--port", "0", "--host", "127.0.0.1", "--record-events", "--stats-interval", "1", ...extra];
   const proc = spawn(RFB_BIN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
@@ -88,7 +88,8 @@ export async function startRfb({ width, height, fps, extra = [] }) {
     },
     /** The page URL for one viewer. */
     pageUrl(transport) {
-      return `${url}?hud=0&transport=${transport === "jpeg" ? "image" : "video"}`;
+      const mode = worker ? "&worker=1" : "";
+      return `${url}?hud=0&transport=${transport === "jpeg" ? "image" : "video"}${mode}`;
     },
   };
 }
