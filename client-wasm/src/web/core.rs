@@ -56,6 +56,8 @@ pub trait Outbox {
 enum Held {
     Video(OwnedFrame),
     Bitmap(OwnedBitmap),
+    /// A video frame the viewer converted (`video_copy.rs`).
+    Copied(web_sys::OffscreenCanvas),
 }
 
 impl Held {
@@ -63,6 +65,7 @@ impl Held {
         match self {
             Held::Video(f) => Picture::Video(f.frame()),
             Held::Bitmap(b) => Picture::Bitmap(b.bitmap()),
+            Held::Copied(c) => Picture::Canvas(c),
         }
     }
 }
@@ -119,6 +122,8 @@ struct State {
     /// Convert I420 video frames here instead of letting the browser draw them (worker
     /// mode; see `video_copy.rs`).
     copy_video: bool,
+    /// The canvas of the converted frame last replaced on screen, reused for the next one.
+    spare_canvas: Option<web_sys::OffscreenCanvas>,
 }
 
 /// The decode/draw core of one connection.
@@ -158,6 +163,7 @@ impl ViewerCore {
             stills: 0,
             connection: 0,
             copy_video: false,
+            spare_canvas: None,
         };
         let core = ViewerCore {
             state: Rc::new(RefCell::new(state)),
@@ -462,11 +468,18 @@ impl State {
                 self.latency.1 += 1;
                 let ack = self.policy.displayed(&frame);
                 self.send_ack(ack);
-                self.shown = Some(Shown {
+                let replaced = self.shown.replace(Shown {
                     held,
                     frame,
                     format,
                 });
+                if let Some(Shown {
+                    held: Held::Copied(canvas),
+                    ..
+                }) = replaced
+                {
+                    self.spare_canvas = Some(canvas);
+                }
                 true
             }
             Err(e) => {

@@ -21,11 +21,6 @@ extern "C" {
 pub struct OwnedBitmap(ImageBitmap);
 
 impl OwnedBitmap {
-    /// Takes ownership of `bitmap` (closed on drop).
-    pub fn new(bitmap: ImageBitmap) -> OwnedBitmap {
-        OwnedBitmap(bitmap)
-    }
-
     /// The bitmap.
     pub fn bitmap(&self) -> &ImageBitmap {
         &self.0

@@ -31,6 +31,8 @@ pub enum Picture<'a> {
     Video(&'a VideoFrame),
     /// A decoded image.
     Bitmap(&'a ImageBitmap),
+    /// Pixels the viewer converted itself, on a frame-sized canvas.
+    Canvas(&'a web_sys::OffscreenCanvas),
 }
 
 /// How frames are placed on the canvas: fit mode, letterbox colour, the canvas's CSS size
@@ -284,6 +286,13 @@ macro_rules! context_2d_impl {
                     ),
                     Picture::Bitmap(bitmap) => self.draw_image_with_image_bitmap_and_dw_and_dh(
                         bitmap,
+                        dest.x,
+                        dest.y,
+                        dest.width,
+                        dest.height,
+                    ),
+                    Picture::Canvas(canvas) => self.draw_image_with_offscreen_canvas_and_dw_and_dh(
+                        canvas,
                         dest.x,
                         dest.y,
                         dest.width,

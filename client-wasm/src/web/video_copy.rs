@@ -1,7 +1,9 @@
-//! A decoded `VideoFrame` turned into an `ImageBitmap` by the viewer itself: its I420
-//! planes are copied out (`copyTo`, a plain memory copy), converted to RGBA here with the
-//! matrix and range the stream's `Config` announced (the `yuv` crate, the same one the
-//! server encodes with), and wrapped in an `ImageBitmap`.
+//! A decoded `VideoFrame` turned into pixels by the viewer itself: its I420 planes are
+//! copied out (`copyTo`, a plain memory copy), converted to RGBA here with the matrix and
+//! range the stream's `Config` announced (the `yuv` crate, the same one the server encodes
+//! with), and put on a frame-sized `OffscreenCanvas` (`putImageData`), which the surface
+//! then draws through the fit like any picture. Two such canvases alternate (the one on
+//! screen and the next), so nothing is allocated per frame.
 //!
 //! Worker mode uses it because headless Chromium without a GPU makes a worker wait for the
 //! page's main thread whenever it turns a `VideoFrame` into pixels itself (`drawImage`,
@@ -14,31 +16,28 @@ use rfb_protocol::color::MatrixCoefficients;
 use rfb_protocol::{ColorSpace, YuvEncoding};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ImageBitmap, PlaneLayout, VideoFrame, VideoPixelFormat};
+use web_sys::{
+    ImageData, OffscreenCanvas, OffscreenCanvasRenderingContext2d, PlaneLayout, VideoFrame,
+    VideoPixelFormat,
+};
 use yuv::{YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
 use super::error::js_reason;
-use super::image::OwnedBitmap;
-
-#[wasm_bindgen]
-extern "C" {
-    /// The global `createImageBitmap(imageData)`.
-    #[wasm_bindgen(js_name = createImageBitmap, catch)]
-    fn create_image_bitmap_from_data(image: &JsValue) -> Result<Promise, JsValue>;
-}
 
 /// True for frames this module converts: I420 in CPU memory (software decoders).
 pub fn is_copyable(frame: &VideoFrame) -> bool {
     frame.format() == Some(VideoPixelFormat::I420)
 }
 
-/// The frame's pixels as an `ImageBitmap` in `color` (the frame's colour space), converted
-/// with `encoding`. The error is a readable reason.
-pub async fn frame_to_bitmap(
+/// The frame's pixels on a frame-sized `OffscreenCanvas` in `color` (the frame's colour
+/// space), converted with `encoding`. `spare` (the canvas of a frame no longer on screen)
+/// is reused when it has the right size. The error is a readable reason.
+pub async fn copy_frame(
     frame: &VideoFrame,
     encoding: YuvEncoding,
     color: ColorSpace,
-) -> Result<OwnedBitmap, String> {
+    spare: Option<OffscreenCanvas>,
+) -> Result<OffscreenCanvas, String> {
     let rect = frame
         .visible_rect()
         .ok_or("the frame has no visible rectangle")?;
@@ -47,13 +46,9 @@ pub async fn frame_to_bitmap(
     // A JS buffer, not wasm memory: the copy completes later, and wasm memory may grow
     // (detaching any view of it) meanwhile.
     let buffer = Uint8Array::new_with_length(size);
-    let layouts = JsFuture::from(
-        frame
-            .copy_to_with_u8_array(&buffer)
-            .unchecked_into::<Promise>(),
-    )
-    .await
-    .map_err(|e| js_reason(&e))?;
+    let layouts = JsFuture::from(frame.copy_to_with_u8_array(&buffer).unchecked_into::<Promise>())
+        .await
+        .map_err(|e| js_reason(&e))?;
     let layouts: Vec<PlaneLayout> = Array::from(&layouts)
         .iter()
         .map(|l| l.unchecked_into::<PlaneLayout>())
@@ -96,17 +91,45 @@ pub async fn frame_to_bitmap(
     };
     yuv::yuv420_to_rgba(&image, &mut rgba, width * 4, range, matrix)
         .map_err(|e| format!("YUV -> RGBA: {e}"))?;
+    let canvas = match spare {
+        Some(c) if (c.width(), c.height()) == (width, height) => c,
+        _ => OffscreenCanvas::new(width, height).map_err(|e| js_reason(&e))?,
+    };
+    let context = canvas_context(&canvas, color)?;
     let data = image_data(&rgba, width, height, color)?;
-    let promise = create_image_bitmap_from_data(&data).map_err(|e| js_reason(&e))?;
-    let bitmap = JsFuture::from(promise).await.map_err(|e| js_reason(&e))?;
-    bitmap
-        .dyn_into::<ImageBitmap>()
-        .map(OwnedBitmap::new)
-        .map_err(|_| "createImageBitmap resolved to something else".to_string())
+    context
+        .put_image_data(&data, 0, 0)
+        .map_err(|e| js_reason(&e))?;
+    Ok(canvas)
+}
+
+/// The canvas's 2D context (created in `color` the first time).
+fn canvas_context(
+    canvas: &OffscreenCanvas,
+    color: ColorSpace,
+) -> Result<OffscreenCanvasRenderingContext2d, String> {
+    let options = Object::new();
+    Reflect::set(
+        &options,
+        &"colorSpace".into(),
+        &color.canvas_color_space().into(),
+    )
+    .map_err(|e| js_reason(&e))?;
+    canvas
+        .get_context_with_context_options("2d", &options)
+        .map_err(|e| js_reason(&e))?
+        .ok_or("the scratch canvas has no 2D context")?
+        .dyn_into::<OffscreenCanvasRenderingContext2d>()
+        .map_err(|_| "getContext('2d') returned something else".to_string())
 }
 
 /// `new ImageData(rgba, width, height, { colorSpace })` (web-sys lacks the settings form).
-fn image_data(rgba: &[u8], width: u32, height: u32, color: ColorSpace) -> Result<JsValue, String> {
+fn image_data(
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    color: ColorSpace,
+) -> Result<ImageData, String> {
     let constructor = Reflect::get(&js_sys::global(), &"ImageData".into())
         .map_err(|e| js_reason(&e))?
         .dyn_into::<js_sys::Function>()
@@ -124,5 +147,8 @@ fn image_data(rgba: &[u8], width: u32, height: u32, color: ColorSpace) -> Result
         &height.into(),
         &settings,
     );
-    Reflect::construct(&constructor, &args).map_err(|e| js_reason(&e))
+    Reflect::construct(&constructor, &args)
+        .map_err(|e| js_reason(&e))?
+        .dyn_into::<ImageData>()
+        .map_err(|_| "new ImageData returned something else".to_string())
 }

@@ -13,7 +13,7 @@ use crate::policy::{Decoded, InFlight};
 use crate::web::error::ViewerError;
 use crate::web::events::ViewerEvent;
 use crate::web::video::{OwnedFrame, VideoPipe};
-use crate::web::video_copy::{frame_to_bitmap, is_copyable};
+use crate::web::video_copy::{copy_frame, is_copyable};
 
 impl State {
     /// Builds a decoder for the current config; on failure reports it and leaves none.
@@ -127,7 +127,7 @@ impl State {
         }
     }
 
-    /// Converts the frame's pixels here ([`frame_to_bitmap`]) and draws the result, unless
+    /// Converts the frame's pixels here ([`copy_frame`]) and draws the result, unless
     /// a newer frame got on screen first or the connection changed meanwhile. A failed
     /// conversion is reported once and the browser draws frames from then on.
     fn copy_then_show(
@@ -143,8 +143,9 @@ impl State {
             .and_then(|c| c.yuv)
             .unwrap_or(BT601_LIMITED);
         let connection = self.connection;
+        let spare = self.spare_canvas.take();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = frame_to_bitmap(frame.frame(), encoding, info.color).await;
+            let result = copy_frame(frame.frame(), encoding, info.color, spare).await;
             drop(frame);
             let Some(state) = shared.upgrade() else {
                 return;
@@ -154,10 +155,11 @@ impl State {
                 return;
             }
             match result {
-                Ok(bitmap) if !st.policy.is_superseded(info.seq) => {
-                    st.show(Held::Bitmap(bitmap), info, format);
+                Ok(canvas) if !st.policy.is_superseded(info.seq) => {
+                    st.show(Held::Copied(canvas), info, format);
                 }
-                Ok(_) => {
+                Ok(canvas) => {
+                    st.spare_canvas = Some(canvas);
                     let ack = st.policy.draw_failed(&info);
                     st.send_ack(ack);
                 }
