@@ -46,9 +46,13 @@ pub async fn copy_frame(
     // A JS buffer, not wasm memory: the copy completes later, and wasm memory may grow
     // (detaching any view of it) meanwhile.
     let buffer = Uint8Array::new_with_length(size);
-    let layouts = JsFuture::from(frame.copy_to_with_u8_array(&buffer).unchecked_into::<Promise>())
-        .await
-        .map_err(|e| js_reason(&e))?;
+    let layouts = JsFuture::from(
+        frame
+            .copy_to_with_u8_array(&buffer)
+            .unchecked_into::<Promise>(),
+    )
+    .await
+    .map_err(|e| js_reason(&e))?;
     let layouts: Vec<PlaneLayout> = Array::from(&layouts)
         .iter()
         .map(|l| l.unchecked_into::<PlaneLayout>())
