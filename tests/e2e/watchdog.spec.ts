@@ -18,10 +18,13 @@ const ALLOWED: Record<DecoderFault, RegExp> = {
 /** The error stage each fault is reported under. */
 const STAGE: Record<DecoderFault, string> = { throw: "decode", stall: "stall", corrupt: "decode" };
 
-/** How long the picture may stay frozen: the watchdog's default allowance (1000 ms) plus
- * its check period (200 ms) for a stall, then a keyframe's round trip; a throw or an error
- * is noticed at once. */
-const MAX_FROZEN_MS: Record<DecoderFault, number> = { throw: 400, stall: 1600, corrupt: 400 };
+/** How long the picture may stay frozen. Expected: a throw or an error is noticed at once
+ * (recovery measured 25-47 ms, printed below), a stall after the watchdog's allowance
+ * (1000 ms) plus its check period (200 ms) and a keyframe's round trip (~1.1 s). The bounds
+ * are about twice that, so a loaded machine's jitter does not fail the test, while a
+ * view left frozen (no recovery) still does; which path recovered is checked by the
+ * DecoderReset counts below, not by the clock. */
+const MAX_FROZEN_MS: Record<DecoderFault, number> = { throw: 1000, stall: 2500, corrupt: 1000 };
 
 async function metrics(server: RfbServer) {
   const sessions = await (await fetch(`${server.url}metrics`)).json();

@@ -79,18 +79,13 @@ async fn a_recorder_that_falls_behind_skips_and_never_slows_publish() {
         .record(&path, RecordOptions::default())
         .expect("record");
     let pixels = bytes::Bytes::from(test_card(0, 640, 480));
-    let started = Instant::now();
     for _ in 0..300 {
         let frame = Frame::rgb(640, 480, pixels.clone()).expect("frame");
         display.publish(frame).expect("publish");
     }
-    let publishing = started.elapsed();
     let summary = recorder.stop().await.expect("stop");
-    // Encoding 300 frames takes over 300 ms here; publishing must not wait for any.
-    assert!(
-        publishing < Duration::from_millis(250),
-        "300 publishes took {publishing:?}"
-    );
+    // Skipped frames prove publish() never waited for the encoder (a publish that waited
+    // would hand every frame over); no clock involved, so a slow machine cannot fail it.
     assert_eq!(
         summary.frames_written + summary.frames_skipped,
         300,
