@@ -1,5 +1,6 @@
 // The published size changes mid-stream (640x480 <-> 320x320 every 20 frames): the viewer
-// rebuilds its decoder on each Config and keeps showing correct colours at each size.
+// rebuilds its decoder on each Config and keeps showing correct colours at each size, on
+// the main thread and in worker mode (whose own frame conversion follows the size).
 import { test, expect } from "./fixtures";
 import {
   expectColor, fitRect, hex, near, openViewer, quadrantCentres, snapshot, toCanvas,
@@ -11,9 +12,9 @@ const SIZES: [number, number][] = [[640, 480], [320, 320]];
 
 test.use({ serverSpec: { extra: ["--alt-size", "320x320", "--resize-every", "20"] } });
 
-for (const transport of ["video", "image"] as Transport[]) {
-  test(`transport=${transport}: correct colours before and after each size change`, async ({ page, server }) => {
-    await openViewer(page, server, { transport, fit: "contain", bg: BG });
+for (const [transport, worker] of [["video", "0"], ["image", "0"], ["video", "1"]] as [Transport, string][]) {
+  test(`transport=${transport}, worker=${worker}: correct colours before and after each size change`, async ({ page, server }) => {
+    await openViewer(page, server, { transport, fit: "contain", bg: BG, worker });
     // In the 640x480 canvas a 320x320 frame is pillarboxed: (40, 100) is a bar then, and
     // quadrant 0 of a 640x480 frame otherwise.
     const probe: [number, number] = [40, 100];

@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Element, MediaQueryList, ResizeObserver, ResizeObserverEntry, Window};
 
 use super::error::{js_reason, ViewerError};
+use super::surface::Layout;
 
 /// Reports the content-box size (CSS pixels) of an element whenever it changes.
 pub struct SizeWatch {
@@ -125,4 +126,68 @@ impl DprWatch {
     pub fn dispose(&self) {
         self.disarm();
     }
+}
+
+/// What changed: the canvas's CSS size (`Some`) or the window's DPR (`None`).
+pub type LayoutChange = Option<(f64, f64)>;
+
+/// Both watches of one view's canvas: its CSS size and, unless the view's DPR is fixed by
+/// an option, the window's device pixel ratio.
+pub struct LayoutWatch {
+    size: SizeWatch,
+    dpr: Option<Rc<DprWatch>>,
+}
+
+impl LayoutWatch {
+    /// Starts watching `canvas` (and the DPR when `follow_dpr`); `on_change` runs for each
+    /// change, with an error to report when the DPR watch could not be re-armed.
+    pub fn new(
+        canvas: &Element,
+        window: &Window,
+        follow_dpr: bool,
+        on_change: impl Fn(LayoutChange, Option<ViewerError>) + 'static,
+    ) -> Result<LayoutWatch, ViewerError> {
+        let on_change = Rc::new(on_change);
+        let on_size = on_change.clone();
+        let size = SizeWatch::new(canvas, move |width, height| {
+            on_size(Some((width, height)), None);
+        })?;
+        let dpr = if follow_dpr {
+            Some(DprWatch::new(window.clone(), move |_dpr, rearm_error| {
+                on_change(None, rearm_error);
+            })?)
+        } else {
+            None
+        };
+        Ok(LayoutWatch { size, dpr })
+    }
+
+    /// Observes `new` instead of `old` (the canvas was replaced).
+    pub fn retarget(&self, old: &Element, new: &Element) {
+        self.size.retarget(old, new);
+    }
+
+    /// Stops both watches.
+    pub fn dispose(&self) {
+        self.size.dispose();
+        if let Some(dpr) = &self.dpr {
+            dpr.dispose();
+        }
+    }
+}
+
+/// `layout` after `change`: the new CSS size, and the window's current DPR unless the view
+/// fixes it (`follow_dpr` false).
+pub fn relaid(layout: &Layout, change: LayoutChange, follow_dpr: bool) -> Layout {
+    let mut layout = layout.clone();
+    if let Some((width, height)) = change {
+        layout.css_width = width;
+        layout.css_height = height;
+    }
+    if follow_dpr {
+        if let Some(window) = web_sys::window() {
+            layout.dpr = window.device_pixel_ratio();
+        }
+    }
+    layout
 }

@@ -16,7 +16,7 @@ use super::events::{Deferred, EventSink, ViewerEvent};
 use super::input::InputCapture;
 use super::js::{stats_object, timing_object};
 use super::options::{parse_fit, Options};
-use super::resize::{DprWatch, SizeWatch};
+use super::resize::{relaid, LayoutChange, LayoutWatch};
 use super::session::{Session, SessionParams, SocketSlot};
 use super::surface::{CanvasSurface, Layout};
 use crate::input::viewport;
@@ -47,8 +47,7 @@ struct Inner {
     slot: Rc<SocketSlot>,
     sink: Rc<Deferred>,
     server: Rc<Cell<ServerReport>>,
-    size: RefCell<Option<SizeWatch>>,
-    dpr: RefCell<Option<Rc<DprWatch>>>,
+    watch: RefCell<Option<LayoutWatch>>,
     input: RefCell<Option<InputCapture>>,
     stats_timer: RefCell<Option<StatsTimer>>,
     disposed: Cell<bool>,
@@ -230,8 +229,7 @@ impl RemoteFramebufferView {
                 slot,
                 sink,
                 server,
-                size: RefCell::new(None),
-                dpr: RefCell::new(None),
+                watch: RefCell::new(None),
                 input: RefCell::new(None),
                 stats_timer: RefCell::new(None),
                 disposed: Cell::new(false),
@@ -353,43 +351,30 @@ impl Inner {
     /// Follows the canvas's CSS size and, unless overridden, the window's DPR.
     fn watch_size(inner: &Rc<Inner>, window: &web_sys::Window) -> Result<(), ViewerError> {
         let weak: Weak<Inner> = Rc::downgrade(inner);
-        let size = SizeWatch::new(&inner.canvas.borrow(), move |width, height| {
-            if let Some(inner) = weak.upgrade() {
-                inner.relayout(Some((width, height)));
-            }
-        })?;
-        *inner.size.borrow_mut() = Some(size);
-        if inner.dpr_override.is_none() {
-            let weak: Weak<Inner> = Rc::downgrade(inner);
-            let dpr = DprWatch::new(window.clone(), move |_dpr, rearm_error| {
+        let watch = LayoutWatch::new(
+            &inner.canvas.borrow(),
+            window,
+            inner.dpr_override.is_none(),
+            move |change, error| {
                 if let Some(inner) = weak.upgrade() {
-                    if let Some(e) = rearm_error {
+                    if let Some(e) = error {
                         inner.sink.emit(ViewerEvent::Error(e));
                     }
-                    inner.relayout(None);
+                    inner.relayout(change);
                 }
-            })?;
-            *inner.dpr.borrow_mut() = Some(dpr);
-        }
+            },
+        )?;
+        *inner.watch.borrow_mut() = Some(watch);
         Ok(())
     }
 
-    /// The canvas size (`css`, when it changed) or the DPR changed: redraw at the new
-    /// backing size and tell the server.
-    fn relayout(&self, css: Option<(f64, f64)>) {
+    /// The canvas size or the DPR changed: redraw at the new backing size and tell the
+    /// server.
+    fn relayout(&self, change: LayoutChange) {
         if self.disposed.get() {
             return;
         }
-        let mut layout = self.core.layout();
-        if let Some((width, height)) = css {
-            layout.css_width = width;
-            layout.css_height = height;
-        }
-        if self.dpr_override.is_none() {
-            if let Some(window) = web_sys::window() {
-                layout.dpr = window.device_pixel_ratio();
-            }
-        }
+        let layout = relaid(&self.core.layout(), change, self.dpr_override.is_none());
         let viewport = viewport(layout.css_width, layout.css_height, layout.dpr);
         self.core.set_layout(layout);
         self.session.viewport_changed(viewport);
@@ -399,8 +384,8 @@ impl Inner {
     /// input listeners to the new element. Runs inside a draw: it must not call the core.
     fn canvas_replaced(&self, new: &HtmlCanvasElement) {
         let old = self.canvas.replace(new.clone());
-        if let Some(size) = self.size.borrow().as_ref() {
-            size.retarget(&old, new);
+        if let Some(watch) = self.watch.borrow().as_ref() {
+            watch.retarget(&old, new);
         }
         if let Some(input) = self.input.borrow().as_ref() {
             input.retarget(new);
@@ -441,11 +426,8 @@ impl Inner {
         if let Some(input) = self.input.borrow_mut().take() {
             input.dispose();
         }
-        if let Some(size) = self.size.borrow_mut().take() {
-            size.dispose();
-        }
-        if let Some(dpr) = self.dpr.borrow_mut().take() {
-            dpr.dispose();
+        if let Some(watch) = self.watch.borrow_mut().take() {
+            watch.dispose();
         }
         if let Some(timer) = self.stats_timer.borrow_mut().take() {
             if let Some(window) = web_sys::window() {

@@ -21,7 +21,7 @@ use crate::web::events::{Deferred, EventSink, ViewState, ViewerEvent};
 use crate::web::input::{InputCapture, InputGeometry};
 use crate::web::js::stats_object;
 use crate::web::options::{parse_fit, Options};
-use crate::web::resize::{DprWatch, SizeWatch};
+use crate::web::resize::{relaid, LayoutChange, LayoutWatch};
 use crate::web::surface::Layout;
 use crate::web::view::{call, create_canvas, default_url, event_handler, window};
 
@@ -64,8 +64,7 @@ struct Host {
     on_stats: Option<Function>,
     captures: RefCell<HashMap<u32, Pending>>,
     next_capture: Cell<u32>,
-    size: RefCell<Option<SizeWatch>>,
-    dpr: RefCell<Option<Rc<DprWatch>>>,
+    watch: RefCell<Option<LayoutWatch>>,
     input: RefCell<Option<InputCapture>>,
     on_message: Handler<MessageEvent>,
     on_error: Handler<ErrorEvent>,
@@ -258,8 +257,7 @@ impl Host {
             on_stats: options.on_stats.clone(),
             captures: RefCell::new(HashMap::new()),
             next_capture: Cell::new(1),
-            size: RefCell::new(None),
-            dpr: RefCell::new(None),
+            watch: RefCell::new(None),
             input: RefCell::new(None),
             on_message: RefCell::new(None),
             on_error: RefCell::new(None),
@@ -441,41 +439,28 @@ impl Host {
     /// Follows the canvas's CSS size and, unless overridden, the window's DPR.
     fn watch_size(host: &Rc<Host>, window: &web_sys::Window) -> Result<(), ViewerError> {
         let weak: Weak<Host> = Rc::downgrade(host);
-        let size = SizeWatch::new(&host.canvas, move |width, height| {
-            if let Some(host) = weak.upgrade() {
-                host.relayout(Some((width, height)));
-            }
-        })?;
-        *host.size.borrow_mut() = Some(size);
-        if host.dpr_override.is_none() {
-            let weak: Weak<Host> = Rc::downgrade(host);
-            let dpr = DprWatch::new(window.clone(), move |_dpr, rearm_error| {
+        let watch = LayoutWatch::new(
+            &host.canvas,
+            window,
+            host.dpr_override.is_none(),
+            move |change, error| {
                 if let Some(host) = weak.upgrade() {
-                    if let Some(e) = rearm_error {
+                    if let Some(e) = error {
                         host.sink.emit(ViewerEvent::Error(e));
                     }
-                    host.relayout(None);
+                    host.relayout(change);
                 }
-            })?;
-            *host.dpr.borrow_mut() = Some(dpr);
-        }
+            },
+        )?;
+        *host.watch.borrow_mut() = Some(watch);
         Ok(())
     }
 
-    fn relayout(&self, css: Option<(f64, f64)>) {
+    fn relayout(&self, change: LayoutChange) {
         if self.disposed.get() {
             return;
         }
-        let mut layout = self.layout.borrow().clone();
-        if let Some((width, height)) = css {
-            layout.css_width = width;
-            layout.css_height = height;
-        }
-        if self.dpr_override.is_none() {
-            if let Some(window) = web_sys::window() {
-                layout.dpr = window.device_pixel_ratio();
-            }
-        }
+        let layout = relaid(&self.layout.borrow(), change, self.dpr_override.is_none());
         self.set_layout(layout);
     }
 
@@ -499,11 +484,8 @@ impl Host {
         if let Some(input) = self.input.borrow_mut().take() {
             input.dispose();
         }
-        if let Some(size) = self.size.borrow_mut().take() {
-            size.dispose();
-        }
-        if let Some(dpr) = self.dpr.borrow_mut().take() {
-            dpr.dispose();
+        if let Some(watch) = self.watch.borrow_mut().take() {
+            watch.dispose();
         }
         if self.owns_canvas {
             self.canvas.remove();
