@@ -64,10 +64,7 @@ impl SocketSlot {
 
 impl Outbox for SocketSlot {
     fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError> {
-        match self.0.borrow().as_ref() {
-            Some(ws) => send_if_open(ws, &encode_client(msg)).map(|_| ()),
-            None => Ok(()),
-        }
+        self.send_encoded(&encode_client(msg))
     }
 }
 
