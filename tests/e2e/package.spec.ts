@@ -10,14 +10,37 @@
 //   `worker-src 'self'`) with the site's own worker script (`worker-url`);
 // - a Vite app (tests/apps/vite) importing `rfb-viewer` and `rfb-viewer/element` from the
 //   packed tarball, built with `vite build` and served as static files: Vite must have
-//   bundled worker.js and the wasm, and the worker mode must work from the bundle.
+//   bundled worker.js and the wasm, and the worker mode must work from the bundle;
+// - a React 19 app (tests/apps/react, no JSX plugin) rendering `<rfb-view>`: React's props
+//   become its attributes, a re-render changes its fit, and `onrfb-state` props get its
+//   events.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test, expect, ROOT } from "./fixtures";
-import { expectQuadrants, quadrantCentres } from "./viewer";
-import { distinctCaptures, staticPages, viewKind, waitShowing } from "./package";
+import { expectColor, expectQuadrants, fitRect, hex, quadrantCentres } from "./viewer";
+import { captureSnapshot, distinctCaptures, staticPages, viewKind, waitShowing } from "./package";
+
+/** Builds `tests/apps/<name>` with Vite into `<work>/out`, the package installed in its
+ * `node_modules` from the packed tarball (what `npm install rfb-viewer` would unpack) and
+ * `linked` root packages (e.g. react) symlinked there. */
+async function buildApp(name: string, work: string, linked: string[] = []) {
+  fs.rmSync(work, { recursive: true, force: true });
+  const app = path.join(work, "app");
+  const installed = path.join(app, "node_modules/rfb-viewer");
+  fs.mkdirSync(installed, { recursive: true });
+  const [packed] = JSON.parse(
+    execFileSync("npm", ["pack", path.join(ROOT, "client-wasm/pkg"), "--pack-destination", work, "--json", "--ignore-scripts"], {
+      encoding: "utf8",
+    }),
+  );
+  execFileSync("tar", ["-xzf", path.join(work, packed.filename), "-C", installed, "--strip-components=1"]);
+  for (const dep of linked) fs.symlinkSync(path.join(ROOT, "node_modules", dep), path.join(app, "node_modules", dep));
+  fs.cpSync(path.join(ROOT, "tests/apps", name), app, { recursive: true });
+  const { build } = await import("vite");
+  await build({ root: app, configFile: false, logLevel: "warn", build: { outDir: path.join(work, "out"), emptyOutDir: true } });
+}
 
 test.describe("a static page importing /pkg/index.js", () => {
   test.use({ serverSpec: { extra: staticPages }, viewport: { width: 1000, height: 400 } });
@@ -112,21 +135,7 @@ test.describe("a Vite app importing rfb-viewer and rfb-viewer/element", () => {
   const out = path.join(work, "out");
   test.use({ serverSpec: { extra: ["--web-dir", out] }, viewport: { width: 1000, height: 400 } });
 
-  test.beforeAll(async () => {
-    fs.rmSync(work, { recursive: true, force: true });
-    const app = path.join(work, "app");
-    const installed = path.join(app, "node_modules/rfb-viewer");
-    fs.mkdirSync(installed, { recursive: true });
-    const [packed] = JSON.parse(
-      execFileSync("npm", ["pack", path.join(ROOT, "client-wasm/pkg"), "--pack-destination", work, "--json", "--ignore-scripts"], {
-        encoding: "utf8",
-      }),
-    );
-    execFileSync("tar", ["-xzf", path.join(work, packed.filename), "-C", installed, "--strip-components=1"]);
-    fs.cpSync(path.join(ROOT, "tests/apps/vite"), app, { recursive: true });
-    const { build } = await import("vite");
-    await build({ root: app, configFile: false, logLevel: "warn", build: { outDir: out, emptyOutDir: true } });
-  });
+  test.beforeAll(async () => buildApp("vite", work));
 
   test.afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -165,4 +174,37 @@ test.describe("a Vite app importing rfb-viewer and rfb-viewer/element", () => {
       expect(requests.some((p) => /^\/assets\/.*\.wasm$/.test(p))).toBe(true);
     });
   }
+});
+
+test.describe("a React app rendering <rfb-view>", () => {
+  const work = path.join(os.tmpdir(), `rfb-react-app-${process.pid}`);
+  test.use({ serverSpec: { extra: ["--web-dir", path.join(work, "out")] }, viewport: { width: 1000, height: 500 } });
+
+  test.beforeAll(async () => buildApp("react", work, ["react", "react-dom"]));
+  test.afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  test("props become attributes, a re-render changes the fit, onrfb-state gets events", async ({ page, server }) => {
+    await page.goto(server.url);
+    await waitShowing(page, "#view", 3);
+    expect(await viewKind(page, "#view")).toBe("worker");
+    expect(await page.evaluate(() => (window as any).reactStates)).toContain("negotiated");
+    await expect.poll(() => page.evaluate(() => (window as any).reactStats), { timeout: 5_000 }).toBeGreaterThan(0);
+    const frames = await distinctCaptures(page, "#view", 5, (w, h) => {
+      const r = fitRect("contain", 640, 480, w, h);
+      return quadrantCentres(640, 480).map(([x, y]) => [r.x + (x * r.w) / 640, r.y + (y * r.h) / 480]);
+    });
+    expectQuadrants(frames);
+    // contain on 900x400: magenta bars left and right; React's re-render with fit="cover"
+    // reaches the element's attribute and fills them with picture.
+    const { width, height } = frames[0];
+    const bar: [number, number] = [fitRect("contain", 640, 480, width, height).x / 2, height / 4];
+    expectColor((await captureSnapshot(page, "#view", [bar])).pixels[0], hex("#ff00ff"), "letterbox under contain");
+    await page.evaluate(() => (window as any).setFit("cover"));
+    await expect.poll(() => page.locator("#view").getAttribute("fit")).toBe("cover");
+    await expect
+      .poll(async () => (await captureSnapshot(page, "#view", [bar])).pixels[0].join(","))
+      .not.toBe(hex("#ff00ff").join(","));
+    const after = await captureSnapshot(page, "#view", [bar]);
+    expectColor(after.pixels[0], after.expected[0], "the bar is quadrant 0 under cover");
+  });
 });
