@@ -12,6 +12,7 @@ use rfb_protocol::{QualityTarget, ServerStats};
 use wasm_bindgen::prelude::*;
 
 use super::error::ViewerError;
+use crate::server_report::ServerReport;
 
 /// The connection state, as the `state` getter and `onState` report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +84,26 @@ pub enum ViewerEvent {
     ServerStats(ServerStats),
     /// The server changed the quality it targets for this viewer.
     Quality(QualityTarget),
+}
+
+/// Folds a report the server sent about itself (`ServerStats`, `Quality`) into `server`;
+/// false (and nothing done) for any other event.
+pub fn fold_server_report(server: &Cell<ServerReport>, event: &ViewerEvent, debug: bool) -> bool {
+    let mut report = server.get();
+    match event {
+        ViewerEvent::ServerStats(stats) => report.on_stats(*stats),
+        ViewerEvent::Quality(quality) => {
+            if debug {
+                web_sys::console::debug_1(&JsValue::from_str(&format!(
+                    "rfb-viewer: quality {quality:?}"
+                )));
+            }
+            report.on_quality(*quality);
+        }
+        _ => return false,
+    }
+    server.set(report);
+    true
 }
 
 /// Where the core and the session send their reports.

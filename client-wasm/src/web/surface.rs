@@ -126,30 +126,40 @@ pub(super) fn draw_error(what: &'static str) -> impl Fn(JsValue) -> ViewerError 
     }
 }
 
-/// The canvas's 2D context, opaque (the letterbox colour is painted explicitly), in
-/// `color`'s canvas colour space.
-fn context_2d(
-    canvas: &HtmlCanvasElement,
+/// An opaque 2D context (the letterbox colour is painted explicitly) in `color`'s canvas
+/// colour space, from `get_context(type, options)` of a `<canvas>` or an `OffscreenCanvas`.
+pub fn opaque_context_2d<C: JsCast>(
+    get_context: impl FnOnce(&str, &Object) -> Result<Option<Object>, JsValue>,
     color: ColorSpace,
-) -> Result<CanvasRenderingContext2d, ViewerError> {
+) -> Result<C, ViewerError> {
     let options = Object::new();
     let set = |key: &str, value: &JsValue| {
         Reflect::set(&options, &key.into(), value).map_err(draw_error("setup"))
     };
     set("alpha", &JsValue::FALSE)?;
     set("colorSpace", &color.canvas_color_space().into())?;
-    canvas
-        .get_context_with_context_options("2d", &options)
+    get_context("2d", &options)
         .map_err(draw_error("setup"))?
         .ok_or_else(|| ViewerError::Draw {
             what: "setup",
             reason: "the canvas already has a non-2D context".into(),
         })?
-        .dyn_into::<CanvasRenderingContext2d>()
+        .dyn_into::<C>()
         .map_err(|_| ViewerError::Draw {
             what: "setup",
             reason: "getContext('2d') returned something else".into(),
         })
+}
+
+/// The `<canvas>`'s opaque 2D context in `color`'s colour space.
+fn context_2d(
+    canvas: &HtmlCanvasElement,
+    color: ColorSpace,
+) -> Result<CanvasRenderingContext2d, ViewerError> {
+    opaque_context_2d(
+        |kind, options| canvas.get_context_with_context_options(kind, options),
+        color,
+    )
 }
 
 /// The colour space a 2D context really has (`getContextAttributes().colorSpace`; a

@@ -12,7 +12,7 @@ use web_sys::{HtmlCanvasElement, HtmlElement};
 
 use super::core::ViewerCore;
 use super::error::{js_reason, ViewerError};
-use super::events::{Deferred, EventSink, ViewerEvent};
+use super::events::{fold_server_report, Deferred, EventSink, ViewerEvent};
 use super::input::InputCapture;
 use super::js::{stats_object, timing_object};
 use super::options::{parse_fit, Options};
@@ -125,20 +125,8 @@ pub(super) fn event_handler(
             let _ = js_sys::Reflect::set(&js, &"retryInMs".into(), &retry_in_ms.into());
             call(&on_error, "onError", &[&js]);
         }
-        ViewerEvent::ServerStats(stats) => {
-            let mut report = server.get();
-            report.on_stats(stats);
-            server.set(report);
-        }
-        ViewerEvent::Quality(quality) => {
-            if debug {
-                web_sys::console::debug_1(&JsValue::from_str(&format!(
-                    "rfb-viewer: quality {quality:?}"
-                )));
-            }
-            let mut report = server.get();
-            report.on_quality(quality);
-            server.set(report);
+        report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_)) => {
+            fold_server_report(&server, &report, debug);
         }
     })
 }

@@ -8,14 +8,13 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Object, Reflect};
 use rfb_protocol::fit::Rect;
 use rfb_protocol::ColorSpace;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use web_sys::{OffscreenCanvas, OffscreenCanvasRenderingContext2d};
 
 use crate::web::error::ViewerError;
-use crate::web::surface::{capture_object, draw_error, paint, Picture, Surface};
+use crate::web::surface::{capture_object, opaque_context_2d, paint, Picture, Surface};
 
 /// An `OffscreenCanvas` and its 2D context, created at the first draw.
 pub struct OffscreenSurface {
@@ -36,25 +35,10 @@ impl OffscreenSurface {
         if let Some((ctx, _)) = self.context.borrow().as_ref() {
             return Ok(ctx.clone());
         }
-        let options = Object::new();
-        let set = |key: &str, value: &JsValue| {
-            Reflect::set(&options, &key.into(), value).map_err(draw_error("setup"))
-        };
-        set("alpha", &JsValue::FALSE)?;
-        set("colorSpace", &color.canvas_color_space().into())?;
-        let ctx = self
-            .canvas
-            .get_context_with_context_options("2d", &options)
-            .map_err(draw_error("setup"))?
-            .ok_or_else(|| ViewerError::Draw {
-                what: "setup",
-                reason: "the canvas already has a non-2D context".into(),
-            })?
-            .dyn_into::<OffscreenCanvasRenderingContext2d>()
-            .map_err(|_| ViewerError::Draw {
-                what: "setup",
-                reason: "getContext('2d') returned something else".into(),
-            })?;
+        let ctx: OffscreenCanvasRenderingContext2d = opaque_context_2d(
+            |kind, options| self.canvas.get_context_with_context_options(kind, options),
+            color,
+        )?;
         *self.context.borrow_mut() = Some((ctx.clone(), color));
         Ok(ctx)
     }

@@ -15,7 +15,7 @@ use crate::input::viewport;
 use crate::server_report::ServerReport;
 use crate::web::core::{CoreStats, ViewerCore};
 use crate::web::error::{js_reason, ViewerError};
-use crate::web::events::{Deferred, ViewerEvent};
+use crate::web::events::{fold_server_report, Deferred, ViewerEvent};
 use crate::web::js::{object, stats_object, timing_object};
 use crate::web::options::Options;
 use crate::web::session::{Session, SessionParams, SocketSlot};
@@ -369,20 +369,8 @@ fn event_forwarder(
         }
         ViewerEvent::Error(error) => host.error(&error, None),
         ViewerEvent::Disconnected { error, retry_in_ms } => host.error(&error, Some(retry_in_ms)),
-        ViewerEvent::ServerStats(stats) => {
-            let mut report = server.get();
-            report.on_stats(stats);
-            server.set(report);
-        }
-        ViewerEvent::Quality(quality) => {
-            if debug {
-                web_sys::console::debug_1(&JsValue::from_str(&format!(
-                    "rfb-viewer: quality {quality:?}"
-                )));
-            }
-            let mut report = server.get();
-            report.on_quality(quality);
-            server.set(report);
+        report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_)) => {
+            fold_server_report(&server, &report, debug);
         }
     })
 }
