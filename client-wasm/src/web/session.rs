@@ -24,6 +24,7 @@ use web_sys::WebSocket;
 use super::core::{Outbox, ViewerCore};
 use super::error::ViewerError;
 use super::events::{EventSink, ViewState, ViewerEvent};
+use super::options::Options;
 use super::probe;
 use super::socket::{send_if_open, Socket, SocketHandler};
 use super::timer::Timeout;
@@ -45,6 +46,20 @@ pub struct SessionParams {
     pub debug: bool,
     /// How to reconnect after the connection ends (`None`: never by itself).
     pub reconnect: Option<ReconnectPolicy>,
+}
+
+impl SessionParams {
+    /// The connection settings among the view's `options`, for `url`.
+    pub fn new(url: String, options: &Options) -> SessionParams {
+        SessionParams {
+            url,
+            token: options.token.clone(),
+            max_inflight: options.max_inflight,
+            image_only: options.image_only,
+            debug: options.debug,
+            reconnect: options.reconnect,
+        }
+    }
 }
 
 /// The socket the core's messages go out on, once there is one.

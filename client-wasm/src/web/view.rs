@@ -152,14 +152,7 @@ impl RemoteFramebufferView {
             Some(url) => url,
             None => default_url(&window)?,
         };
-        let params = SessionParams {
-            url,
-            token: options.token.clone(),
-            max_inflight: options.max_inflight,
-            image_only: options.image_only,
-            debug: options.debug,
-            reconnect: options.reconnect,
-        };
+        let params = SessionParams::new(url, &options);
         let (canvas, owns_canvas) = match element.dyn_into::<HtmlCanvasElement>() {
             Ok(canvas) => (canvas, false),
             Err(element) => {

@@ -179,14 +179,7 @@ impl Runner {
             option: "url",
             reason: "the page sends the resolved URL to the worker".into(),
         })?;
-        let params = SessionParams {
-            url,
-            token: options.token.clone(),
-            max_inflight: options.max_inflight,
-            image_only: options.image_only,
-            debug: options.debug,
-            reconnect: options.reconnect,
-        };
+        let params = SessionParams::new(url, &options);
         let server = Rc::new(Cell::new(ServerReport::default()));
         let sink = Deferred::new(event_forwarder(
             ToHost(self.scope.clone()),
