@@ -50,6 +50,41 @@ pub struct PointerSample {
     pub pointer_id: i32,
     /// `Event.timeStamp`, milliseconds on the `performance.now()` clock.
     pub time_stamp_ms: f64,
+    /// Pressure, tilt and twist (all zero for a mouse or a wheel).
+    pub pen: Pen,
+}
+
+/// The pen and touch fields of a DOM `PointerEvent`, clamped to the ranges the protocol
+/// accepts (`rfb_protocol::limits`), so an odd browser value never gets this viewer closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pen {
+    /// 0..=1.
+    pub pressure: f32,
+    /// Degrees, -90..=90.
+    pub tilt_x: f32,
+    /// Degrees, -90..=90.
+    pub tilt_y: f32,
+    /// Degrees, 0..=360.
+    pub twist: f32,
+}
+
+impl Pen {
+    /// From `PointerEvent.pressure`, `tiltX`, `tiltY` and `twist`.
+    pub fn from_dom(pressure: f32, tilt_x: f64, tilt_y: f64, twist: f64) -> Pen {
+        let clamp = |v: f64, lo: f64, hi: f64| {
+            if v.is_finite() {
+                v.clamp(lo, hi) as f32
+            } else {
+                0.0
+            }
+        };
+        Pen {
+            pressure: clamp(f64::from(pressure), 0.0, 1.0),
+            tilt_x: clamp(tilt_x, -90.0, 90.0),
+            tilt_y: clamp(tilt_y, -90.0, 90.0),
+            twist: clamp(twist, 0.0, 360.0),
+        }
+    }
 }
 
 /// What a pointer event means for the app.
@@ -142,6 +177,10 @@ impl InputTarget {
             pointer_type: s.pointer_type,
             pointer_id: s.pointer_id,
             timestamp: timestamp_s(s.time_stamp_ms),
+            pressure: s.pen.pressure,
+            tilt_x: s.pen.tilt_x,
+            tilt_y: s.pen.tilt_y,
+            twist: s.pen.twist,
         };
         match phase {
             PointerPhase::Move => InputEvent::PointerMove(input),

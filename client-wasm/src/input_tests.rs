@@ -11,6 +11,7 @@ fn sample(css_x: f64, css_y: f64) -> PointerSample {
         pointer_type: PointerKind::Mouse,
         pointer_id: 1,
         time_stamp_ms: 1500.0,
+        pen: Pen::default(),
     }
 }
 

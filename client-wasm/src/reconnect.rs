@@ -67,20 +67,15 @@ impl ReconnectPolicy {
 
 /// True when a connection that ended with WebSocket close `code` is worth retrying.
 ///
-/// Not retried: 4401 (authentication rejected), 4426 (another protocol version), 4406 (no
-/// transport in common), 4404 (no such stream: a mistyped name should not poll the server
-/// forever), 1002 / 1003 / 1008 / 1009 (the server judged what this viewer sent invalid:
-/// sending it again would get the same answer). Everything else (1006 lost, 1001 going
-/// away, 1011 server error, 4408 hello timeout, 4410 stream removed — one attempt then
+/// Not retried: 4401 (authentication rejected), 4403 (this page's origin is refused),
+/// 4426 (another protocol version), 4406 (no transport in common), 4404 (no such stream: a
+/// mistyped name should not poll the server forever), 1002 / 1003 / 1008 / 1009 (the
+/// server judged what this viewer sent invalid: sending it again would get the same
+/// answer). Everything else (1006 lost, 1001 going away, 1011 server error, 1013 session
+/// limit, 4408 hello timeout, 4409 unresponsive, 4410 stream removed — one attempt then
 /// meets 4404 unless the app added it again —, a plain 1000 from the server) is.
 pub fn retries_after(code: u16) -> bool {
-    let permanent = [
-        CloseCode::Unauthorized,
-        CloseCode::VersionMismatch,
-        CloseCode::UnsupportedTransport,
-        CloseCode::UnknownStream,
-    ];
-    if permanent.iter().any(|c| c.code() == code) {
+    if CloseCode::from_code(code).is_some_and(CloseCode::is_permanent) {
         return false;
     }
     !matches!(code, 1002 | 1003 | 1008 | 1009)
@@ -184,10 +179,10 @@ mod tests {
 
     #[test]
     fn refusals_that_would_repeat_are_not_retried() {
-        for code in [4401, 4426, 4406, 4404, 1002, 1003, 1008, 1009] {
+        for code in [4401, 4403, 4426, 4406, 4404, 1002, 1003, 1008, 1009] {
             assert!(!retries_after(code), "{code}");
         }
-        for code in [1000, 1001, 1005, 1006, 1011, 1015, 4408, 4410] {
+        for code in [1000, 1001, 1005, 1006, 1011, 1013, 1015, 4408, 4409, 4410] {
             assert!(retries_after(code), "{code}");
         }
     }

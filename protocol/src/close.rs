@@ -6,12 +6,16 @@
 //! | 1001 | `GoingAway` | the server is shutting down (`Display::close`) |
 //! | 1002 | `ProtocolError` | a message that does not decode, or a message before `Hello` |
 //! | 1003 | `UnsupportedData` | a text message (the protocol is binary only) |
+//! | 1008 | `PolicyViolation` | a viewer sent far more input than its rate limit allows |
 //! | 1009 | `MessageTooBig` | a message over [`crate::MAX_CLIENT_MESSAGE_BYTES`] |
 //! | 1011 | `InternalError` | the server failed (an encoder error, for instance) |
+//! | 1013 | `TryAgainLater` | the server is at its session limit (sent before `Hello`) |
 //! | 4401 | `Unauthorized` | the authentication hook rejected the connection |
+//! | 4403 | `OriginRefused` | the page's origin may not connect (the reason names the flag that allows it) |
 //! | 4404 | `UnknownStream` | the URL names no stream |
 //! | 4406 | `UnsupportedTransport` | no transport both sides support |
 //! | 4408 | `HelloTimeout` | no `Hello` within the server's hello timeout |
+//! | 4409 | `Unresponsive` | the viewer answered nothing (not even heartbeats) for the server's viewer timeout |
 //! | 4410 | `StreamRemoved` | the stream was removed while the viewer watched it |
 //! | 4426 | `VersionMismatch` | the viewer speaks another major protocol version |
 
@@ -26,35 +30,47 @@ pub enum CloseCode {
     ProtocolError,
     /// 1003: a text frame; the protocol is binary only.
     UnsupportedData,
+    /// 1008: the viewer flooded the server beyond its rate limit.
+    PolicyViolation,
     /// 1009: a message larger than the stated limit.
     MessageTooBig,
     /// 1011: a server-side failure.
     InternalError,
+    /// 1013: the server is at its session limit; try again later.
+    TryAgainLater,
     /// 4401: authentication rejected.
     Unauthorized,
+    /// 4403: the page's origin is not allowed to connect.
+    OriginRefused,
     /// 4404: unknown stream name.
     UnknownStream,
     /// 4406: no transport in common.
     UnsupportedTransport,
     /// 4408: `Hello` did not arrive in time.
     HelloTimeout,
+    /// 4409: the viewer stopped answering (no message, not even a heartbeat reply).
+    Unresponsive,
     /// 4410: the stream was removed.
     StreamRemoved,
     /// 4426: incompatible protocol version.
     VersionMismatch,
 }
 
-const TABLE: [(CloseCode, u16); 12] = [
+const TABLE: [(CloseCode, u16); 16] = [
     (CloseCode::Normal, 1000),
     (CloseCode::GoingAway, 1001),
     (CloseCode::ProtocolError, 1002),
     (CloseCode::UnsupportedData, 1003),
+    (CloseCode::PolicyViolation, 1008),
     (CloseCode::MessageTooBig, 1009),
     (CloseCode::InternalError, 1011),
+    (CloseCode::TryAgainLater, 1013),
     (CloseCode::Unauthorized, 4401),
+    (CloseCode::OriginRefused, 4403),
     (CloseCode::UnknownStream, 4404),
     (CloseCode::UnsupportedTransport, 4406),
     (CloseCode::HelloTimeout, 4408),
+    (CloseCode::Unresponsive, 4409),
     (CloseCode::StreamRemoved, 4410),
     (CloseCode::VersionMismatch, 4426),
 ];
@@ -74,14 +90,17 @@ impl CloseCode {
         TABLE.iter().find(|(_, n)| *n == code).map(|(c, _)| *c)
     }
 
-    /// True when reconnecting cannot help (authentication or version problems).
+    /// True when reconnecting cannot help (authentication, origin, version or flooding
+    /// problems); 1013 and 4409 are worth a retry after a while.
     pub fn is_permanent(self) -> bool {
         matches!(
             self,
             CloseCode::Unauthorized
+                | CloseCode::OriginRefused
                 | CloseCode::VersionMismatch
                 | CloseCode::UnsupportedTransport
                 | CloseCode::UnknownStream
+                | CloseCode::PolicyViolation
         )
     }
 }

@@ -141,6 +141,15 @@ pub struct PointerInput {
     pub pointer_id: i32,
     /// Seconds, from the viewer's clock (`performance.now() / 1000`).
     pub timestamp: f64,
+    /// Pen or touch pressure in 0..=1 (DOM `pressure`: 0.5 for a pressed mouse button, 0
+    /// when nothing is pressed).
+    pub pressure: f32,
+    /// Pen tilt along x in degrees, -90..=90 (DOM `tiltX`; 0 for a mouse).
+    pub tilt_x: f32,
+    /// Pen tilt along y in degrees, -90..=90 (DOM `tiltY`; 0 for a mouse).
+    pub tilt_y: f32,
+    /// Pen rotation about its axis in degrees, 0..360 (DOM `twist`; 0 for a mouse).
+    pub twist: f32,
 }
 
 /// A wheel turn, deltas normalised to pixels.
@@ -181,6 +190,16 @@ pub struct KeyInput {
     pub timestamp: f64,
 }
 
+/// Text the viewer's user entered as a whole: committed IME composition (`text`) or a
+/// paste (`paste`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextInput {
+    /// The text (at most [`crate::limits::MAX_TEXT_BYTES`] bytes).
+    pub text: String,
+    /// Seconds, from the viewer's clock.
+    pub timestamp: f64,
+}
+
 /// The viewer's size: logical CSS pixels, physical pixels and their ratio.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Viewport {
@@ -213,6 +232,10 @@ pub enum InputEvent {
     KeyUp(KeyInput),
     /// `resize`: the viewer's size changed (sent on the wire as `SetViewport`).
     Resize(Viewport),
+    /// `text`: text committed by an input method (IME composition, dictation).
+    Text(TextInput),
+    /// `paste`: text pasted into the focused view.
+    Paste(TextInput),
 }
 
 impl InputEvent {
@@ -226,6 +249,8 @@ impl InputEvent {
             InputEvent::KeyDown(_) => "key_down",
             InputEvent::KeyUp(_) => "key_up",
             InputEvent::Resize(_) => "resize",
+            InputEvent::Text(_) => "text",
+            InputEvent::Paste(_) => "paste",
         }
     }
 }

@@ -5,6 +5,8 @@
 //! - [`negotiate`]: capability strings and [`select_transport`];
 //! - [`close`]: the WebSocket close codes and what each means;
 //! - [`input`]: input events in the renderview vocabulary;
+//! - [`limits`]: the bounds every decoded client message must respect;
+//! - [`role`]: what a viewer may do (control the app or only watch);
 //! - [`fit`]: CSS -> backing -> frame pixel mapping for the fit modes;
 //! - [`color`]: colour-space tags and the YUV encoding of the video path;
 //! - [`pattern`]: deterministic test patterns, including the canonical [`test_card`].
@@ -14,9 +16,11 @@ pub mod close;
 pub mod color;
 pub mod fit;
 pub mod input;
+pub mod limits;
 pub mod messages;
 pub mod negotiate;
 pub mod pattern;
+pub mod role;
 pub mod version;
 pub mod wire;
 
@@ -27,9 +31,10 @@ pub use color::{
 };
 pub use fit::{FitMode, ViewGeometry};
 pub use input::{InputEvent, Viewport};
+pub use limits::InvalidMessage;
 pub use messages::{
-    Ack, ClientMessage, ErrorReport, FrameHeader, Hello, ImageFrame, QualityTarget, ServerMessage,
-    ServerStats, StreamConfig, VideoChunk,
+    Ack, ClientMessage, ClipboardText, ErrorReport, FrameHeader, Hello, ImageFrame, QualityTarget,
+    ServerMessage, ServerStats, StreamConfig, VideoChunk,
 };
 pub use negotiate::{
     select_transport, ImageFormat, NoCommonTransport, ServerEncoders, Transport, TransportPrefs,
@@ -39,6 +44,7 @@ pub use pattern::{
     bouncing_box, checkerboard, counter, expected_quadrant_color, gradient, solid, test_card,
     Pattern, Rgb, TEST_CARD_PALETTE,
 };
+pub use role::Role;
 pub use version::{ProtocolVersion, PROTOCOL_VERSION};
 pub use wire::{
     decode_client, decode_server, encode_client, encode_server, peek_hello_version, WireError,

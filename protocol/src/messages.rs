@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::color::{ColorSpace, YuvEncoding};
 use crate::input::{InputEvent, Viewport};
 use crate::negotiate::{ImageFormat, Transport, VideoCodec};
+use crate::role::Role;
 use crate::version::ProtocolVersion;
 
 /// The first message of every connection: who the viewer is and what it decodes.
@@ -54,6 +55,8 @@ pub enum ClientMessage {
     Input(InputEvent),
     /// The viewer's size or device pixel ratio changed.
     SetViewport(Viewport),
+    /// The answer to the server's [`ServerMessage::Heartbeat`]: the viewer is still there.
+    Heartbeat,
 }
 
 /// What the session will stream: sent after negotiation and again whenever it changes
@@ -76,6 +79,10 @@ pub struct StreamConfig {
     pub yuv: Option<YuvEncoding>,
     /// The in-flight ceiling the server applies to this viewer.
     pub max_inflight: u8,
+    /// The server sends something (a [`ServerMessage::Heartbeat`] when nothing else) at
+    /// least this often, in milliseconds: a viewer that hears nothing for a few intervals
+    /// can treat the link as dead. 0 = no heartbeats.
+    pub heartbeat_ms: u32,
 }
 
 /// Fields every frame carries, whatever its transport.
@@ -188,6 +195,21 @@ pub enum ServerMessage<'a> {
     SetQuality(QualityTarget),
     /// The server is closing the connection, and why.
     Error(ErrorReport),
+    /// What this viewer may do: sent after negotiation and again whenever the app changes
+    /// it (`Display::set_role`). A `View` viewer's input, viewport and paste are dropped.
+    Role(Role),
+    /// Sent when nothing else was sent for a while, so a viewer can tell a still stream
+    /// from a dead link; the viewer answers with [`ClientMessage::Heartbeat`].
+    Heartbeat,
+    /// Text the app offers for the viewer's clipboard (`Display::set_clipboard`).
+    Clipboard(ClipboardText),
+}
+
+/// Text for the viewer's system clipboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipboardText {
+    /// The text (at most [`crate::limits::MAX_TEXT_BYTES`] bytes).
+    pub text: String,
 }
 
 impl ServerMessage<'_> {

@@ -1,5 +1,6 @@
 //! Encoding and decoding messages to and from WebSocket binary payloads.
 
+use crate::limits::{check_client, InvalidMessage};
 use crate::messages::{ClientMessage, ServerMessage};
 use crate::version::ProtocolVersion;
 
@@ -21,6 +22,8 @@ pub enum WireError {
         /// The limit.
         limit: usize,
     },
+    /// The message decoded but breaks a bound of [`crate::limits`].
+    Invalid(InvalidMessage),
 }
 
 impl core::fmt::Display for WireError {
@@ -31,6 +34,7 @@ impl core::fmt::Display for WireError {
             WireError::TooLarge { size, limit } => {
                 write!(f, "message of {size} bytes exceeds the {limit}-byte limit")
             }
+            WireError::Invalid(invalid) => invalid.fmt(f),
         }
     }
 }
@@ -53,7 +57,8 @@ pub fn encode_client(msg: &ClientMessage) -> Vec<u8> {
     postcard::to_allocvec(msg).unwrap_or_default()
 }
 
-/// Decodes a client message, refusing oversized input and trailing bytes.
+/// Decodes a client message, refusing oversized input, trailing bytes and values outside
+/// the bounds of [`crate::limits`].
 pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, WireError> {
     if bytes.len() > MAX_CLIENT_MESSAGE_BYTES {
         return Err(WireError::TooLarge {
@@ -61,7 +66,9 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMessage, WireError> {
             limit: MAX_CLIENT_MESSAGE_BYTES,
         });
     }
-    decode_exact(bytes)
+    let msg = decode_exact(bytes)?;
+    check_client(&msg).map_err(WireError::Invalid)?;
+    Ok(msg)
 }
 
 /// Encodes a server message into one buffer sized for its payload (one copy of it).

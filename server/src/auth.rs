@@ -1,24 +1,23 @@
-//! Authentication and origin checks, both the app's policy: the library verifies nothing
-//! itself.
+//! Authentication, the app's policy: the library verifies nothing itself.
 //!
-//! - [`Authenticate`]: an async hook called once per connection, after the viewer's
-//!   `Hello` and before any frame, with an [`AuthContext`]. It returns a [`Principal`]
-//!   (any value; it rides on every input event from that viewer) or a rejection, which
-//!   closes the connection with 4401 and the reason. A stream's hook overrides the
-//!   server's.
-//! - [`OriginPolicy`]: which `Origin` headers may open a WebSocket (defence against
-//!   cross-site WebSocket hijacking). Refused upgrades get HTTP 403 before any WebSocket
-//!   exists. The default, [`OriginPolicy::SameHost`], accepts pages served by this host
-//!   (the `Origin`'s host equals the request's `Host`) and clients that send no `Origin`
-//!   at all (native programs; browsers always send one).
+//! [`Authenticate`] is an async hook called once per connection, after the viewer's
+//! `Hello` and before any frame, with an [`AuthContext`]. It returns a [`Grant`]: a
+//! [`Principal`] (any value; it rides on every input event from that viewer) and a
+//! [`Role`] (`Control` drives the app, `View` only watches), or a rejection, which closes
+//! the connection with 4401 and the reason. A hook that returns a bare `Principal` grants
+//! `Control`. A stream's hook overrides the server's. The same hooks gate the side channel
+//! (see `crate::http`). Which hosts and page origins may connect at all is decided before
+//! any of this, in [`crate::access`] ([`OriginPolicy`] is re-exported here).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
+pub use rfb_protocol::Role;
 
+pub use crate::access::OriginPolicy;
 use crate::events::Principal;
 
 /// What the authentication hook knows about a connection.
@@ -40,8 +39,50 @@ pub struct AuthContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected(pub String);
 
+/// What a hook grants an accepted connection.
+#[derive(Clone)]
+pub struct Grant {
+    /// Who it is, for the app (downcast it to your type).
+    pub principal: Principal,
+    /// What the viewer may do.
+    pub role: Role,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grant")
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Grant {
+    /// A viewer that may drive the app.
+    pub fn control(principal: Principal) -> Grant {
+        Grant {
+            principal,
+            role: Role::Control,
+        }
+    }
+
+    /// A viewer that only watches.
+    pub fn view(principal: Principal) -> Grant {
+        Grant {
+            principal,
+            role: Role::View,
+        }
+    }
+}
+
+impl From<Principal> for Grant {
+    /// A bare principal controls (the behaviour of hooks written before roles).
+    fn from(principal: Principal) -> Grant {
+        Grant::control(principal)
+    }
+}
+
 /// The future an authentication hook returns.
-pub type AuthFuture = Pin<Box<dyn Future<Output = Result<Principal, Rejected>> + Send>>;
+pub type AuthFuture = Pin<Box<dyn Future<Output = Result<Grant, Rejected>> + Send>>;
 
 /// An authentication hook (build one with [`authenticate_with`] or [`static_token`]).
 #[derive(Clone)]
@@ -60,42 +101,59 @@ impl Authenticate {
     }
 }
 
-/// Wraps an async function as a hook.
+/// Wraps an async function as a hook. It may return a [`Grant`] (principal and role) or a
+/// bare [`Principal`] (which controls).
 ///
 /// ```
 /// use std::sync::Arc;
-/// let hook = rfb::auth::authenticate_with(|ctx| async move {
+/// use rfb::auth::{authenticate_with, Grant, Rejected};
+/// let hook = authenticate_with(|ctx| async move {
 ///     match ctx.token.as_deref() {
-///         Some("let-me-in") => Ok(Arc::new("alice".to_string()) as rfb::Principal),
-///         _ => Err(rfb::auth::Rejected("unknown token".into())),
+///         Some("pilot") => Ok(Grant::control(Arc::new("alice".to_string()))),
+///         Some("audience") => Ok(Grant::view(Arc::new("guest".to_string()))),
+///         _ => Err(Rejected("unknown token".into())),
 ///     }
 /// });
 /// # let _ = hook;
 /// ```
-pub fn authenticate_with<F, Fut>(hook: F) -> Authenticate
+pub fn authenticate_with<F, Fut, G>(hook: F) -> Authenticate
 where
     F: Fn(AuthContext) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Principal, Rejected>> + Send + 'static,
+    Fut: Future<Output = Result<G, Rejected>> + Send + 'static,
+    G: Into<Grant>,
 {
-    Authenticate(Arc::new(move |ctx| Box::pin(hook(ctx))))
+    let hook = Arc::new(hook);
+    Authenticate(Arc::new(move |ctx| {
+        let future = hook(ctx);
+        Box::pin(async move { future.await.map(Into::into) })
+    }))
 }
 
-/// A hook accepting exactly one shared token (the CLI's `--token`); the principal is the
-/// string `"token"`. The comparison takes the same time wherever the tokens differ.
+/// A hook accepting exactly one shared token (the CLI's `--token`), which controls; the
+/// principal is the string `"token"`. See [`role_tokens`] for a view-only token too.
 pub fn static_token(expected: impl Into<String>) -> Authenticate {
-    let expected = expected.into();
+    role_tokens(Some(expected.into()), None)
+}
+
+/// A hook with a control token and a view-only token (the CLI's `--token` and
+/// `--view-token`; either may be absent). The principal is the string `"token"` or
+/// `"view-token"`. Comparisons take the same time wherever the tokens differ.
+pub fn role_tokens(control: Option<String>, view: Option<String>) -> Authenticate {
     authenticate_with(move |ctx| {
-        let ok = ctx
-            .token
-            .as_deref()
-            .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()));
-        async move {
-            if ok {
-                Ok(Arc::new("token".to_string()) as Principal)
-            } else {
-                Err(Rejected("missing or wrong token".to_string()))
-            }
-        }
+        let matches = |expected: &Option<String>| {
+            let given = ctx.token.as_deref().unwrap_or_default();
+            expected.as_deref().is_some_and(|e| {
+                ctx.token.is_some() && constant_time_eq(given.as_bytes(), e.as_bytes())
+            })
+        };
+        let grant = if matches(&control) {
+            Some(Grant::control(Arc::new("token".to_string())))
+        } else if matches(&view) {
+            Some(Grant::view(Arc::new("view-token".to_string())))
+        } else {
+            None
+        };
+        async move { grant.ok_or_else(|| Rejected("missing or wrong token".to_string())) }
     })
 }
 
@@ -106,77 +164,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Which `Origin` headers may open a WebSocket.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum OriginPolicy {
-    /// Same host as the request (and no `Origin` at all). The default.
-    #[default]
-    SameHost,
-    /// The same host plus these origins, exactly as browsers send them
-    /// (`https://app.example.com`, `http://localhost:5173`).
-    List(Vec<String>),
-    /// Any origin (only for servers behind another gate).
-    Any,
-}
-
-impl OriginPolicy {
-    /// True when a request with these headers may upgrade.
-    pub fn allows(&self, headers: &HeaderMap) -> bool {
-        let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-            return true;
-        };
-        if *self == OriginPolicy::Any {
-            return true;
-        }
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        let origin_host = origin
-            .split_once("://")
-            .map(|(_, rest)| rest.trim_end_matches('/'));
-        if host.is_some() && origin_host == host {
-            return true;
-        }
-        match self {
-            OriginPolicy::List(allowed) => {
-                allowed.iter().any(|a| a.trim_end_matches('/') == origin)
-            }
-            _ => false,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_str(host).expect("header"));
-        if let Some(o) = origin {
-            h.insert(header::ORIGIN, HeaderValue::from_str(o).expect("header"));
-        }
-        h
-    }
-
-    #[test]
-    fn same_host_is_the_default() {
-        let p = OriginPolicy::default();
-        assert!(p.allows(&headers(Some("http://127.0.0.1:8765"), "127.0.0.1:8765")));
-        assert!(
-            p.allows(&headers(None, "127.0.0.1:8765")),
-            "native clients send no Origin"
-        );
-        assert!(!p.allows(&headers(Some("https://evil.example"), "127.0.0.1:8765")));
-        assert!(!p.allows(&headers(Some("http://127.0.0.1:9999"), "127.0.0.1:8765")));
-    }
-
-    #[test]
-    fn lists_add_exact_origins() {
-        let p = OriginPolicy::List(vec!["http://localhost:5173".into()]);
-        assert!(p.allows(&headers(Some("http://localhost:5173"), "127.0.0.1:8765")));
-        assert!(!p.allows(&headers(Some("http://localhost:5174"), "127.0.0.1:8765")));
-        assert!(OriginPolicy::Any.allows(&headers(Some("https://evil.example"), "x")));
-    }
 
     #[tokio::test]
     async fn static_tokens_compare_exactly() {
@@ -191,5 +181,37 @@ mod tests {
         assert!(hook.check(ctx(Some("s3cret"))).await.is_ok());
         assert!(hook.check(ctx(Some("s3cre"))).await.is_err());
         assert!(hook.check(ctx(None)).await.is_err());
+        let roles = role_tokens(Some("pilot".into()), Some("audience".into()));
+        let role = |grant: Result<Grant, Rejected>| grant.map(|g| g.role);
+        assert_eq!(
+            role(roles.check(ctx(Some("pilot"))).await),
+            Ok(Role::Control)
+        );
+        assert_eq!(
+            role(roles.check(ctx(Some("audience"))).await),
+            Ok(Role::View)
+        );
+        assert!(roles.check(ctx(Some(""))).await.is_err());
+        let view_only = role_tokens(None, Some("".into()));
+        assert!(
+            view_only.check(ctx(None)).await.is_err(),
+            "no token never matches"
+        );
+    }
+
+    #[tokio::test]
+    async fn hooks_returning_a_principal_grant_control() {
+        let hook =
+            authenticate_with(|_ctx| async move { Ok::<_, Rejected>(Arc::new(7u32) as Principal) });
+        let ctx = AuthContext {
+            token: None,
+            headers: HeaderMap::new(),
+            path: "/".into(),
+            stream: "default".into(),
+            peer: None,
+        };
+        let grant = hook.check(ctx).await.expect("accepted");
+        assert_eq!(grant.role, Role::Control);
+        assert_eq!(grant.principal.downcast_ref::<u32>(), Some(&7));
     }
 }

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rfb_protocol::{
-    decode_server, encode_client, Ack, ClientMessage, FrameHeader, Hello, ServerMessage,
+    decode_server, encode_client, Ack, ClientMessage, FrameHeader, Hello, Role, ServerMessage,
     StreamConfig, Transport, WireError, CAP_H264_ANNEXB, PROTOCOL_VERSION,
 };
 use tokio::net::TcpStream;
@@ -83,6 +83,8 @@ pub struct TestClient {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     config: Option<StreamConfig>,
     configs_seen: usize,
+    role: Option<Role>,
+    answer_heartbeats: bool,
 }
 
 impl std::fmt::Debug for TestClient {
@@ -94,15 +96,32 @@ impl std::fmt::Debug for TestClient {
 }
 
 impl TestClient {
+    fn new(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> TestClient {
+        TestClient {
+            ws,
+            config: None,
+            configs_seen: 0,
+            role: None,
+            answer_heartbeats: true,
+        }
+    }
+
+    /// Stops answering the server's heartbeats (to test how the server treats a viewer
+    /// that went silent).
+    pub fn stop_answering_heartbeats(&mut self) {
+        self.answer_heartbeats = false;
+    }
+
+    /// The role the server announced, once it did.
+    pub fn role(&self) -> Option<Role> {
+        self.role
+    }
+
     /// Opens the WebSocket without saying anything.
     pub async fn connect(url: &str) -> Result<TestClient, ClientError> {
         // Nagle off: ACKs are tiny and must not wait for the server's delayed TCP ACK.
         let (ws, _response) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
-        Ok(TestClient {
-            ws,
-            config: None,
-            configs_seen: 0,
-        })
+        Ok(TestClient::new(ws))
     }
 
     /// Opens the WebSocket with extra request headers (`Origin`, `Cookie`...). An HTTP
@@ -124,11 +143,7 @@ impl TestClient {
         }
         let (ws, _response) =
             tokio_tungstenite::connect_async_with_config(request, None, true).await?;
-        Ok(TestClient {
-            ws,
-            config: None,
-            configs_seen: 0,
-        })
+        Ok(TestClient::new(ws))
     }
 
     /// Connects and sends `hello`.
@@ -171,9 +186,17 @@ impl TestClient {
             match msg? {
                 Message::Binary(bytes) => {
                     let received = Received(bytes);
-                    if let ServerMessage::Config(config) = received.message()? {
-                        self.config = Some(config);
-                        self.configs_seen += 1;
+                    match received.message()? {
+                        ServerMessage::Config(config) => {
+                            self.config = Some(config);
+                            self.configs_seen += 1;
+                        }
+                        ServerMessage::Role(role) => self.role = Some(role),
+                        // Answer like a browser viewer, so the server keeps this session.
+                        ServerMessage::Heartbeat if self.answer_heartbeats => {
+                            self.send(&ClientMessage::Heartbeat).await?;
+                        }
+                        _ => {}
                     }
                     return Ok(received);
                 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use rfb_protocol::ColorSpace;
+use rfb_protocol::{ColorSpace, Role};
 use tokio::sync::{watch, Notify};
 
 use crate::error::FrameError;
@@ -20,11 +20,7 @@ use crate::frame::{Frame, PublishedFrame};
 use crate::metrics::{MetricsSnapshot, SessionMetrics};
 use crate::options::StreamOptions;
 use crate::server::{Server, ServerShared};
-use crate::sizing::{render_size, ResizePolicy, TargetSize, TargetTracker};
-
-/// Largest frame side the H.264 encoder accepts (openh264: 3840x2160 either way).
-const H264_MAX_LONG_SIDE: u32 = 3840;
-const H264_MAX_SHORT_SIDE: u32 = 2160;
+use crate::sizing::{render_size, ResizePolicy, TargetSize, TargetTracker, H264_MAX_SIDES};
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it (the state kept
 /// behind these locks stays consistent at every await-free step).
@@ -51,10 +47,21 @@ impl Default for FrameMeta {
 }
 
 /// A session's entry in its stream's registry.
-#[derive(Debug)]
 pub(crate) struct SessionEntry {
     pub transport: &'static str,
     pub metrics: Arc<Mutex<SessionMetrics>>,
+    /// The viewer's role; the session follows changes (`Display::set_role`).
+    pub role: watch::Sender<Role>,
+    pub principal: Option<crate::events::Principal>,
+}
+
+impl std::fmt::Debug for SessionEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionEntry")
+            .field("transport", &self.transport)
+            .field("role", &*self.role.borrow())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The state of one stream, shared by its `Display` handles and its sessions.
@@ -75,6 +82,8 @@ pub(crate) struct StreamState {
     pub server: Weak<ServerShared>,
     target: Mutex<TargetTracker>,
     pub fanout: Fanout,
+    /// Text the app offers for the viewers' clipboards (`Display::set_clipboard`).
+    pub clipboard: watch::Sender<Option<Arc<str>>>,
     scales: Mutex<ScaleVotes>,
 }
 
@@ -102,12 +111,19 @@ impl StreamState {
             next_frame_seq: AtomicU64::new(1),
             initial_size: (width, height),
             sessions: Mutex::new(BTreeMap::new()),
-            events: EventQueue::default(),
+            events: EventQueue::with_byte_budget(
+                server
+                    .upgrade()
+                    .map_or(crate::limits::Limits::default().event_queue_bytes, |s| {
+                        s.options.limits.event_queue_bytes
+                    }),
+            ),
             closing: watch::Sender::new(None),
             sessions_done: Notify::new(),
             server,
             target: Mutex::new(TargetTracker::default()),
             fanout: Fanout::default(),
+            clipboard: watch::Sender::new(None),
             scales: Mutex::new(ScaleVotes {
                 votes: BTreeMap::new(),
                 announced: 1.0,
@@ -115,12 +131,27 @@ impl StreamState {
         }
     }
 
-    /// A viewer's viewport changed: under `MatchClient` it becomes the next target size.
-    pub fn offer_viewport(&self, viewport: &rfb_protocol::Viewport) {
+    /// Viewer `client_id`'s viewport changed: under `MatchClient` it competes for the next
+    /// target size (see [`crate::sizing`]); `steers` is false for view-only viewers.
+    pub fn offer_viewport(&self, client_id: u64, viewport: &rfb_protocol::Viewport, steers: bool) {
         if self.options.resize_policy == ResizePolicy::MatchClient {
-            let target = render_size(viewport, self.options.max_render_dimension);
-            lock(&self.target).offer(target, Instant::now());
+            let target = render_size(
+                viewport,
+                self.options.max_render_dimension,
+                self.options.video_enabled(),
+            );
+            lock(&self.target).offer(client_id, target, steers, Instant::now());
         }
+    }
+
+    /// A viewer's role changed: only controllers steer the match-client size.
+    pub fn viewport_steering(&self, client_id: u64, steers: bool) {
+        lock(&self.target).set_steers(client_id, steers);
+    }
+
+    /// A viewer left: its viewport no longer competes.
+    pub fn forget_viewport(&self, client_id: u64) {
+        lock(&self.target).remove(client_id);
     }
 
     /// Records a session's suggested scale (`None` when it leaves) and, when the smallest
@@ -196,7 +227,7 @@ impl StreamState {
                 height: h,
             });
         }
-        if w.max(h) > H264_MAX_LONG_SIDE || w.min(h) > H264_MAX_SHORT_SIDE {
+        if w.max(h) > H264_MAX_SIDES.0 || w.min(h) > H264_MAX_SIDES.1 {
             return Err(FrameError::TooLarge {
                 width: w,
                 height: h,
@@ -224,6 +255,29 @@ impl StreamState {
         };
         self.frames.send_replace(Some(Arc::new(published)));
         Ok(seq)
+    }
+}
+
+/// One connected viewer, as [`Display::viewers`] lists it.
+#[derive(Clone)]
+pub struct ViewerInfo {
+    /// The viewer's id on this server (also on its input events).
+    pub client_id: u64,
+    /// What it may do now.
+    pub role: Role,
+    /// `h264`, `jpeg`, `png` or `webp`.
+    pub transport: &'static str,
+    /// The authentication hook's principal, if any.
+    pub principal: Option<crate::events::Principal>,
+}
+
+impl std::fmt::Debug for ViewerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewerInfo")
+            .field("client_id", &self.client_id)
+            .field("role", &self.role)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
     }
 }
 
@@ -282,9 +336,10 @@ impl Display {
         self.state.suggested_scale()
     }
 
-    /// Under `ResizePolicy::MatchClient`, the render size the viewers ask for (the latest
-    /// viewport, debounced, clamped to `max_render_dimension`, even); `None` before any
-    /// viewer reported one, and always `None` under `Publisher`.
+    /// Under `ResizePolicy::MatchClient`, the render size the viewers ask for (the most
+    /// recently settled controller's viewport, debounced per viewer, fitted inside
+    /// `max_render_dimension` and the encoder's limits, even; see [`crate::sizing`]);
+    /// `None` before any viewer reported one, and always `None` under `Publisher`.
     pub fn target_size(&self) -> Option<(u32, u32)> {
         self.target().map(|t| (t.width, t.height))
     }
@@ -336,6 +391,48 @@ impl Display {
                 snap
             })
             .collect()
+    }
+
+    /// The viewers connected now: id, role, transport and principal.
+    pub fn viewers(&self) -> Vec<ViewerInfo> {
+        lock(&self.state.sessions)
+            .iter()
+            .map(|(id, entry)| ViewerInfo {
+                client_id: *id,
+                role: *entry.role.borrow(),
+                transport: entry.transport,
+                principal: entry.principal.clone(),
+            })
+            .collect()
+    }
+
+    /// Changes what viewer `client_id` may do (control hand-over). The viewer is told
+    /// (`Role` message; its stats and the element show "view only"); from then on a `View`
+    /// viewer's input, viewport changes and pastes are dropped and counted
+    /// (`input_refused` in `/metrics`). Returns false when no such viewer is connected.
+    pub fn set_role(&self, client_id: u64, role: Role) -> bool {
+        match lock(&self.state.sessions).get(&client_id) {
+            Some(entry) => {
+                entry.role.send_replace(role);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Offers `text` for every viewer's system clipboard (truncated to
+    /// `rfb_protocol::limits::MAX_TEXT_BYTES` on a character boundary). Browsers only let a
+    /// page write to the clipboard during a user gesture, so the viewer writes it on the
+    /// next click or key press in the view (and reports it as an event either way).
+    pub fn set_clipboard(&self, text: &str) {
+        let max = rfb_protocol::limits::MAX_TEXT_BYTES;
+        let mut end = text.len().min(max);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.state
+            .clipboard
+            .send_replace(Some(Arc::from(&text[..end])));
     }
 
     /// The server hosting this stream (`None` once it has shut down).

@@ -4,13 +4,15 @@
 //! ```json
 //! {"type": "pointer_down", "x": 320.0, "y": 240.0, "inside": true, "pixel_ratio": 2.0,
 //!  "button": 1, "buttons": [1], "modifiers": ["Shift"], "pointer_type": "mouse",
-//!  "pointer_id": 1, "timestamp": 12.5}
+//!  "pointer_id": 1, "timestamp": 12.5, "pressure": 0.5, "tilt_x": 0.0, "tilt_y": 0.0,
+//!  "twist": 0.0}
 //! {"type": "wheel", "x": .., "y": .., "dx": 0.0, "dy": 120.0, ...}
 //! {"type": "key_down", "key": "a", "code": "KeyA", "modifiers": [], "repeat": false, ...}
 //! {"type": "resize", "width": 800.0, "height": 600.0, "pwidth": 1600, "pheight": 1200, "ratio": 2.0}
+//! {"type": "paste", "text": "hello", "timestamp": 14.0}
 //! ```
 
-use rfb_protocol::input::{KeyInput, PointerInput, WheelInput};
+use rfb_protocol::input::{KeyInput, PointerInput, TextInput, WheelInput};
 use rfb_protocol::{InputEvent as Event, Viewport};
 use serde_json::{json, Value};
 
@@ -29,6 +31,10 @@ fn pointer(kind: &str, p: &PointerInput) -> Value {
         "pointer_type": p.pointer_type.name(),
         "pointer_id": p.pointer_id,
         "timestamp": p.timestamp,
+        "pressure": p.pressure,
+        "tilt_x": p.tilt_x,
+        "tilt_y": p.tilt_y,
+        "twist": p.twist,
     })
 }
 
@@ -58,6 +64,14 @@ fn key(kind: &str, k: &KeyInput) -> Value {
     })
 }
 
+fn text(kind: &str, t: &TextInput) -> Value {
+    json!({
+        "type": kind,
+        "text": t.text,
+        "timestamp": t.timestamp,
+    })
+}
+
 fn resize(v: &Viewport) -> Value {
     json!({
         "type": "resize",
@@ -77,6 +91,7 @@ pub fn event_json(event: &Event) -> Value {
         Event::Wheel(w) => wheel(w),
         Event::KeyDown(k) | Event::KeyUp(k) => key(kind, k),
         Event::Resize(v) => resize(v),
+        Event::Text(t) | Event::Paste(t) => text(kind, t),
     }
 }
 
@@ -108,6 +123,10 @@ mod tests {
             pointer_type: PointerKind::Pen,
             pointer_id: 7,
             timestamp: 1.5,
+            pressure: 0.25,
+            tilt_x: -30.0,
+            tilt_y: 15.0,
+            twist: 90.0,
         };
         let v = event_json(&Event::PointerDown(p));
         assert_eq!(v["type"], "pointer_down");
@@ -115,6 +134,8 @@ mod tests {
         assert_eq!(v["modifiers"], json!(["Shift", "Control"]));
         assert_eq!(v["pointer_type"], "pen");
         assert_eq!(v["inside"], false);
+        assert_eq!(v["pressure"], 0.25);
+        assert_eq!(v["tilt_x"], -30.0);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! What a stream tells the app: input from viewers and, with adaptive quality, downscale
 //! hints, in one bounded queue per stream.
 //!
-//! The queue holds at most [`EVENT_QUEUE_CAPACITY`] events. An app that never drains it
-//! loses the oldest events first (counted in [`EventQueue::dropped`]); memory stays bounded.
+//! The queue holds at most [`EVENT_QUEUE_CAPACITY`] events and at most its byte budget
+//! (`Limits::event_queue_bytes`, 8 MiB by default, counted with
+//! [`DisplayEvent::approx_bytes`]). An app that never drains it loses the oldest events
+//! first (counted in [`EventQueue::dropped`]); memory stays bounded.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -55,6 +57,18 @@ pub enum DisplayEvent {
 }
 
 impl DisplayEvent {
+    /// About how many bytes this event holds (its fixed size plus its strings), for the
+    /// queue's byte budget.
+    pub fn approx_bytes(&self) -> usize {
+        use rfb_protocol::InputEvent as E;
+        let strings = match self.input().map(|i| &i.event) {
+            Some(E::KeyDown(k) | E::KeyUp(k)) => k.key.len() + k.code.len(),
+            Some(E::Text(t) | E::Paste(t)) => t.text.len(),
+            _ => 0,
+        };
+        std::mem::size_of::<DisplayEvent>() + strings
+    }
+
     /// The input event, if this is one.
     pub fn input(&self) -> Option<&InputEvent> {
         match self {
@@ -64,31 +78,75 @@ impl DisplayEvent {
     }
 }
 
-/// A bounded FIFO of display events with a wake-up for async readers.
+/// The events and their byte count.
 #[derive(Debug, Default)]
+struct Queued {
+    events: VecDeque<DisplayEvent>,
+    bytes: usize,
+}
+
+impl Queued {
+    fn pop_front(&mut self) -> Option<DisplayEvent> {
+        let event = self.events.pop_front()?;
+        self.bytes = self.bytes.saturating_sub(event.approx_bytes());
+        Some(event)
+    }
+}
+
+/// A bounded FIFO of display events with a wake-up for async readers.
+#[derive(Debug)]
 pub struct EventQueue {
-    queue: Mutex<VecDeque<DisplayEvent>>,
+    queue: Mutex<Queued>,
+    max_bytes: usize,
     notify: Notify,
     dropped: AtomicU64,
 }
 
+impl Default for EventQueue {
+    fn default() -> Self {
+        EventQueue::with_byte_budget(crate::limits::Limits::default().event_queue_bytes)
+    }
+}
+
 impl EventQueue {
-    /// Appends an event, dropping the oldest when full.
+    /// An empty queue holding at most `max_bytes` (and [`EVENT_QUEUE_CAPACITY`] events).
+    pub fn with_byte_budget(max_bytes: usize) -> EventQueue {
+        EventQueue {
+            queue: Mutex::new(Queued::default()),
+            max_bytes,
+            notify: Notify::new(),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Appends an event, dropping the oldest while over the count or byte budget.
     pub fn push(&self, event: DisplayEvent) {
         {
             let mut queue = lock(&self.queue);
-            if queue.len() >= EVENT_QUEUE_CAPACITY {
+            let size = event.approx_bytes();
+            while !queue.events.is_empty()
+                && (queue.events.len() >= EVENT_QUEUE_CAPACITY
+                    || queue.bytes + size > self.max_bytes)
+            {
                 queue.pop_front();
                 self.dropped.fetch_add(1, Ordering::Relaxed);
             }
-            queue.push_back(event);
+            queue.bytes += size;
+            queue.events.push_back(event);
         }
         self.notify.notify_one();
     }
 
     /// Takes every queued event.
     pub fn drain(&self) -> Vec<DisplayEvent> {
-        lock(&self.queue).drain(..).collect()
+        let mut queue = lock(&self.queue);
+        queue.bytes = 0;
+        queue.events.drain(..).collect()
+    }
+
+    /// Bytes queued now (see [`DisplayEvent::approx_bytes`]).
+    pub fn bytes(&self) -> usize {
+        lock(&self.queue).bytes
     }
 
     /// Events dropped because the queue was full.
@@ -98,7 +156,7 @@ impl EventQueue {
 
     /// Events queued now.
     pub fn len(&self) -> usize {
-        lock(&self.queue).len()
+        lock(&self.queue).events.len()
     }
 
     /// True when nothing is queued.
@@ -159,5 +217,33 @@ mod tests {
         let drained = q.drain();
         assert_eq!(drained[0].input().map(|e| e.received_us), Some(100));
         assert!(q.is_empty());
+        assert_eq!(q.bytes(), 0);
+    }
+
+    #[test]
+    fn big_events_are_bounded_by_bytes_not_count() {
+        let q = EventQueue::with_byte_budget(1 << 20);
+        let paste = |n: usize| {
+            DisplayEvent::Input(InputEvent {
+                client_id: 1,
+                principal: None,
+                event: rfb_protocol::InputEvent::Paste(rfb_protocol::input::TextInput {
+                    text: "x".repeat(32 * 1024),
+                    timestamp: n as f64,
+                }),
+                received_us: n as u64,
+            })
+        };
+        for n in 0..200 {
+            q.push(paste(n));
+        }
+        assert!(q.bytes() <= 1 << 20, "{} bytes", q.bytes());
+        assert!(q.len() < 40 && q.len() > 20, "{} events", q.len());
+        assert_eq!(q.dropped() as usize + q.len(), 200);
+        let newest = q
+            .drain()
+            .last()
+            .and_then(|e| e.input().map(|i| i.received_us));
+        assert_eq!(newest, Some(199), "the newest are kept");
     }
 }

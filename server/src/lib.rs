@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod access;
 pub mod adaptive;
 pub mod auth;
 pub mod bench;
@@ -39,6 +40,8 @@ pub mod fanout;
 pub mod frame;
 mod headless;
 mod http;
+pub mod limits;
+mod listener;
 pub mod load;
 pub mod metrics;
 pub mod options;
@@ -47,12 +50,12 @@ pub mod server;
 pub mod session;
 pub mod sizing;
 
-pub use display::{Display, FrameMeta};
+pub use display::{Display, FrameMeta, ViewerInfo};
 pub use error::{EncodeError, FrameError, ServeError};
 pub use events::{DisplayEvent, DownscaleHint, InputEvent, Principal, EVENT_QUEUE_CAPACITY};
 pub use frame::{Frame, PixelFormat, PublishedFrame};
 pub use metrics::MetricsSnapshot;
 pub use options::{ServeOptions, StreamOptions};
 pub use record::{RateControl, RecordError, RecordOptions, RecordSummary, Recorder};
-pub use server::{serve, serve_server, Server, DEFAULT_STREAM};
+pub use server::{serve, serve_server, Resources, Server, DEFAULT_STREAM};
 pub use sizing::{ResizePolicy, TargetSize};

@@ -118,6 +118,12 @@ pub struct SessionMetrics {
     pub shared_encoder: bool,
     /// Times the viewer fell behind its shared lane and continued on its own encoder.
     pub lane_fallbacks: u64,
+    /// `control` or `view`.
+    pub role: &'static str,
+    /// Input, viewport and paste messages dropped because the viewer may only watch.
+    pub input_refused: u64,
+    /// Moves and wheels dropped because the viewer exceeded its input rate.
+    pub input_dropped: u64,
     sent: Window,
     acked: Window,
     bytes: Window,
@@ -179,6 +185,9 @@ impl SessionMetrics {
             target_fps: self.target_fps,
             shared_encoder: self.shared_encoder,
             lane_fallbacks: self.lane_fallbacks,
+            role: self.role.to_string(),
+            input_refused: self.input_refused,
+            input_dropped: self.input_dropped,
         }
     }
 }
@@ -243,6 +252,12 @@ pub struct MetricsSnapshot {
     pub shared_encoder: bool,
     /// Times the viewer fell behind its shared lane and continued on its own encoder.
     pub lane_fallbacks: u64,
+    /// `control` (may drive the app) or `view` (watches only).
+    pub role: String,
+    /// Input, viewport and paste messages dropped because the viewer may only watch.
+    pub input_refused: u64,
+    /// Moves and wheels dropped because the viewer exceeded its input rate.
+    pub input_dropped: u64,
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use std::time::Duration;
 use rfb_protocol::ImageFormat;
 
 use crate::adaptive::AdaptiveConfig;
-use crate::auth::{Authenticate, OriginPolicy};
+use crate::auth::{Authenticate, OriginPolicy, Role};
 use crate::encode::EncoderRegistry;
+use crate::limits::Limits;
 use crate::sizing::ResizePolicy;
 
 /// Options of the server (listener, limits, side channel) and the default options of the
@@ -34,6 +35,21 @@ pub struct ServeOptions {
     pub authenticate: Option<Authenticate>,
     /// Which page origins may connect (see [`OriginPolicy`]).
     pub origins: OriginPolicy,
+    /// Host names this server answers to besides loopback, its own addresses and `host`
+    /// (see [`crate::access::host`]): `viewer.example.com`, `.example.com` for a domain and
+    /// its subdomains, `*` for any. Requests naming another `Host` get HTTP 403.
+    pub allowed_hosts: Vec<String>,
+    /// The role of viewers when no authentication hook decides (no hook at all).
+    pub default_role: Role,
+    /// Resource limits (see [`crate::limits`]).
+    pub limits: Limits,
+    /// Send each viewer a heartbeat when nothing else was sent for this long, so a viewer
+    /// can tell a still stream from a dead link (`None`: never).
+    pub heartbeat_interval: Option<Duration>,
+    /// With heartbeats on, a viewer that sends nothing at all (no ACK, input or heartbeat
+    /// answer) for this long is closed with 4409: a laptop that went to sleep leaves a
+    /// half-open connection that would otherwise hold a session for ever.
+    pub viewer_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -49,6 +65,11 @@ impl Default for ServeOptions {
             event_log: None,
             authenticate: None,
             origins: OriginPolicy::SameHost,
+            allowed_hosts: Vec::new(),
+            default_role: Role::Control,
+            limits: Limits::default(),
+            heartbeat_interval: Some(Duration::from_secs(2)),
+            viewer_timeout: Duration::from_secs(15),
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use rfb_protocol::CloseCode;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::access::HostAllowList;
 use crate::display::{lock, Display, StreamState};
 use crate::error::ServeError;
 use crate::event_tap::EventTap;
@@ -41,6 +42,10 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 pub(crate) struct ServerShared {
     pub addr: Option<SocketAddr>,
     pub options: ServeOptions,
+    /// The `Host` names this server answers to.
+    pub hosts: HostAllowList,
+    /// WebSockets open now (sessions, including those still in their handshake).
+    pub live_sockets: AtomicUsize,
     pub streams: RwLock<BTreeMap<String, Arc<StreamState>>>,
     pub next_client_id: AtomicU64,
     pub tap: EventTap,
@@ -68,6 +73,21 @@ impl ServerShared {
             .cloned()
             .collect()
     }
+}
+
+/// What a server holds right now, for diagnostics and leak checks (`rfb soak`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resources {
+    /// Viewer sessions past their handshake, over all streams.
+    pub sessions: usize,
+    /// WebSockets open (sessions plus those still in their handshake).
+    pub websockets: usize,
+    /// Shared H.264 lanes running.
+    pub lanes: usize,
+    /// Encoders alive (private, shared lanes, pooled image encoders).
+    pub encoders: usize,
+    /// Input events waiting for the app, over all streams.
+    pub queued_events: usize,
 }
 
 /// A running server (the hub of its streams). Cheap to clone.
@@ -100,27 +120,10 @@ pub async fn serve_server(options: ServeOptions) -> Result<Server, ServeError> {
         addr: wanted,
         source,
     })?;
-    let (server, mut shutdown_rx) = Server::build(options, Some(addr))?;
+    let (server, shutdown_rx) = Server::build(options, Some(addr))?;
     let app = server.router();
-    // Without TCP_NODELAY, Nagle's algorithm holds the tail of each frame (and ACKs)
-    // until the peer's delayed ACK: up to 40 ms of latency per frame.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::warn!("cannot set TCP_NODELAY: {err}");
-        }
-    });
-    let task = tokio::spawn(async move {
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        let stopped = async move {
-            let _ = shutdown_rx.wait_for(|stop| *stop).await;
-        };
-        if let Err(err) = axum::serve(listener, service)
-            .with_graceful_shutdown(stopped)
-            .await
-        {
-            tracing::error!("rfb server stopped: {err}");
-        }
-    });
+    let limits = server.inner.options.limits.clone();
+    let task = tokio::spawn(crate::listener::serve(listener, app, limits, shutdown_rx));
     *lock(&server.inner.task) = Some(task);
     tracing::info!("rfb listening on http://{addr}/");
     Ok(server)
@@ -159,19 +162,25 @@ impl Server {
         options: ServeOptions,
         addr: Option<SocketAddr>,
     ) -> Result<(Server, watch::Receiver<bool>), ServeError> {
-        let tap = EventTap::new(options.record_events, options.event_log.as_deref()).map_err(
-            |source| ServeError::EventLog {
-                path: options
-                    .event_log
-                    .as_deref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                source,
-            },
-        )?;
+        let tap = EventTap::new(
+            options.record_events,
+            options.event_log.as_deref(),
+            &options.limits,
+        )
+        .map_err(|source| ServeError::EventLog {
+            path: options
+                .event_log
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            source,
+        })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let hosts = HostAllowList::new(&options.allowed_hosts, &options.host, addr.map(|a| a.ip()));
         let inner = Arc::new(ServerShared {
             addr,
+            hosts,
+            live_sockets: AtomicUsize::new(0),
             options,
             streams: RwLock::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(1),
@@ -267,6 +276,25 @@ impl Server {
                 true
             }
             None => false,
+        }
+    }
+
+    /// What the server holds now (see [`Resources`]).
+    pub fn resources(&self) -> Resources {
+        let streams = self.inner.all_streams();
+        let mut registries: Vec<&crate::encode::EncoderRegistry> = Vec::new();
+        for stream in &streams {
+            let registry = &stream.options.encoders;
+            if !registries.iter().any(|r| r.same_as(registry)) {
+                registries.push(registry);
+            }
+        }
+        Resources {
+            sessions: streams.iter().map(|s| lock(&s.sessions).len()).sum(),
+            websockets: self.inner.live_sockets.load(Ordering::Acquire),
+            lanes: streams.iter().map(|s| s.fanout.lane_count()).sum(),
+            encoders: registries.iter().map(|r| r.live_encoders()).sum(),
+            queued_events: streams.iter().map(|s| s.events.len()).sum(),
         }
     }
 

@@ -14,7 +14,6 @@ use rfb::auth::{authenticate_with, static_token, OriginPolicy, Rejected};
 use rfb::client::{hello, ClientError, TestClient};
 use rfb::{serve_server, Frame, Principal, ServeOptions, Server, StreamOptions};
 use rfb_protocol::{test_card, ClientMessage, CloseCode, Hello};
-use tokio_tungstenite::tungstenite;
 
 fn hello_with_token(token: Option<&str>) -> Hello {
     Hello {
@@ -179,21 +178,57 @@ async fn the_side_channel_goes_through_the_hook_too() {
     );
 }
 
+/// Connects with these headers, sends `Hello` and returns the close code and reason the
+/// server answers with (or the frame it sends instead).
+async fn close_for(url: &str, headers: &[(&str, &str)]) -> (Option<u16>, String) {
+    let mut client = TestClient::connect_with_headers(url, headers)
+        .await
+        .unwrap();
+    client
+        .send(&ClientMessage::Hello(hello(&["image/png"])))
+        .await
+        .unwrap();
+    client.closed().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn foreign_origins_are_refused_before_the_upgrade() {
+async fn foreign_origins_are_told_why_and_get_nothing() {
     let display = start(64, 48).await;
+    publish_card(&display, 64, 48);
     let host = format!("127.0.0.1:{}", display.port());
     let same = format!("http://{host}");
-    let ok = TestClient::connect_with_headers(&display.ws_url(), &[("Origin", &same)]).await;
-    assert!(ok.is_ok(), "same host is allowed");
-    match TestClient::connect_with_headers(&display.ws_url(), &[("Origin", "https://evil.example")])
+    let mut ok = TestClient::connect_with_headers(&display.ws_url(), &[("Origin", &same)])
         .await
-    {
-        Err(ClientError::WebSocket(tungstenite::Error::Http(response))) => {
-            assert_eq!(response.status(), 403)
+        .unwrap();
+    ok.send(&ClientMessage::Hello(hello(&["image/png"])))
+        .await
+        .unwrap();
+    frame(&mut ok).await;
+    // A refused origin: accepted, then closed at once with 4403 and the flag to set; it
+    // never sees a frame (closed() fails on any frame before the close).
+    let mut evil =
+        TestClient::connect_with_headers(&display.ws_url(), &[("Origin", "https://evil.example")])
+            .await
+            .unwrap();
+    let _ = evil
+        .send(&ClientMessage::Hello(hello(&["image/png"])))
+        .await;
+    let refused = tokio::time::timeout(Duration::from_secs(5), evil.next_frame())
+        .await
+        .unwrap();
+    match refused {
+        Err(ClientError::Closed { code, reason }) => {
+            assert_eq!(code, Some(CloseCode::OriginRefused.code()));
+            assert!(reason.contains("--origin https://evil.example"), "{reason}");
         }
-        other => panic!("expected 403, got {other:?}"),
+        other => panic!("expected a 4403 close, got {other:?}"),
     }
+    // Origins that are not web origins are refused too, not treated as absent.
+    for odd in ["null", "file://"] {
+        let (code, _) = close_for(&display.ws_url(), &[("Origin", odd)]).await;
+        assert_eq!(code, Some(4403), "{odd}");
+    }
+    assert_eq!(display.client_count(), 1, "only the same-origin viewer");
     display.close().await;
     // An explicit list adds origins.
     let opts = ServeOptions {
@@ -201,18 +236,18 @@ async fn foreign_origins_are_refused_before_the_upgrade() {
         ..options(StreamOptions::default())
     };
     let display = rfb::serve(64, 48, opts).await.unwrap();
-    assert!(TestClient::connect_with_headers(
-        &display.ws_url(),
-        &[("Origin", "http://localhost:5173")]
-    )
-    .await
-    .is_ok());
-    assert!(TestClient::connect_with_headers(
-        &display.ws_url(),
-        &[("Origin", "http://localhost:5174")]
-    )
-    .await
-    .is_err());
+    publish_card(&display, 64, 48);
+    let mut listed =
+        TestClient::connect_with_headers(&display.ws_url(), &[("Origin", "http://localhost:5173")])
+            .await
+            .unwrap();
+    listed
+        .send(&ClientMessage::Hello(hello(&["image/png"])))
+        .await
+        .unwrap();
+    frame(&mut listed).await;
+    let (code, _) = close_for(&display.ws_url(), &[("Origin", "http://localhost:5174")]).await;
+    assert_eq!(code, Some(4403));
     display.close().await;
 }
 
@@ -289,10 +324,11 @@ async fn named_streams_route_list_and_remove() {
     let metrics: serde_json::Value =
         serde_json::from_str(&http_get(&format!("{base}/streams/depth/metrics")).await).unwrap();
     assert_eq!(metrics[0]["stream"], "depth");
-    // Unknown streams are refused clearly.
-    let mut lost = TestClient::connect(&format!("{}nope", server.ws_url()))
-        .await
-        .unwrap();
+    // Unknown streams are refused clearly (after the viewer's Hello).
+    let mut lost =
+        TestClient::connect_with(&format!("{}nope", server.ws_url()), hello(&["image/png"]))
+            .await
+            .unwrap();
     assert_eq!(lost.closed().await.0, Some(CloseCode::UnknownStream.code()));
     // Removing a stream disconnects its viewers, and only them.
     assert!(server.remove_stream("depth").await);

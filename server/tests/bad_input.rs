@@ -10,8 +10,10 @@ use std::time::Duration;
 use common::*;
 use rfb::client::TestClient;
 use rfb::{serve, Display, StreamOptions};
+use rfb_protocol::input::{Buttons, KeyInput, Modifiers, WheelInput};
 use rfb_protocol::{
-    encode_client, ClientMessage, CloseCode, Hello, ProtocolVersion, MAX_CLIENT_MESSAGE_BYTES,
+    encode_client, ClientMessage, CloseCode, Hello, InputEvent, ProtocolVersion,
+    MAX_CLIENT_MESSAGE_BYTES,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -203,10 +205,163 @@ async fn bad_messages_after_the_handshake_close_only_that_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_streams_are_refused_with_4404() {
     let display = start(64, 48).await;
-    let mut client = TestClient::connect(&format!("{}nope", display.ws_url()))
-        .await
-        .unwrap();
+    let mut client = TestClient::connect_with(
+        &format!("{}nope", display.ws_url()),
+        rfb::client::hello(&["image/png"]),
+    )
+    .await
+    .unwrap();
     let close = client.closed().await;
     expect(close, CloseCode::UnknownStream, "nope");
+    display.close().await;
+}
+
+fn input(event: InputEvent) -> Message {
+    Message::Binary(encode_client(&ClientMessage::Input(event)).into())
+}
+
+fn wheel(x: f32, dy: f32) -> InputEvent {
+    InputEvent::Wheel(WheelInput {
+        x,
+        y: 10.0,
+        inside: true,
+        pixel_ratio: 1.0,
+        dx: 0.0,
+        dy,
+        buttons: Buttons(0),
+        modifiers: Modifiers(0),
+        timestamp: 1.0,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_outside_the_protocol_bounds_close_and_never_reach_the_app() {
+    let mut scene = Scene::new().await;
+    let hello = Message::Binary(hello_bytes(rfb_protocol::PROTOCOL_VERSION).into());
+    let long_key = InputEvent::KeyDown(KeyInput {
+        key: "k".repeat(60_000),
+        code: "KeyK".into(),
+        modifiers: Modifiers(0),
+        repeat: false,
+        timestamp: 1.0,
+    });
+    let never_sent = Message::Binary(
+        encode_client(&ClientMessage::Ack(rfb_protocol::Ack {
+            seq: 1_000_000,
+            decode_queue_size: 0,
+        }))
+        .into(),
+    );
+    let cases: Vec<(Message, CloseCode, &str)> = vec![
+        (
+            input(wheel(10.0, f32::NAN)),
+            CloseCode::ProtocolError,
+            "dy is not a finite number",
+        ),
+        (
+            input(wheel(f32::INFINITY, 1.0)),
+            CloseCode::ProtocolError,
+            "x is not a finite number",
+        ),
+        (
+            input(wheel(3e7, 1.0)),
+            CloseCode::ProtocolError,
+            "x 30000000 is outside",
+        ),
+        (
+            input(long_key),
+            CloseCode::ProtocolError,
+            "key of 60000 bytes exceeds 64",
+        ),
+        (never_sent, CloseCode::ProtocolError, "never sent"),
+    ];
+    scene.display.poll_events();
+    for (message, code, needle) in cases {
+        let close = scene.offend(vec![hello.clone(), message]).await;
+        expect(close, code, needle);
+        scene.still_fine().await;
+    }
+    let leaked: Vec<_> = scene
+        .display
+        .poll_events()
+        .into_iter()
+        .filter_map(|e| e.input().map(|i| i.event.type_name()))
+        .filter(|t| *t != "resize")
+        .collect();
+    assert!(leaked.is_empty(), "the app saw {leaked:?}");
+    scene.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinates_off_the_frame_are_clamped_and_marked_outside() {
+    let display = start(64, 48).await;
+    publish_card(&display, 64, 48);
+    let mut client = viewer(&display).await;
+    frame(&mut client).await;
+    display.poll_events();
+    for event in [wheel(5000.0, 1.0), wheel(-20.0, 1.0), wheel(10.0, 1.0)] {
+        client.send(&ClientMessage::Input(event)).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let event = tokio::time::timeout(Duration::from_secs(5), display.next_event())
+            .await
+            .unwrap()
+            .unwrap();
+        if let Some(InputEvent::Wheel(w)) = event.input().map(|i| i.event.clone()) {
+            seen.push((w.x, w.inside));
+        }
+    }
+    assert_eq!(seen, vec![(63.0, false), (0.0, false), (10.0, true)]);
+    display.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_input_flood_drops_moves_and_closes_a_key_flood_with_1008() {
+    let mut opts = options(StreamOptions::default());
+    opts.limits.input_rate = rfb::limits::Rate::new(50.0, 20.0);
+    let display = serve(64, 48, opts).await.unwrap();
+    publish_card(&display, 64, 48);
+    let mut good = viewer(&display).await;
+    frame(&mut good).await;
+    // Moves and wheels beyond the rate are dropped and counted; the viewer stays.
+    for _ in 0..200 {
+        good.send(&ClientMessage::Input(wheel(1.0, 1.0)))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let metrics = display.metrics_snapshot();
+    assert!(
+        metrics[0].input_dropped >= 150,
+        "{}",
+        metrics[0].input_dropped
+    );
+    let delivered = display
+        .poll_events()
+        .iter()
+        .filter(|e| e.input().is_some())
+        .count();
+    assert!(delivered < 60, "{delivered} delivered");
+    // Keys are never dropped; a viewer that floods them past twice the burst is closed.
+    let key = ClientMessage::Input(InputEvent::KeyDown(KeyInput {
+        key: "a".into(),
+        code: "KeyA".into(),
+        modifiers: Modifiers(0),
+        repeat: true,
+        timestamp: 1.0,
+    }));
+    let mut flood = viewer(&display).await;
+    frame(&mut flood).await;
+    for _ in 0..500 {
+        if flood.send(&key).await.is_err() {
+            break;
+        }
+    }
+    let (code, reason) = tokio::time::timeout(Duration::from_secs(5), flood.closed())
+        .await
+        .unwrap();
+    assert_eq!(code, Some(CloseCode::PolicyViolation.code()), "{reason}");
+    assert_eq!(display.client_count(), 1, "the well-behaved viewer stays");
     display.close().await;
 }

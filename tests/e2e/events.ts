@@ -47,7 +47,7 @@ export async function recorded(server: RfbServer): Promise<AppEvent[]> {
 }
 
 export async function resetRecorded(server: RfbServer) {
-  const res = await fetch(`${server.url}recorded-events/reset`);
+  const res = await fetch(`${server.url}recorded-events/reset`, { method: "POST" });
   expect(res.status).toBe(200);
 }
 

@@ -296,6 +296,11 @@ impl ViewerCore {
     }
 
     /// Changes the layout (fit, background, size, DPR) and redraws the frame on screen.
+    /// The server's heartbeat: answer it, so the server knows this viewer is alive.
+    pub fn heartbeat(&self) {
+        self.state.borrow().send(&ClientMessage::Heartbeat);
+    }
+
     pub fn set_layout(&self, layout: Layout) {
         let mut st = self.state.borrow_mut();
         if st.layout == layout {

@@ -29,7 +29,8 @@ use super::core::Outbox;
 use super::error::ViewerError;
 use super::events::{EventSink, ViewerEvent};
 use crate::input::{
-    key_event, pointer_phase, wheel_pixels, InputTarget, MoveCoalescer, PointerPhase, PointerSample,
+    key_event, pointer_phase, wheel_pixels, InputTarget, MoveCoalescer, Pen, PointerPhase,
+    PointerSample,
 };
 
 #[wasm_bindgen]
@@ -301,6 +302,7 @@ impl Shared {
             pointer_type,
             pointer_id,
             time_stamp_ms: e.time_stamp(),
+            pen: Pen::default(),
         }
     }
 
@@ -321,7 +323,13 @@ impl Shared {
         let Some(target) = self.geometry.input_target() else {
             return; // no frame yet: nothing to map onto
         };
-        let sample = self.sample(e, PointerKind::from_dom(&e.pointer_type()), e.pointer_id());
+        let mut sample = self.sample(e, PointerKind::from_dom(&e.pointer_type()), e.pointer_id());
+        sample.pen = Pen::from_dom(
+            e.pressure(),
+            f64::from(e.tilt_x()),
+            f64::from(e.tilt_y()),
+            f64::from(e.twist()),
+        );
         let event = target.pointer(phase, &sample);
         if phase != PointerPhase::Move {
             self.send_in_order(event);

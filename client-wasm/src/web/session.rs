@@ -387,6 +387,11 @@ impl State {
                 self.log(&format!("server error report {report:?}"));
                 self.report = Some(report);
             }
+            ServerMessage::Heartbeat => self.core.heartbeat(),
+            ServerMessage::Role(role) => self.log(&format!("role now {}", role.name())),
+            ServerMessage::Clipboard(offer) => {
+                self.log(&format!("clipboard offer of {} bytes", offer.text.len()))
+            }
         }
     }
 

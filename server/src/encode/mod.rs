@@ -13,6 +13,7 @@ pub mod sps;
 pub mod yuv;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -118,6 +119,39 @@ pub struct EncoderRegistry {
     video: BTreeMap<String, EncoderFactory>,
     image: BTreeMap<String, EncoderFactory>,
     default_video: Option<String>,
+    /// Encoders built by this registry (or its clones) and not dropped yet.
+    live: Arc<AtomicUsize>,
+}
+
+/// An encoder that keeps its registry's live count while it exists.
+struct Counted {
+    inner: Box<dyn Encoder>,
+    live: Arc<AtomicUsize>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Encoder for Counted {
+    fn encode(
+        &mut self,
+        frame: &Frame,
+        force_keyframe: bool,
+    ) -> Result<Vec<EncodedPayload>, EncodeError> {
+        self.inner.encode(frame, force_keyframe)
+    }
+    fn codec_string(&self) -> String {
+        self.inner.codec_string()
+    }
+    fn transport(&self) -> Transport {
+        self.inner.transport()
+    }
+    fn yuv_encoding(&self) -> Option<YuvEncoding> {
+        self.inner.yuv_encoding()
+    }
 }
 
 impl std::fmt::Debug for EncoderRegistry {
@@ -157,6 +191,7 @@ impl EncoderRegistry {
             video: BTreeMap::new(),
             image: BTreeMap::new(),
             default_video: None,
+            live: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -216,6 +251,22 @@ impl EncoderRegistry {
         };
         let factory =
             factory.ok_or_else(|| EncodeError::Unknown(spec.transport.name().to_string()))?;
-        factory(spec)
+        let inner = factory(spec)?;
+        self.live.fetch_add(1, Ordering::Relaxed);
+        Ok(Box::new(Counted {
+            inner,
+            live: self.live.clone(),
+        }))
+    }
+
+    /// Encoders this registry (and its clones) built that are still alive: sessions'
+    /// private encoders, shared lanes and pooled image encoders.
+    pub fn live_encoders(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// True when `other` is a clone of this registry (they share the live count).
+    pub fn same_as(&self, other: &EncoderRegistry) -> bool {
+        Arc::ptr_eq(&self.live, &other.live)
     }
 }

@@ -85,6 +85,13 @@ impl std::fmt::Debug for ImageCache {
 }
 
 impl ImageCache {
+    /// Forgets the cached images and frees the pooled encoders (the stream's last viewer
+    /// left: nothing would reuse them soon).
+    pub fn release(&self) {
+        lock(&self.latest).clear();
+        lock(&self.pool).clear();
+    }
+
     /// Encodes performed so far (a shared encode counts once).
     pub fn encodes(&self) -> u64 {
         self.encodes.load(Ordering::Relaxed)

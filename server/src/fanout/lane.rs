@@ -13,8 +13,8 @@ use crate::encode::slot::EncoderSlot;
 use crate::encode::{EncodedPayload, EncoderSpec};
 use crate::frame::PublishedFrame;
 
-/// Least time between two IDRs a member asked for (joins, resyncs): every member pays for
-/// an IDR in bits, so a burst of joins shares one.
+/// Least time between two IDRs members asked for (joins, resyncs, rejoins): every member
+/// pays for an IDR in bits, so a burst of needs shares one (see [`super::fairness`]).
 pub const MIN_IDR_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Chunks a member may have queued before it counts as lost (it is not keeping up).
@@ -78,6 +78,8 @@ struct Shared {
     idr_wanted: AtomicBool,
     wake: Notify,
     encodes: AtomicU64,
+    idrs: AtomicU64,
+    last_encoded_seq: AtomicU64,
     next_member: AtomicU64,
 }
 
@@ -113,12 +115,24 @@ impl Lane {
         self.shared.encodes.load(Ordering::Relaxed)
     }
 
+    /// IDRs the lane sent (the first, periodic, requested and after stills).
+    pub fn idrs(&self) -> u64 {
+        self.shared.idrs.load(Ordering::Relaxed)
+    }
+
+    /// The publish counter of the last frame the lane encoded (0 before the first).
+    pub fn last_encoded_seq(&self) -> u64 {
+        self.shared.last_encoded_seq.load(Ordering::Acquire)
+    }
+
     /// Members now.
     pub fn member_count(&self) -> usize {
         lock(&self.shared.members).len()
     }
 
-    /// Adds a member; it receives chunks from the next IDR on (it asks for one).
+    /// Adds a member. It receives every chunk from now on and decodes from the next IDR;
+    /// asking for one is the caller's decision ([`LaneMember::request_idr`], rationed by
+    /// the lane).
     pub fn join(self: &Arc<Lane>) -> LaneMember {
         let (tx, rx) = mpsc::channel(MEMBER_QUEUE);
         let id = self.shared.next_member.fetch_add(1, Ordering::Relaxed);
@@ -128,14 +142,12 @@ impl Lane {
             tx,
             lost: lost.clone(),
         });
-        let member = LaneMember {
+        LaneMember {
             lane: self.clone(),
             id,
             rx,
             lost,
-        };
-        member.request_idr();
-        member
+        }
     }
 }
 
@@ -190,9 +202,12 @@ fn spec_for(stream: &StreamState, key: LaneKey) -> EncoderSpec {
     }
 }
 
-/// The lane task: encode the newest frame whenever there is one and someone listens,
-/// honouring IDR requests (rate limited), the lane's frame rate and, with `still_after`,
-/// a high-quality still IDR of a resting frame (after which the next frame is an IDR).
+/// The lane task: encode the newest frame whenever there is one and someone listens, the
+/// lane's frame rate and, with `still_after`, a high-quality still IDR of a resting frame
+/// (after which the next frame is an IDR). A requested IDR is the next newly published
+/// frame's encode, at most one per [`MIN_IDR_INTERVAL`]; an already encoded frame is never
+/// encoded again for a request (members that cannot wait get a private keyframe, see
+/// [`super::fairness`]).
 async fn run(
     stream: Arc<StreamState>,
     key: LaneKey,
@@ -224,8 +239,7 @@ async fn run(
             let has_new = frame.seq > last_seq;
             let idr_allowed = last_idr.is_none_or(|t| now >= t + MIN_IDR_INTERVAL);
             let paced = last_encode.is_none_or(|t| now >= t + min_interval);
-            let encode_now = paced && (has_new || (idr_wanted && idr_allowed));
-            if encode_now {
+            if paced && has_new {
                 let force_idr = (idr_wanted && idr_allowed) || idr_after_still;
                 if force_idr {
                     shared.idr_wanted.store(false, Ordering::Release);
@@ -242,6 +256,7 @@ async fn run(
                 last_seq = frame.seq;
                 last_encode = Some(Instant::now());
                 shared.encodes.fetch_add(1, Ordering::Relaxed);
+                shared.last_encoded_seq.store(frame.seq, Ordering::Release);
                 let codec = output.slot.codec_string();
                 let yuv = output.slot.yuv_encoding();
                 slot = Some(output.slot);
@@ -251,6 +266,7 @@ async fn run(
                             if payload.keyframe {
                                 last_idr = last_encode;
                                 idr_after_still = false;
+                                shared.idrs.fetch_add(1, Ordering::Relaxed);
                                 // Any IDR satisfies pending requests.
                                 shared.idr_wanted.store(false, Ordering::Release);
                             }
@@ -279,8 +295,6 @@ async fn run(
             }
             if !paced && has_new {
                 deadline = last_encode.map(|t| t + min_interval);
-            } else if idr_wanted && !idr_allowed {
-                deadline = last_idr.map(|t| t + MIN_IDR_INTERVAL);
             }
             if let Some(after) = stream.options.still_after {
                 let resting = !has_new && frame.seq == last_seq && still_done_for != frame.seq;

@@ -35,6 +35,7 @@
 //! The cost model, measured in `rfb bench` and the README: N healthy viewers on one
 //! display cost one encode per frame, plus one IDR per join burst.
 
+pub mod fairness;
 pub mod image_cache;
 pub mod lane;
 

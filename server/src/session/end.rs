@@ -87,6 +87,7 @@ pub(crate) fn message_name(msg: &ClientMessage) -> &'static str {
         ClientMessage::DecoderReset => "DecoderReset",
         ClientMessage::Input(_) => "Input",
         ClientMessage::SetViewport(_) => "SetViewport",
+        ClientMessage::Heartbeat => "Heartbeat",
     }
 }
 

@@ -92,6 +92,11 @@ impl FlowControl {
         }
     }
 
+    /// The session sequence number of the last frame sent (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq - 1
+    }
+
     /// The in-flight ceiling.
     pub fn max_inflight(&self) -> u8 {
         self.max_inflight.min(255) as u8

@@ -9,8 +9,10 @@ mod end;
 pub mod flow;
 pub mod handshake;
 pub mod link;
+mod rate;
 mod reader;
 mod schedule;
+mod sharing;
 pub mod socket;
 mod source;
 mod stream;
@@ -19,7 +21,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::display::{lock, SessionEntry, StreamState};
 use crate::metrics::SessionMetrics;
@@ -27,7 +29,7 @@ use crate::server::ServerShared;
 use end::finish;
 pub(crate) use end::message_name;
 pub use end::SessionEnd;
-use rfb_protocol::{CloseCode, Transport};
+use rfb_protocol::{CloseCode, Role, Transport};
 use socket::{BoxSink, BoxSource};
 use stream::Session;
 
@@ -44,12 +46,55 @@ pub(crate) struct Context {
     pub headers: axum::http::HeaderMap,
 }
 
-/// Closes a connection to a stream that does not exist (4404).
-pub(crate) async fn refuse_unknown_stream(sink: BoxSink, source: BoxSource, name: String) {
-    let end = SessionEnd::new(
-        CloseCode::UnknownStream,
-        format!("no stream named {name:?}"),
-    );
+/// Closes a connection refused before its `Hello` (origin, session limit).
+pub(crate) async fn refuse(sink: BoxSink, source: BoxSource, end: SessionEnd) {
+    finish(sink, Some(source), &end).await;
+}
+
+/// Answers a connection to a stream that does not exist, after its `Hello`: 4404, or
+/// 4401 when hooks guard this server and the server's hook does not accept the viewer,
+/// so stream names cannot be probed without a credential.
+pub(crate) async fn refuse_unknown_stream(
+    sink: BoxSink,
+    mut source: BoxSource,
+    name: String,
+    ctx: Context,
+) {
+    let timeout = ctx.server.options.hello_timeout;
+    let hello = match handshake::receive_hello(&mut source, timeout).await {
+        Ok(hello) => hello,
+        Err(end) => return finish(sink, Some(source), &end).await,
+    };
+    let guarded = ctx.server.options.authenticate.is_some()
+        || ctx
+            .server
+            .all_streams()
+            .iter()
+            .any(|s| s.options.authenticate.is_some());
+    let admitted = match &ctx.server.options.authenticate {
+        Some(hook) => {
+            let auth = crate::auth::AuthContext {
+                token: hello.token.clone(),
+                headers: ctx.headers.clone(),
+                path: ctx.path.clone(),
+                stream: name.clone(),
+                peer: ctx.peer,
+            };
+            matches!(
+                tokio::time::timeout(timeout, hook.check(auth)).await,
+                Ok(Ok(_))
+            )
+        }
+        None => !guarded,
+    };
+    let end = if admitted {
+        SessionEnd::new(
+            CloseCode::UnknownStream,
+            format!("no stream named {name:?}"),
+        )
+    } else {
+        SessionEnd::new(CloseCode::Unauthorized, "unauthorized")
+    };
     finish(sink, Some(source), &end).await;
 }
 
@@ -69,8 +114,8 @@ pub(crate) async fn run(
         Ok(t) => t,
         Err(end) => return finish(sink, Some(source), &end).await,
     };
-    let principal = match authenticate(&hello, &stream, &ctx).await {
-        Ok(principal) => principal,
+    let (principal, role) = match authenticate(&hello, &stream, &ctx).await {
+        Ok(granted) => granted,
         Err(end) => return finish(sink, Some(source), &end).await,
     };
     let client_id = ctx
@@ -80,7 +125,13 @@ pub(crate) async fn run(
     let max_inflight = hello.max_inflight.map_or(stream.options.max_inflight, |m| {
         m.clamp(1, stream.options.max_inflight.max(1))
     });
-    let registration = Registration::new(stream.clone(), client_id, transport);
+    let registration = Registration::new(
+        stream.clone(),
+        client_id,
+        transport,
+        role,
+        principal.clone(),
+    );
     tracing::debug!(client_id, stream = %stream.name, transport = transport.name(), peer = ?ctx.peer, "viewer attached");
 
     let (tx, rx) = mpsc::channel(64);
@@ -89,6 +140,7 @@ pub(crate) async fn run(
         stream,
         client_id,
         principal,
+        registration.role.subscribe(),
         transport,
         max_inflight,
         registration.metrics.clone(),
@@ -97,7 +149,12 @@ pub(crate) async fn run(
     if let Some(viewport) = hello.viewport {
         // The first viewport counts like any later one: a `resize` event and, under
         // match-client, the first target size.
-        session.on_message(rfb_protocol::ClientMessage::SetViewport(viewport));
+        if session
+            .on_message(rfb_protocol::ClientMessage::SetViewport(viewport))
+            .is_err()
+        {
+            tracing::debug!(client_id, "the Hello viewport was refused");
+        }
     }
     let end = session.stream_frames(rx).await;
     // The receiver is gone, so the reader hands the socket's source back promptly.
@@ -111,18 +168,21 @@ pub(crate) async fn run(
 }
 
 /// Runs the stream's (or else the server's) authentication hook, bounded by the hello
-/// timeout. No hook: everyone is accepted, without a principal.
+/// timeout. No hook: everyone is accepted, without a principal, in the server's default
+/// role.
 async fn authenticate(
     hello: &rfb_protocol::Hello,
     stream: &StreamState,
     ctx: &Context,
-) -> Result<Option<crate::events::Principal>, SessionEnd> {
+) -> Result<(Option<crate::events::Principal>, Role), SessionEnd> {
     let hook = stream
         .options
         .authenticate
         .as_ref()
         .or(ctx.server.options.authenticate.as_ref());
-    let Some(hook) = hook else { return Ok(None) };
+    let Some(hook) = hook else {
+        return Ok((None, ctx.server.options.default_role));
+    };
     let auth = crate::auth::AuthContext {
         token: hello.token.clone(),
         headers: ctx.headers.clone(),
@@ -132,7 +192,7 @@ async fn authenticate(
     };
     let limit = ctx.server.options.hello_timeout;
     match tokio::time::timeout(limit, hook.check(auth)).await {
-        Ok(Ok(principal)) => Ok(Some(principal)),
+        Ok(Ok(grant)) => Ok((Some(grant.principal), grant.role)),
         Ok(Err(rejected)) => Err(SessionEnd::new(
             CloseCode::Unauthorized,
             format!("unauthorized: {}", rejected.0),
@@ -144,37 +204,57 @@ async fn authenticate(
     }
 }
 
-/// Keeps a session in its stream's registry (client count, metrics) while it lives.
+/// Keeps a session in its stream's registry (client count, metrics, role) while it lives.
 struct Registration {
     stream: Arc<StreamState>,
     client_id: u64,
     metrics: Arc<Mutex<SessionMetrics>>,
+    role: watch::Sender<Role>,
 }
 
 impl Registration {
-    fn new(stream: Arc<StreamState>, client_id: u64, transport: Transport) -> Registration {
+    fn new(
+        stream: Arc<StreamState>,
+        client_id: u64,
+        transport: Transport,
+        role: Role,
+        principal: Option<crate::events::Principal>,
+    ) -> Registration {
         let mut initial = SessionMetrics::default();
         initial.target_bitrate_bps = u64::from(stream.options.bitrate_bps);
         initial.target_fps = stream.options.fps;
+        initial.role = role.name();
         let metrics = Arc::new(Mutex::new(initial));
+        let role = watch::Sender::new(role);
         lock(&stream.sessions).insert(
             client_id,
             SessionEntry {
                 transport: transport.name(),
                 metrics: metrics.clone(),
+                role: role.clone(),
+                principal,
             },
         );
         Registration {
             stream,
             client_id,
             metrics,
+            role,
         }
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        lock(&self.stream.sessions).remove(&self.client_id);
+        let last = {
+            let mut sessions = lock(&self.stream.sessions);
+            sessions.remove(&self.client_id);
+            sessions.is_empty()
+        };
+        if last {
+            self.stream.fanout.images.release();
+        }
+        self.stream.forget_viewport(self.client_id);
         self.stream.vote_scale(self.client_id, None);
         self.stream.sessions_done.notify_waiters();
     }

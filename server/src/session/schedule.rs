@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use rfb_protocol::{ImageFormat, QualityTarget, ServerMessage, ServerStats, Transport};
+use rfb_protocol::{CloseCode, ImageFormat, QualityTarget, ServerMessage, ServerStats, Transport};
 
 use super::end::SessionEnd;
 use super::source::{
@@ -14,7 +14,6 @@ use crate::adaptive::{Lever, Quality};
 use crate::display::lock;
 use crate::encode::EncoderSpec;
 use crate::fanout::image_cache::ImageKey;
-use crate::fanout::REJOIN_AFTER;
 use crate::frame::PublishedFrame;
 
 impl Session {
@@ -111,17 +110,26 @@ impl Session {
         waiting.then(|| self.last_publish_at + after)
     }
 
-    fn rejoin_due(&self) -> Option<Instant> {
-        match &self.source {
-            Source::Private {
-                rejoin: None,
-                kept_up_since,
-                ..
-            } if self.transport.is_video() && self.stream.options.share_encoders => {
-                Some(*kept_up_since + REJOIN_AFTER)
-            }
-            _ => None,
-        }
+    /// How often the viewer hears from the server at least (`None`: no heartbeats).
+    pub(super) fn heartbeat_interval(&self) -> Option<Duration> {
+        self.stream
+            .server
+            .upgrade()
+            .and_then(|server| server.options.heartbeat_interval)
+            .filter(|i| !i.is_zero())
+    }
+
+    /// When a heartbeat is due: the interval after the last message of any kind.
+    fn heartbeat_due(&self) -> Option<Instant> {
+        self.heartbeat_interval()
+            .map(|interval| self.last_message_at + interval)
+    }
+
+    /// When a silent viewer is given up on (only with heartbeats, which it must answer).
+    fn viewer_timeout_due(&self) -> Option<Instant> {
+        self.heartbeat_interval()?;
+        let timeout = self.stream.server.upgrade()?.options.viewer_timeout;
+        Some(self.last_heard_at + timeout)
     }
 
     /// The earliest timer.
@@ -147,6 +155,10 @@ impl Session {
             self.still_due(),
             pacing,
             self.rejoin_due(),
+            self.heartbeat_due(),
+            self.viewer_timeout_due(),
+            self.viewport_gate.due(Instant::now()),
+            self.lane_idr_due(),
         ]
         .into_iter()
         .flatten()
@@ -155,18 +167,41 @@ impl Session {
 
     /// Runs whichever timers are due.
     pub(super) async fn on_timer(&mut self, now: Instant) -> Result<(), SessionEnd> {
+        if self.viewer_timeout_due().is_some_and(|t| t <= now) {
+            let silent = now.saturating_duration_since(self.last_heard_at);
+            return Err(SessionEnd::new(
+                CloseCode::Unresponsive,
+                format!(
+                    "the viewer sent nothing for {:.1} s (not even a heartbeat answer)",
+                    silent.as_secs_f64()
+                ),
+            ));
+        }
+        if self.heartbeat_due().is_some_and(|t| t <= now) {
+            self.send(&ServerMessage::Heartbeat).await?;
+        }
+        if let Some(viewport) = self.viewport_gate.release(now) {
+            if self.role.may_control() {
+                self.apply_viewport(viewport);
+            }
+        }
         if self.next_stats_at.is_some_and(|t| t <= now) {
             self.next_stats_at = self.stream.options.stats_interval.map(|i| now + i);
             self.send_stats(now).await?;
         }
         let timeout = self.stream.options.inflight_timeout;
         if self.flow.is_stalled(now, timeout) {
+            // A viewer that stopped acknowledging is the one with the problem: it resyncs
+            // on an encoder of its own, never by making the lane send everyone an IDR.
             self.flow.reset();
-            self.resync_lane();
+            if matches!(self.source, Source::Lane { .. }) {
+                self.fall_back_to_private();
+            }
             let mut m = lock(&self.metrics);
             m.inflight_timeouts += 1;
             m.inflight = 0;
         }
+        self.on_lane_idr_overdue(now);
         if self.next_adapt_at.is_some_and(|t| t <= now) {
             self.next_adapt_at = Some(now + ADAPT_EVERY);
             self.adapt(now).await?;
@@ -175,11 +210,7 @@ impl Session {
             self.start_still();
         }
         if self.rejoin_due().is_some_and(|t| t <= now) {
-            let key = lane_key(self.quality.bitrate_bps, self.quality.fps);
-            let member = self.stream.fanout.lane(&self.stream, key).join();
-            if let Source::Private { rejoin, .. } = &mut self.source {
-                *rejoin = Some(member);
-            }
+            self.start_rejoin();
         }
         Ok(())
     }
@@ -281,7 +312,9 @@ impl Session {
                 self.source = Source::Lane {
                     member,
                     synced: false,
+                    asked_at: None,
                 };
+                self.need_keyframe(Instant::now());
             }
         }
         {

@@ -27,8 +27,13 @@ pub(crate) enum Source {
     },
     /// The stream's shared image cache.
     SharedImages,
-    /// A shared H.264 lane; `synced` once the member received an IDR.
-    Lane { member: LaneMember, synced: bool },
+    /// A shared H.264 lane; `synced` once the member received an IDR; `asked_at` while
+    /// it waits for the IDR it asked for.
+    Lane {
+        member: LaneMember,
+        synced: bool,
+        asked_at: Option<Instant>,
+    },
 }
 
 impl Source {

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use futures_util::SinkExt;
 use rfb_protocol::{
-    encode_server, ClientMessage, CloseCode, FrameHeader, ImageFormat, ImageFrame, ServerMessage,
-    StreamConfig, Transport, VideoChunk, YuvEncoding,
+    encode_server, ClientMessage, ClipboardText, CloseCode, FrameHeader, ImageFormat, ImageFrame,
+    Role, ServerMessage, StreamConfig, Transport, VideoChunk, YuvEncoding,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::end::SessionEnd;
 use super::flow::FlowControl;
+use super::rate::{InputGate, InputVerdict, ViewportGate};
 use super::reader::FromViewer;
 use super::socket::{BoxSink, Outgoing};
 use super::source::{encoder_spec, lane_key, next_chunk, Encoded, Pending, Source};
@@ -23,16 +24,13 @@ use crate::display::{lock, StreamState};
 use crate::encode::slot::EncoderSlot;
 use crate::encode::EncodedPayload;
 use crate::events::{DisplayEvent, InputEvent, Principal};
+use crate::fanout::fairness::KeyframeNeeds;
 use crate::fanout::lane::LaneChunk;
 use crate::frame::PublishedFrame;
 use crate::metrics::SessionMetrics;
 
 /// A send that takes longer than this ends the session (the viewer is gone or stuck).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Lane access units a member may hold while its window is full before it falls back to
-/// a private encoder (at 30 fps, 100 ms of tolerance for a brief stall).
-const MAX_HELD: usize = 3;
 
 /// How often the adaptive controller decides.
 pub(crate) const ADAPT_EVERY: Duration = Duration::from_millis(250);
@@ -52,6 +50,12 @@ pub(crate) struct Session {
     pub stream: Arc<StreamState>,
     pub client_id: u64,
     pub principal: Option<Principal>,
+    /// What the viewer may do now, and the app's changes to it.
+    pub(super) role: Role,
+    pub(super) role_rx: watch::Receiver<Role>,
+    pub(super) clipboard_rx: watch::Receiver<Option<Arc<str>>>,
+    pub(super) input_gate: InputGate,
+    pub(super) viewport_gate: ViewportGate,
     pub transport: Transport,
     pub flow: FlowControl,
     pub metrics: Arc<Mutex<SessionMetrics>>,
@@ -66,20 +70,28 @@ pub(crate) struct Session {
     pub(super) quality: Quality,
     pub(super) controller: Option<AdaptiveController>,
     pub(super) last_send_at: Option<Instant>,
+    /// When any message last went to the viewer (heartbeats fill the silences).
+    pub(super) last_message_at: Instant,
+    /// When anything last came from the viewer (for the viewer timeout).
+    pub(super) last_heard_at: Instant,
     pub(super) next_stats_at: Option<Instant>,
     pub(super) next_adapt_at: Option<Instant>,
     /// The frame the last still was sent (or skipped) for.
     pub(super) still_done_for: u64,
     /// A lane access unit that arrived while the window was full, sent once it opens.
     pub(super) held: VecDeque<Arc<LaneChunk>>,
+    /// This viewer's keyframe needs and fallbacks (keyframe fairness on a lane).
+    pub(super) keyframe_needs: KeyframeNeeds,
 }
 
 impl Session {
     /// A session at the stream's full quality, on a shared source when sharing is on.
+    #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
     pub fn new(
         stream: Arc<StreamState>,
         client_id: u64,
         principal: Option<Principal>,
+        role_rx: watch::Receiver<Role>,
         transport: Transport,
         max_inflight: u8,
         metrics: Arc<Mutex<SessionMetrics>>,
@@ -100,6 +112,7 @@ impl Session {
                     .lane(&stream, lane_key(quality.bitrate_bps, quality.fps))
                     .join(),
                 synced: false,
+                asked_at: None,
             },
             (Transport::Image(_), true) => Source::SharedImages,
             (_, false) => {
@@ -120,7 +133,20 @@ impl Session {
             .adaptive
             .clone()
             .map(|config| AdaptiveController::new(config, quality, transport.is_video()));
+        let limits = stream
+            .server
+            .upgrade()
+            .map(|server| server.options.limits.clone())
+            .unwrap_or_default();
+        let mut clipboard_rx = stream.clipboard.subscribe();
+        clipboard_rx.borrow_and_update();
+        let role = *role_rx.borrow();
         Session {
+            role,
+            role_rx,
+            clipboard_rx,
+            input_gate: InputGate::new(limits.input_rate, now),
+            viewport_gate: ViewportGate::new(limits.viewport_rate, now),
             flow: FlowControl::new(max_inflight, o.keyframe_after_drop),
             next_stats_at: o.stats_interval.map(|i| now + i),
             next_adapt_at: controller.as_ref().map(|_| now + ADAPT_EVERY),
@@ -139,8 +165,11 @@ impl Session {
             latest: None,
             last_publish_at: now,
             last_send_at: None,
+            last_message_at: now,
+            last_heard_at: now,
             still_done_for: 0,
             held: VecDeque::new(),
+            keyframe_needs: KeyframeNeeds::default(),
         }
     }
 
@@ -151,6 +180,12 @@ impl Session {
         let mut frames = self.stream.subscribe();
         let mut closing = self.stream.closing.subscribe();
         self.latest = frames.borrow_and_update().clone();
+        self.role_rx.borrow_and_update();
+        if let Err(end) = self.send(&ServerMessage::Role(self.role)).await {
+            return end;
+        }
+        // Joining is the first keyframe need: from the lane, or privately on a still stream.
+        self.need_keyframe(Instant::now());
         loop {
             if let Err(end) = self.send_held_chunk().await {
                 return end;
@@ -171,8 +206,8 @@ impl Session {
                 }
                 event = from_viewer.recv() => match event {
                     Some(FromViewer::Message(msg)) => {
-                        self.on_message(msg);
-                        Ok(())
+                        self.last_heard_at = Instant::now();
+                        self.on_message(msg)
                     }
                     Some(FromViewer::End(end)) => Err(end),
                     None => Err(SessionEnd::quiet()),
@@ -182,6 +217,14 @@ impl Session {
                     self.on_encoded(done).await
                 }
                 chunk = next_chunk(lane) => self.on_lane_chunk(chunk).await,
+                changed = self.role_rx.changed() => match changed {
+                    Ok(()) => self.on_role_changed().await,
+                    Err(_) => Err(SessionEnd::new(CloseCode::GoingAway, "the stream is gone")),
+                },
+                changed = self.clipboard_rx.changed() => match changed {
+                    Ok(()) => self.on_clipboard().await,
+                    Err(_) => Err(SessionEnd::new(CloseCode::GoingAway, "the stream is gone")),
+                },
                 changed = frames.changed() => {
                     if changed.is_err() {
                         Err(SessionEnd::new(CloseCode::GoingAway, "the stream is gone"))
@@ -204,9 +247,20 @@ impl Session {
         self.stream.epoch + Duration::from_micros(timestamp_us)
     }
 
-    pub(super) fn on_message(&mut self, msg: ClientMessage) {
+    /// One message from the viewer; an `Err` ends the session.
+    pub(super) fn on_message(&mut self, msg: ClientMessage) -> Result<(), SessionEnd> {
         match msg {
             ClientMessage::Ack(ack) => {
+                if ack.seq > self.flow.last_seq() {
+                    return Err(SessionEnd::new(
+                        CloseCode::ProtocolError,
+                        format!(
+                            "Ack for frame {} which was never sent (the last sent is {})",
+                            ack.seq,
+                            self.flow.last_seq()
+                        ),
+                    ));
+                }
                 let now = Instant::now();
                 let acked = self.flow.on_ack(ack.seq, now);
                 let mut m = lock(&self.metrics);
@@ -223,24 +277,93 @@ impl Session {
                     controller.observe(ack.decode_queue_size, rtt.as_secs_f64() * 1e3);
                 }
             }
-            ClientMessage::RequestKeyframe => {
-                self.flow.request_keyframe();
-                self.resync_lane();
-            }
+            ClientMessage::RequestKeyframe => self.need_keyframe(Instant::now()),
             ClientMessage::DecoderReset => {
                 self.flow.reset();
-                self.resync_lane();
+                self.need_keyframe(Instant::now());
                 let mut m = lock(&self.metrics);
                 m.decoder_resets += 1;
                 m.inflight = 0;
             }
-            ClientMessage::Input(event) => self.push_event(event),
+            ClientMessage::Input(event) => return self.on_input(event),
             ClientMessage::SetViewport(viewport) => {
-                self.stream.offer_viewport(&viewport);
-                self.push_event(rfb_protocol::InputEvent::Resize(viewport))
+                if !self.role.may_control() {
+                    lock(&self.metrics).input_refused += 1;
+                } else if let Some(viewport) = self.viewport_gate.offer(viewport, Instant::now()) {
+                    self.apply_viewport(viewport);
+                }
             }
+            // Liveness only: the loop noted that the viewer answered.
+            ClientMessage::Heartbeat => {}
             // The reader ends the session on a second Hello before it gets here.
             ClientMessage::Hello(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Input from the viewer: dropped for a watcher, rate limited, clamped to the frame.
+    fn on_input(&mut self, mut event: rfb_protocol::InputEvent) -> Result<(), SessionEnd> {
+        use rfb_protocol::InputEvent as E;
+        if !self.role.may_control() {
+            lock(&self.metrics).input_refused += 1;
+            return Ok(());
+        }
+        if let E::Resize(viewport) = event {
+            // A resize sent as input is a viewport change like any other.
+            return self.on_message(ClientMessage::SetViewport(viewport));
+        }
+        let droppable = matches!(event, E::PointerMove(_) | E::Wheel(_));
+        match self.input_gate.admit(droppable, Instant::now()) {
+            InputVerdict::Deliver => {}
+            InputVerdict::Drop => {
+                lock(&self.metrics).input_dropped += 1;
+                return Ok(());
+            }
+            InputVerdict::Flood => {
+                return Err(SessionEnd::new(
+                    CloseCode::PolicyViolation,
+                    "input far beyond the server's rate limit (--input-rate)",
+                ))
+            }
+        }
+        if let Some(config) = &self.last_config {
+            clamp_to_frame(&mut event, config.width, config.height);
+        }
+        self.push_event(event);
+        Ok(())
+    }
+
+    /// A viewport the rate limit let through: the match-client target and a `resize` event.
+    pub(super) fn apply_viewport(&mut self, viewport: rfb_protocol::Viewport) {
+        self.stream
+            .offer_viewport(self.client_id, &viewport, self.role.may_control());
+        self.push_event(rfb_protocol::InputEvent::Resize(viewport));
+    }
+
+    /// The app changed this viewer's role: tell the viewer, and follow it.
+    async fn on_role_changed(&mut self) -> Result<(), SessionEnd> {
+        let role = *self.role_rx.borrow_and_update();
+        if role == self.role {
+            return Ok(());
+        }
+        self.role = role;
+        self.stream
+            .viewport_steering(self.client_id, role.may_control());
+        lock(&self.metrics).role = role.name();
+        self.send(&ServerMessage::Role(role)).await.map(|_| ())
+    }
+
+    /// The app offered clipboard text: pass it on.
+    async fn on_clipboard(&mut self) -> Result<(), SessionEnd> {
+        let text = self.clipboard_rx.borrow_and_update().clone();
+        match text {
+            Some(text) => self
+                .send(&ServerMessage::Clipboard(ClipboardText {
+                    text: text.to_string(),
+                }))
+                .await
+                .map(|_| ()),
+            None => Ok(()),
         }
     }
 
@@ -300,141 +423,16 @@ impl Session {
         Ok(())
     }
 
-    /// An access unit from the lane (or `None`: the lane ended).
-    async fn on_lane_chunk(&mut self, chunk: Option<Arc<LaneChunk>>) -> Result<(), SessionEnd> {
-        let window_open = chunk
-            .as_ref()
-            .is_some_and(|c| self.flow.has_room(c.payload.data.len(), Instant::now()));
-        let Some(chunk) = chunk else {
-            self.fall_back_to_private();
-            return Ok(());
-        };
-        match &mut self.source {
-            Source::Lane { member, synced } => {
-                if member.is_lost() {
-                    // The lane skipped this member: its decoder missed an access unit.
-                    self.fall_back_to_private();
-                    return Ok(());
-                }
-                let in_order = self.held.is_empty();
-                if chunk.still {
-                    // Skipping a still is harmless: the lane's next access unit is an IDR.
-                    if !(*synced && in_order && window_open) {
-                        return Ok(());
-                    }
-                } else if !*synced {
-                    if !(chunk.payload.keyframe && in_order && window_open) {
-                        return Ok(());
-                    }
-                    *synced = true;
-                } else if !(in_order && window_open) {
-                    if self.held.len() < MAX_HELD {
-                        // The window may open before more arrive: wait for it, in order.
-                        self.held.push_back(chunk);
-                    } else {
-                        // Queueing more would add latency and skipping would break the
-                        // decoder: continue on a private encoder.
-                        self.fall_back_to_private();
-                    }
-                    return Ok(());
-                }
-            }
-            Source::Private {
-                rejoin,
-                kept_up_since,
-                ..
-            } => {
-                let lost = rejoin.as_ref().is_some_and(|m| m.is_lost());
-                if lost {
-                    *rejoin = None;
-                    return Ok(());
-                }
-                if !chunk.payload.keyframe || chunk.still {
-                    return Ok(());
-                }
-                if !window_open {
-                    // No room for the lane's IDR: try again after keeping up a while more.
-                    *rejoin = None;
-                    *kept_up_since = Instant::now();
-                    return Ok(());
-                }
-                // The lane's IDR: switch back to sharing from here (a private encode still
-                // running is discarded by the epoch bump).
-                let Some(member) = rejoin.take() else {
-                    return Ok(());
-                };
-                self.epoch += 1;
-                self.pending = None;
-                self.source = Source::Lane {
-                    member,
-                    synced: true,
-                };
-                lock(&self.metrics).shared_encoder = true;
-            }
-            Source::SharedImages => return Ok(()),
-        }
-        self.send_frame(Outbound {
-            frame: &chunk.frame,
-            payload: &chunk.payload,
-            codec: &chunk.codec,
-            yuv: chunk.yuv,
-            encode_time: chunk.encode_time,
-            image_format: None,
-        })
-        .await
-    }
-
-    /// Sends held lane access units, oldest first, while the window has room.
-    async fn send_held_chunk(&mut self) -> Result<(), SessionEnd> {
-        while let Some(chunk) = self.held.front().cloned() {
-            if !self.flow.has_room(chunk.payload.data.len(), Instant::now()) {
-                break;
-            }
-            self.held.pop_front();
-            self.send_frame(Outbound {
-                frame: &chunk.frame,
-                payload: &chunk.payload,
-                codec: &chunk.codec,
-                yuv: chunk.yuv,
-                encode_time: chunk.encode_time,
-                image_format: None,
-            })
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// A keyframe request or decoder reset while on a lane: wait for the lane's next IDR.
-    pub(super) fn resync_lane(&mut self) {
-        if let Source::Lane { member, synced } = &mut self.source {
-            *synced = false;
-            self.held.clear();
-            member.request_idr();
-        }
-    }
-
-    pub(super) fn fall_back_to_private(&mut self) {
-        let slot = EncoderSlot::new(
-            self.stream.options.encoders.clone(),
-            self.encoder_spec(self.latest.as_deref()),
-        );
-        self.epoch += 1;
-        self.pending = None;
-        self.held.clear();
-        self.source = Source::private(slot);
-        self.flow.request_keyframe();
-        let mut m = lock(&self.metrics);
-        m.shared_encoder = false;
-        m.lane_fallbacks += 1;
-    }
-
     pub(super) async fn send(&mut self, message: &ServerMessage<'_>) -> Result<usize, SessionEnd> {
         let bytes = encode_server(message);
         let len = bytes.len();
         match tokio::time::timeout(SEND_TIMEOUT, self.sink.send(Outgoing::Binary(bytes.into())))
             .await
         {
-            Ok(Ok(())) => Ok(len),
+            Ok(Ok(())) => {
+                self.last_message_at = Instant::now();
+                Ok(len)
+            }
             Ok(Err(err)) => Err(SessionEnd {
                 code: None,
                 reason: err.to_string(),
@@ -449,7 +447,7 @@ impl Session {
         }
     }
 
-    async fn send_frame(&mut self, out: Outbound<'_>) -> Result<(), SessionEnd> {
+    pub(super) async fn send_frame(&mut self, out: Outbound<'_>) -> Result<(), SessionEnd> {
         let frame = out.frame;
         let (width, height) = frame.frame.size();
         let config = StreamConfig {
@@ -464,6 +462,9 @@ impl Session {
             color: frame.color,
             yuv: out.yuv,
             max_inflight: self.flow.max_inflight(),
+            heartbeat_ms: self
+                .heartbeat_interval()
+                .map_or(0, |i| u32::try_from(i.as_millis()).unwrap_or(u32::MAX)),
         };
         if self.last_config.as_ref() != Some(&config) {
             self.send(&ServerMessage::Config(config.clone())).await?;
@@ -519,6 +520,30 @@ impl Session {
         m.frames_dropped = self.flow.frames_dropped();
         m.inflight = self.flow.inflight() as u32;
         Ok(())
+    }
+}
+
+/// Keeps pointer and wheel coordinates on the frame the viewer was sent: a coordinate
+/// off the frame is clamped to its edge and marked `inside: false`.
+fn clamp_to_frame(event: &mut rfb_protocol::InputEvent, width: u32, height: u32) {
+    use rfb_protocol::InputEvent as E;
+    let (max_x, max_y) = (
+        width.saturating_sub(1) as f32,
+        height.saturating_sub(1) as f32,
+    );
+    let clamp = |x: &mut f32, y: &mut f32, inside: &mut bool| {
+        let (cx, cy) = (x.clamp(0.0, max_x), y.clamp(0.0, max_y));
+        if cx != *x || cy != *y {
+            *inside = false;
+        }
+        (*x, *y) = (cx, cy);
+    };
+    match event {
+        E::PointerMove(p) | E::PointerDown(p) | E::PointerUp(p) => {
+            clamp(&mut p.x, &mut p.y, &mut p.inside)
+        }
+        E::Wheel(w) => clamp(&mut w.x, &mut w.y, &mut w.inside),
+        _ => {}
     }
 }
 

@@ -172,3 +172,50 @@ pub async fn http_get(url: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// A raw HTTP/1.1 exchange on `127.0.0.1:port`: sends `request` as written (it must ask
+/// for `Connection: close`) and returns the status, the header block and the body.
+pub async fn raw_http(port: u16, request: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_string(), body.to_string())
+}
+
+/// `GET path` with this `Host` header and any extra header lines.
+pub async fn get_with_host(
+    port: u16,
+    path: &str,
+    host: &str,
+    extra: &[&str],
+) -> (u16, String, String) {
+    let extra: String = extra.iter().map(|h| format!("{h}\r\n")).collect();
+    raw_http(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"),
+    )
+    .await
+}
+
+/// Polls `done` every 20 ms for up to `limit`; false if it never held.
+pub async fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    done()
+}

@@ -2,8 +2,10 @@
 //! measures the encoders, `rfb record` writes a pattern to MP4. Run `rfb <command> --help`
 //! for every flag.
 
+mod limits;
 mod record;
 mod serve;
+mod soak;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +27,8 @@ enum Command {
     Record(record::RecordArgs),
     /// Measure many native viewers on one display: server CPU, fps and drops per viewer.
     BenchViewers(rfb::load::LoadArgs),
+    /// Leak checks: connection churn back to zero, flat memory under a stalled viewer.
+    Soak(soak::SoakArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(rfb::load::run(&args)).map(|_| ())
         }
+        Command::Soak(args) => soak::main(args),
         Command::Bench(args) => {
             let rows = rfb::bench::run(&args)?;
             print!("{}", rfb::bench::render(&args, &rows)?);

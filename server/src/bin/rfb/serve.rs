@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rfb::adaptive::AdaptiveConfig;
-use rfb::auth::{static_token, OriginPolicy};
 use rfb::bench::{parse_bitrate, parse_pattern, parse_size};
 use rfb::{serve, Display, Frame, FrameMeta, ResizePolicy, ServeOptions, StreamOptions};
 use rfb_protocol::{ColorSpace, ImageFormat, Pattern, DISPLAY_P3, SRGB};
+
+use crate::limits::{AccessArgs, LimitArgs};
 
 /// Flags of `rfb serve`.
 #[derive(Debug, clap::Args)]
@@ -86,14 +87,10 @@ pub struct ServeArgs {
     /// Also serve NAME=PATTERN:WIDTHxHEIGHT at ws://HOST:PORT/NAME (repeatable).
     #[arg(long = "stream", value_name = "NAME=PATTERN:WxH", value_parser = parse_stream)]
     streams: Vec<ExtraStream>,
-    /// Require this shared token in the viewer's Hello (close 4401 otherwise) and on the
-    /// side channel (`Authorization: Bearer T` or `?token=T`; HTTP 401 otherwise).
-    #[arg(long)]
-    token: Option<String>,
-    /// Also accept WebSocket connections from pages of this origin (repeatable; pages
-    /// served by this server are always accepted).
-    #[arg(long = "origin", value_name = "ORIGIN")]
-    origins: Vec<String>,
+    #[command(flatten)]
+    access: AccessArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
     /// Keep received input events for `GET /recorded-events` (and `/recorded-events/reset`).
     #[arg(long)]
     record_events: bool,
@@ -149,7 +146,7 @@ fn parse_color(name: &str) -> Result<ColorSpace, String> {
         .ok_or_else(|| format!("unknown colour space {name:?}; one of srgb, display-p3"))
 }
 
-fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
+pub(crate) fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(value)
         .with_context(|| format!("{flag} must be a non-negative number of seconds"))
 }
@@ -193,22 +190,19 @@ impl ServeArgs {
 
     fn options(&self) -> anyhow::Result<ServeOptions> {
         let defaults = ServeOptions::default();
-        Ok(ServeOptions {
+        let mut options = ServeOptions {
             host: self.host.clone(),
             port: self.port,
             web_dir: self.web_dir.clone().or(defaults.web_dir.clone()),
             pkg_dir: self.pkg_dir.clone().or(defaults.pkg_dir.clone()),
             record_events: self.record_events,
             event_log: self.event_log.clone(),
-            authenticate: self.token.clone().map(static_token),
-            origins: if self.origins.is_empty() {
-                OriginPolicy::SameHost
-            } else {
-                OriginPolicy::List(self.origins.clone())
-            },
             stream: self.stream_options()?,
             ..defaults
-        })
+        };
+        self.access.apply(&mut options);
+        self.limits.apply(&mut options)?;
+        Ok(options)
     }
 
     /// The default stream's frame size for publish number `n` (from 1).
@@ -227,6 +221,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "--fps must be positive"
     );
     let options = args.options()?;
+    if let Some(warning) = args.access.warning(&options) {
+        eprintln!("{warning}");
+    }
     let video = options.stream.video_enabled();
     let display = serve(args.width, args.height, options.clone())
         .await
@@ -296,7 +293,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// Publishes `pattern` at `fps`, tagged `color`. Publish number `n` (from 1) gets publish
 /// counter `n` because this loop is the display's only publisher, and shows pattern seq
 /// `n`, so a viewer can compute the expected pixels from the `frame_seq` it received. Under
-/// match-client the viewers' target size (and pixel ratio) wins over `size_at`.
+/// match-client the viewers' target size (and pixel ratio) wins over `size_at`. Patterns
+/// are rendered on the blocking pool; a frame `publish` refuses is logged and skipped
+/// (nothing a viewer sends can stop the loop), and only a closed display ends it.
 async fn publish_loop(
     display: &Display,
     pattern: Pattern,
@@ -316,9 +315,17 @@ async fn publish_loop(
             Some(target) => ((target.width, target.height), target.ratio),
             None => (size_at(n), 1.0),
         };
-        let pixels = pattern.render(n, w, h);
+        let pixels = tokio::task::spawn_blocking(move || pattern.render(n, w, h))
+            .await
+            .context("rendering the pattern")?;
         let meta = FrameMeta { pixel_ratio, color };
-        display.publish_with(Frame::rgb(w, h, pixels)?, meta)?;
+        let published =
+            Frame::rgb(w, h, pixels).and_then(|frame| display.publish_with(frame, meta));
+        match published {
+            Ok(_) => {}
+            Err(rfb::FrameError::Closed) => return Ok(()),
+            Err(err) => tracing::warn!("frame {n} ({w}x{h}) not published: {err}"),
+        }
     }
     Ok(())
 }

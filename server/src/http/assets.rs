@@ -1,0 +1,167 @@
+//! Static files: the demo page (`web_dir`) and the viewer package at `/pkg/` (`pkg_dir`).
+//!
+//! A request path is percent-decoded and split into segments first; a segment that is
+//! empty, `.`, `..`, starts with a dot (dotfiles and folders such as `.git`) or holds a
+//! backslash or NUL is refused (404). The file is then resolved with symlinks followed
+//! and must still lie inside the folder's own resolved path, so a symlink cannot lead out
+//! of it either. Everything else (content types, ranges, conditional requests) is
+//! tower-http's `ServeFile`.
+
+use std::path::{Path, PathBuf};
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use super::Shared;
+
+/// Serves a static file for `request`.
+pub(super) async fn serve(shared: &Shared, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    let options = &shared.options;
+    let (root, rest) = match path.strip_prefix("/pkg/") {
+        Some(rest) => (options.pkg_dir.as_deref(), rest),
+        None => match options.web_dir.as_deref() {
+            Some(web) => (Some(web), path.trim_start_matches('/')),
+            None => return (StatusCode::OK, page_without_assets(shared)).into_response(),
+        },
+    };
+    let rest = if rest.is_empty() && root == options.web_dir.as_deref() {
+        "index.html"
+    } else {
+        rest
+    };
+    let Some(root) = root else {
+        return not_found(&path);
+    };
+    match resolve(root, rest).await {
+        Some(file) => match ServeFile::new(file).oneshot(request).await {
+            Ok(response) => response.into_response(),
+            Err(never) => match never {},
+        },
+        None => not_found(&path),
+    }
+}
+
+fn not_found(path: &str) -> Response {
+    (StatusCode::NOT_FOUND, format!("not found: {path}")).into_response()
+}
+
+/// The segments of a URL path below a folder, decoded, or `None` for a path that names
+/// something hidden or tries to leave the folder.
+pub(crate) fn safe_segments(url_path: &str) -> Option<Vec<String>> {
+    let decoded = percent_decode_path(url_path)?;
+    let segments: Vec<String> = decoded.split('/').map(str::to_string).collect();
+    let safe = segments
+        .iter()
+        .all(|s| !s.is_empty() && !s.starts_with('.') && !s.contains('\\') && !s.contains('\0'));
+    safe.then_some(segments)
+}
+
+/// `%XX` decoding of a URL path (no `+` rule: that is for queries); `None` when the
+/// result is not UTF-8.
+fn percent_decode_path(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b, bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
+                out.push(u8::try_from(value).ok()?);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The file `rest` names under `root`, if it is a regular file whose resolved path stays
+/// inside `root`'s resolved path.
+async fn resolve(root: &Path, rest: &str) -> Option<PathBuf> {
+    let segments = safe_segments(rest)?;
+    let root = tokio::fs::canonicalize(root).await.ok()?;
+    let mut candidate = root.clone();
+    candidate.extend(&segments);
+    let resolved = tokio::fs::canonicalize(&candidate).await.ok()?;
+    let is_file = tokio::fs::metadata(&resolved).await.ok()?.is_file();
+    (is_file && resolved.starts_with(&root)).then_some(resolved)
+}
+
+fn page_without_assets(shared: &Shared) -> String {
+    format!(
+        "rfb server: viewers connect with WebSocket to ws://{}/ (no web assets configured)\n",
+        shared
+            .addr
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "this host".to_string())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_and_escaping_paths_are_refused() {
+        assert_eq!(
+            safe_segments("pkg/rfb_viewer.js"),
+            Some(vec!["pkg".to_string(), "rfb_viewer.js".to_string()])
+        );
+        for bad in [
+            "../secret",
+            "a/../../b",
+            "%2e%2e/secret",
+            ".git/config",
+            "a/.env",
+            "a//b",
+            "a\\..\\b",
+            "a%5c..%5cb",
+            "a%00b",
+            "%ff",
+            "",
+            "./index.html",
+        ] {
+            assert_eq!(safe_segments(bad), None, "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn symlinks_cannot_lead_out_of_the_folder() {
+        let base = std::env::temp_dir().join(format!("rfb-assets-{}", std::process::id()));
+        let web = base.join("web");
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(web.join("sub")).expect("dirs");
+        std::fs::write(base.join("secret.txt"), "secret").expect("secret");
+        std::fs::write(web.join("index.html"), "page").expect("page");
+        std::fs::write(web.join("sub/inner.txt"), "inner").expect("inner");
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(base.join("secret.txt"), web.join("leak.txt"))
+                .expect("symlink");
+            std::os::unix::fs::symlink(web.join("sub/inner.txt"), web.join("alias.txt"))
+                .expect("symlink");
+            assert_eq!(
+                resolve(&web, "leak.txt").await,
+                None,
+                "symlink out of the folder"
+            );
+            assert!(
+                resolve(&web, "alias.txt").await.is_some(),
+                "symlink within it"
+            );
+        }
+        assert!(resolve(&web, "index.html").await.is_some());
+        assert!(resolve(&web, "sub/inner.txt").await.is_some());
+        assert_eq!(resolve(&web, "sub").await, None, "a folder is not a file");
+        assert_eq!(resolve(&web, "missing.txt").await, None);
+        let _ = std::fs::remove_dir_all(&base);
+    }
+}
