@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, lints (native and wasm32), native tests, the wasm
-# parity test, the dependency-graph check, and the Playwright browser suite.
+# Runs every check CI runs: formatting, lints (native and wasm32), native tests, a short
+# soak, the wasm parity test, the dependency-graph check, and the Playwright browser suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -18,6 +18,9 @@ cargo clippy --target wasm32-unknown-unknown -p rfb-protocol -p rfb-viewer -p rf
 
 step "native tests (release: the same build the Playwright suite and the demo use)"
 cargo test --release --workspace
+
+step "soak (short): connection churn back to zero, flat memory under a stalled viewer"
+./target/release/rfb soak --cycles 300 --stall-seconds 10 --stall-size 1280x720 --stall-fps 30 2>/dev/null
 
 step "no native dependency in the wasm graph"
 ./scripts/check-wasm-deps.sh

@@ -119,10 +119,16 @@ impl Session {
             .filter(|i| !i.is_zero())
     }
 
-    /// When a heartbeat is due: the interval after the last message of any kind.
+    /// When a heartbeat is due: the interval after the last message of any kind (so the
+    /// viewer can tell a still stream from a dead link), or the interval after the viewer
+    /// was last heard from and the last heartbeat (so a viewer that acknowledges nothing,
+    /// a hidden tab say, still has something to answer and is not taken for gone).
     fn heartbeat_due(&self) -> Option<Instant> {
-        self.heartbeat_interval()
-            .map(|interval| self.last_message_at + interval)
+        self.heartbeat_interval().map(|interval| {
+            let quiet_link = self.last_message_at + interval;
+            let quiet_viewer = self.last_heard_at.max(self.last_heartbeat_at) + interval;
+            quiet_link.min(quiet_viewer)
+        })
     }
 
     /// When a silent viewer is given up on (only with heartbeats, which it must answer).
@@ -179,6 +185,7 @@ impl Session {
         }
         if self.heartbeat_due().is_some_and(|t| t <= now) {
             self.send(&ServerMessage::Heartbeat).await?;
+            self.last_heartbeat_at = now;
         }
         if let Some(viewport) = self.viewport_gate.release(now) {
             if self.role.may_control() {

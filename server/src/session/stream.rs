@@ -74,6 +74,8 @@ pub(crate) struct Session {
     pub(super) last_message_at: Instant,
     /// When anything last came from the viewer (for the viewer timeout).
     pub(super) last_heard_at: Instant,
+    /// When the last heartbeat went out.
+    pub(super) last_heartbeat_at: Instant,
     pub(super) next_stats_at: Option<Instant>,
     pub(super) next_adapt_at: Option<Instant>,
     /// The frame the last still was sent (or skipped) for.
@@ -167,6 +169,7 @@ impl Session {
             last_send_at: None,
             last_message_at: now,
             last_heard_at: now,
+            last_heartbeat_at: now,
             still_done_for: 0,
             held: VecDeque::new(),
             keyframe_needs: KeyframeNeeds::default(),

@@ -66,3 +66,39 @@ async fn a_viewer_that_answers_nothing_is_closed_with_4409() {
     assert!(eventually(Duration::from_secs(2), || display.client_count() == 0).await);
     display.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_that_acknowledges_nothing_but_answers_heartbeats_stays() {
+    // Frames keep flowing (the backstop resends a keyframe every 200 ms), so the link is
+    // never quiet; heartbeats still go out because the viewer is.
+    let display = serve(
+        64,
+        48,
+        ServeOptions {
+            stream: StreamOptions {
+                inflight_timeout: Duration::from_millis(200),
+                ..StreamOptions::default()
+            },
+            ..quick_heartbeats(Duration::from_millis(600))
+        },
+    )
+    .await
+    .unwrap();
+    let publisher = publish_forever(&display, 64, 48, Duration::from_millis(33));
+    let mut client = viewer(&display).await;
+    let started = Instant::now();
+    let mut heartbeats = 0;
+    while started.elapsed() < Duration::from_secs(2) {
+        let received = tokio::time::timeout(Duration::from_secs(2), client.recv())
+            .await
+            .unwrap()
+            .expect("still connected");
+        if matches!(received.message().unwrap(), ServerMessage::Heartbeat) {
+            heartbeats += 1;
+        }
+    }
+    assert!(heartbeats >= 5, "{heartbeats} heartbeats");
+    assert_eq!(display.client_count(), 1);
+    publisher.abort();
+    display.close().await;
+}
