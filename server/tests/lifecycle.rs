@@ -124,3 +124,56 @@ async fn close_disconnects_viewers_with_going_away_and_stops_listening() {
         Err(FrameError::Closed)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_speak_prometheus_when_asked() {
+    let display = start(320, 240).await;
+    let publisher = publish_forever(&display, 320, 240, Duration::from_millis(20));
+    let mut client = viewer(&display).await;
+    for _ in 0..5 {
+        let f = frame(&mut client).await;
+        client.ack(f.header.seq, 0).await.unwrap();
+    }
+    let port = display.port();
+    let host = format!("127.0.0.1:{port}");
+    let parse = |body: &str| {
+        prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string())))
+            .expect("the body parses as the text exposition format")
+    };
+    for (path, headers) in [
+        ("/metrics?format=prometheus", vec![]),
+        (
+            "/metrics",
+            vec!["Accept: text/plain;version=0.0.4;q=0.5,*/*;q=0.1"],
+        ),
+        ("/streams/default/metrics?format=prometheus", vec![]),
+    ] {
+        let (status, head, body) = get_with_host(port, path, &host, &headers).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: text/plain; version=0.0.4"),
+            "{head}"
+        );
+        let scrape = parse(&body);
+        let sent = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == "rfb_frames_sent_total")
+            .unwrap_or_else(|| panic!("{path}: no rfb_frames_sent_total in\n{body}"));
+        assert_eq!(sent.labels.get("stream"), Some("default"));
+        assert_eq!(sent.labels.get("transport"), Some("h264"));
+        assert!(matches!(sent.value, prometheus_parse::Value::Counter(v) if v >= 5.0));
+    }
+    // JSON stays the default.
+    let (_, head, body) = get_with_host(port, "/metrics", &host, &[]).await;
+    assert!(
+        head.to_ascii_lowercase().contains("application/json"),
+        "{head}"
+    );
+    assert!(serde_json::from_str::<serde_json::Value>(&body)
+        .unwrap()
+        .is_array());
+    publisher.abort();
+    display.close().await;
+}

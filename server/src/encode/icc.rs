@@ -3,12 +3,13 @@
 //! JPEG/PNG/WebP would be converted from sRGB on a `display-p3` canvas (measured in
 //! Chromium: (220, 40, 40) was drawn as (202, 59, 52)). sRGB frames carry no profile.
 //!
-//! The Display P3 profile is built here ([`display_p3`]) rather than shipped as a binary:
-//! an ICC v4.3 display-class matrix/TRC profile, the same structure as Apple's
-//! "Display P3" profile. Primaries and white are SMPTE EG 432-1's (P3 primaries, D65 white),
-//! the colorants adapted to the D50 profile connection space with the Bradford transform
-//! (recorded in `chad`, as ICC v4 requires), and the sRGB curve (IEC 61966-2-1) as a
-//! `para` function of type 3. About 500 bytes; no profile ID (allowed in v4).
+//! The Display P3 profile ([`display_p3`]) is built by `moxcms` (the colour management
+//! crate `image` already depends on): an ICC v4 display-class matrix/TRC profile, the same
+//! structure as Apple's "Display P3" profile. Primaries and white are SMPTE EG 432-1's (P3
+//! primaries, D65 white), the colorants adapted to the D50 profile connection space with
+//! the Bradford transform (recorded in `chad`), and the sRGB curve (IEC 61966-2-1) as a
+//! `para` function of type 3. The bytes are pinned by a golden file
+//! (`display_p3.icc`), so a `moxcms` upgrade that changes them fails a test.
 //!
 //! JPEG gets it as `APP2 ICC_PROFILE` segments spliced in after the JFIF header
 //! ([`jpeg_with_icc`]), since `turbojpeg`'s safe API has no ICC call; PNG (`iCCP`) and WebP
@@ -22,175 +23,56 @@ use rfb_protocol::{ColorPrimaries, ColorSpace, TransferCharacteristics};
 pub fn profile_for(color: ColorSpace) -> Option<&'static [u8]> {
     match (color.primaries, color.transfer) {
         (ColorPrimaries::Bt709, TransferCharacteristics::Srgb) => None,
-        (ColorPrimaries::DisplayP3, TransferCharacteristics::Srgb) => Some(display_p3()),
+        (ColorPrimaries::DisplayP3, TransferCharacteristics::Srgb) => display_p3(),
     }
 }
 
-/// The Display P3 ICC profile (see the module docs).
-pub fn display_p3() -> &'static [u8] {
-    static PROFILE: LazyLock<Vec<u8>> = LazyLock::new(|| {
-        build_rgb_profile(
-            "Display P3",
-            [(0.680, 0.320), (0.265, 0.690), (0.150, 0.060)],
-            D65,
-        )
-    });
-    &PROFILE
-}
+/// The ICC profile connection space illuminant, D50 as the ICC spec rounds it.
+const PCS_D50: moxcms::Xyzd = moxcms::Xyzd {
+    x: 0.9642,
+    y: 1.0,
+    z: 0.8249,
+};
 
-/// CIE xy of D65.
-const D65: (f64, f64) = (0.3127, 0.3290);
+/// The header's creation date: 2026-11-30 00:00:00 (ICC `dateTimeNumber`, big-endian u16s).
+const PROFILE_DATE: [u8; 12] = [0x07, 0xea, 0, 11, 0, 30, 0, 0, 0, 0, 0, 0];
 
-/// The ICC profile connection space illuminant (D50) as the header and `wtpt` encode it.
-const PCS_D50: [f64; 3] = [0.9642, 1.0, 0.8249];
-
-/// The sRGB curve as an ICC `para` type 3 function: `Y = (aX + b)^g` for `X >= d`, else `cX`.
-const SRGB_CURVE: [f64; 5] = [2.4, 1.0 / 1.055, 0.055 / 1.055, 1.0 / 12.92, 0.04045];
-
-type Matrix = [[f64; 3]; 3];
-
-fn mul(a: &Matrix, b: &Matrix) -> Matrix {
-    let mut m = [[0.0; 3]; 3];
-    for (i, row) in m.iter_mut().enumerate() {
-        for (j, cell) in row.iter_mut().enumerate() {
-            *cell = (0..3).map(|k| a[i][k] * b[k][j]).sum();
-        }
-    }
-    m
-}
-
-fn apply(m: &Matrix, v: [f64; 3]) -> [f64; 3] {
-    [0, 1, 2].map(|i| m[i][0] * v[0] + m[i][1] * v[1] + m[i][2] * v[2])
-}
-
-fn invert(m: &Matrix) -> Matrix {
-    let c = |r: usize, k: usize| {
-        let (r1, r2, k1, k2) = ((r + 1) % 3, (r + 2) % 3, (k + 1) % 3, (k + 2) % 3);
-        m[r1][k1] * m[r2][k2] - m[r1][k2] * m[r2][k1]
-    };
-    let det: f64 = (0..3).map(|k| m[0][k] * c(0, k)).sum();
-    let mut inv = [[0.0; 3]; 3];
-    for (i, row) in inv.iter_mut().enumerate() {
-        for (j, cell) in row.iter_mut().enumerate() {
-            *cell = c(j, i) / det;
-        }
-    }
-    inv
-}
-
-fn xy_to_xyz((x, y): (f64, f64)) -> [f64; 3] {
-    [x / y, 1.0, (1.0 - x - y) / y]
-}
-
-/// The Bradford chromatic adaptation from `white` to D50.
-fn bradford_to_d50(white: [f64; 3]) -> Matrix {
-    const BRADFORD: Matrix = [
-        [0.8951, 0.2664, -0.1614],
-        [-0.7502, 1.7135, 0.0367],
-        [0.0389, -0.0685, 1.0296],
-    ];
-    let (from, to) = (apply(&BRADFORD, white), apply(&BRADFORD, PCS_D50));
-    let scale = [0, 1, 2].map(|i| {
-        let mut row = [0.0; 3];
-        row[i] = to[i] / from[i];
-        row
-    });
-    mul(&invert(&BRADFORD), &mul(&scale, &BRADFORD))
-}
-
-/// The D50-adapted colorants (columns: red, green, blue) and the adaptation matrix of an
-/// RGB space with these xy primaries and white.
-fn colorants(primaries: [(f64, f64); 3], white: (f64, f64)) -> (Matrix, Matrix) {
-    let p = primaries.map(xy_to_xyz);
-    let columns: Matrix = [0, 1, 2].map(|i| [p[0][i], p[1][i], p[2][i]]);
-    let white = xy_to_xyz(white);
-    let s = apply(&invert(&columns), white);
-    let rgb_to_xyz = [0, 1, 2].map(|i| [0, 1, 2].map(|j| columns[i][j] * s[j]));
-    let chad = bradford_to_d50(white);
-    (mul(&chad, &rgb_to_xyz), chad)
-}
-
-/// An ICC s15Fixed16Number.
-fn s15f16(v: f64) -> [u8; 4] {
-    ((v * 65536.0).round() as i32).to_be_bytes()
-}
-
-fn xyz_type(xyz: [f64; 3]) -> Vec<u8> {
-    let mut t = b"XYZ \0\0\0\0".to_vec();
-    xyz.iter().for_each(|v| t.extend(s15f16(*v)));
-    t
-}
-
-/// A `mluc` tag with one en-US string.
-fn mluc_type(text: &str) -> Vec<u8> {
-    let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
-    let mut t = b"mluc\0\0\0\0".to_vec();
-    t.extend(1u32.to_be_bytes()); // records
-    t.extend(12u32.to_be_bytes()); // record size
-    t.extend(b"enUS");
-    t.extend((utf16.len() as u32).to_be_bytes());
-    t.extend(28u32.to_be_bytes()); // offset of the string from the tag start
-    t.extend(utf16);
-    t
-}
-
-/// A matrix/TRC ICC v4.3 display profile with the sRGB curve on every channel.
-fn build_rgb_profile(name: &str, primaries: [(f64, f64); 3], white: (f64, f64)) -> Vec<u8> {
-    let (colorants, chad) = colorants(primaries, white);
-    let mut para = b"para\0\0\0\0\0\x03\0\0".to_vec();
-    SRGB_CURVE.iter().for_each(|v| para.extend(s15f16(*v)));
-    let mut sf32 = b"sf32\0\0\0\0".to_vec();
-    chad.iter().flatten().for_each(|v| sf32.extend(s15f16(*v)));
-    let column = |j: usize| [colorants[0][j], colorants[1][j], colorants[2][j]];
-    // (signature, data); equal data is stored once (the three TRCs share one curve).
-    let tags: [(&[u8; 4], Vec<u8>); 10] = [
-        (b"desc", mluc_type(name)),
-        (b"cprt", mluc_type("CC0")),
-        (b"wtpt", xyz_type(PCS_D50)),
-        (b"chad", sf32),
-        (b"rXYZ", xyz_type(column(0))),
-        (b"gXYZ", xyz_type(column(1))),
-        (b"bXYZ", xyz_type(column(2))),
-        (b"rTRC", para.clone()),
-        (b"gTRC", para.clone()),
-        (b"bTRC", para),
-    ];
-    let mut table = (tags.len() as u32).to_be_bytes().to_vec();
-    let mut data: Vec<u8> = Vec::new();
-    let mut stored: Vec<(usize, &[u8])> = Vec::new();
-    let data_start = 128 + 4 + 12 * tags.len();
-    for (signature, bytes) in &tags {
-        let offset = match stored.iter().find(|(_, b)| *b == bytes.as_slice()) {
-            Some((offset, _)) => *offset,
-            None => {
-                let offset = data_start + data.len();
-                data.extend_from_slice(bytes);
-                data.resize(data.len().next_multiple_of(4), 0);
-                stored.push((offset, bytes));
-                offset
+/// The Display P3 ICC profile (see the module docs), `None` if it cannot be encoded.
+pub fn display_p3() -> Option<&'static [u8]> {
+    static PROFILE: LazyLock<Option<Vec<u8>>> = LazyLock::new(|| {
+        let mut profile = moxcms::ColorProfile::new_display_p3();
+        // moxcms tags its Display P3 with CICP primaries 11 (DCI-P3, DCI white) where
+        // Display P3 is 12 (EG 432-1, D65); a reader that prefers the CICP tag would shift
+        // every colour, so the profile carries the matrix/TRC description alone.
+        profile.cicp = None;
+        // ICC v4 display profiles state the PCS white (D50) as their media white point;
+        // the D65 adaptation is in `chad`.
+        profile.media_white_point = Some(PCS_D50);
+        // moxcms 0.8 stores the bare Bradford cone matrix as `chad`; ICC v4 wants the
+        // D65 -> D50 adaptation itself (what a CMS reads back to find the source white).
+        profile.chromatic_adaptation = Some(moxcms::adaption_matrix_d(
+            moxcms::Xyz::new(0.950_47, 1.0, 1.088_83),
+            PCS_D50.to_xyz(),
+        ));
+        // The header's PCS illuminant must be the ICC's D50 exactly (moxcms's own D50 is a
+        // few 1e-4 off in X and Z).
+        profile.white_point = PCS_D50;
+        match profile.encode() {
+            Ok(mut bytes) => {
+                // moxcms stamps the current time into the header; a fixed date keeps the
+                // bytes (and every image that carries them) the same from build to build.
+                if let Some(date) = bytes.get_mut(24..36) {
+                    date.copy_from_slice(&PROFILE_DATE);
+                }
+                Some(bytes)
             }
-        };
-        table.extend(*signature);
-        table.extend((offset as u32).to_be_bytes());
-        table.extend((bytes.len() as u32).to_be_bytes());
-    }
-    let size = data_start + data.len();
-    let mut header = Vec::with_capacity(size);
-    header.extend((size as u32).to_be_bytes());
-    header.extend([0; 4]); // preferred CMM
-    header.extend(0x0430_0000u32.to_be_bytes()); // version 4.3
-    header.extend(b"mntrRGB XYZ ");
-    for part in [2025u16, 1, 1, 0, 0, 0] {
-        header.extend(part.to_be_bytes()); // creation date, fixed: reproducible bytes
-    }
-    header.extend(b"acsp");
-    header.extend([0; 24]); // platform, flags, manufacturer, model, attributes
-    header.extend(0u32.to_be_bytes()); // perceptual intent
-    PCS_D50.iter().for_each(|v| header.extend(s15f16(*v)));
-    header.extend([0; 4]); // creator
-    header.extend([0; 16]); // profile ID: not computed
-    header.resize(128, 0);
-    [header, table, data].concat()
+            Err(err) => {
+                tracing::error!("cannot encode the Display P3 ICC profile: {err}");
+                None
+            }
+        }
+    });
+    PROFILE.as_deref()
 }
 
 /// The identifier that starts an `APP2` segment holding (part of) an ICC profile.
@@ -268,6 +150,39 @@ mod tests {
     use super::*;
     use rfb_protocol::{DISPLAY_P3, SRGB};
 
+    /// The profile, which must encode.
+    fn p3() -> &'static [u8] {
+        display_p3().expect("the Display P3 profile encodes")
+    }
+
+    /// CIE xy of D65.
+    const D65: (f64, f64) = (0.3127, 0.3290);
+
+    /// The ICC profile connection space illuminant (D50) as the header and `wtpt` encode it.
+    const PCS_D50_XYZ: [f64; 3] = [0.9642, 1.0, 0.8249];
+
+    /// The sRGB curve as an ICC `para` type 3 function.
+    const SRGB_CURVE: [f64; 5] = [2.4, 1.0 / 1.055, 0.055 / 1.055, 1.0 / 12.92, 0.04045];
+
+    fn xy_to_xyz((x, y): (f64, f64)) -> [f64; 3] {
+        [x / y, 1.0, (1.0 - x - y) / y]
+    }
+
+    fn apply(m: &[[f64; 3]; 3], v: [f64; 3]) -> [f64; 3] {
+        [0, 1, 2].map(|i| m[i][0] * v[0] + m[i][1] * v[1] + m[i][2] * v[2])
+    }
+
+    #[test]
+    fn the_profile_bytes_are_pinned() {
+        // Regenerate deliberately (and re-run the Chromium colour specs) if this fails:
+        // `display_p3.icc` is what every Display P3 image has carried.
+        assert_eq!(
+            p3(),
+            include_bytes!("display_p3.icc"),
+            "the profile bytes changed"
+        );
+    }
+
     fn u32_at(b: &[u8], at: usize) -> u32 {
         u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
     }
@@ -306,10 +221,10 @@ mod tests {
 
     #[test]
     fn the_display_p3_profile_is_well_formed() {
-        let p = display_p3();
+        let p = p3();
         assert_eq!(u32_at(p, 0) as usize, p.len(), "size field");
-        assert!(p.len() < 600, "compact: {} bytes", p.len());
-        assert_eq!(u32_at(p, 8), 0x0430_0000, "ICC v4.3");
+        assert!(p.len() < 1024, "compact: {} bytes", p.len());
+        assert_eq!(p[8], 4, "ICC v4");
         assert_eq!(&p[12..24], b"mntrRGB XYZ ");
         assert_eq!(&p[36..40], b"acsp");
         assert_eq!(
@@ -343,7 +258,11 @@ mod tests {
                 assert!((got - want).abs() < 1e-4, "{params:?}");
             }
         }
-        assert_eq!(display_p3(), p, "built once");
+        assert_eq!(p3(), p, "built once");
+        assert!(
+            !sigs.contains(&&b"cicp"[..]),
+            "no CICP tag (moxcms would say DCI-P3)"
+        );
     }
 
     #[test]
@@ -354,7 +273,7 @@ mod tests {
             [0.291_97, 0.692_25, 0.041_88],
             [0.157_10, 0.066_58, 0.784_07],
         ];
-        let p = display_p3();
+        let p = p3();
         let mut white = [0.0; 3];
         for (sig, want) in [b"rXYZ", b"gXYZ", b"bXYZ"].into_iter().zip(apple) {
             let got = xyz(tag(p, sig));
@@ -366,9 +285,10 @@ mod tests {
                 white[i] += got[i];
             }
         }
-        // RGB (1, 1, 1) is the PCS white.
-        for (got, want) in white.iter().zip(PCS_D50) {
-            assert!((got - want).abs() < 3.0 / 65536.0, "{white:?}");
+        // RGB (1, 1, 1) is the PCS white (moxcms adapts to its exact D50, whose Z is
+        // 3e-4 above the ICC's rounded 0.8249: far below what a display shows).
+        for (got, want) in white.iter().zip(PCS_D50_XYZ) {
+            assert!((got - want).abs() < 5e-4, "{white:?}");
         }
         assert_eq!(
             xyz(tag(p, b"wtpt")),
@@ -376,9 +296,9 @@ mod tests {
         );
         // chad maps D65 to D50.
         let chad = tag(p, b"chad");
-        let m: Matrix = [0, 1, 2].map(|i| [0, 1, 2].map(|j| s15f16_at(chad, 8 + 4 * (3 * i + j))));
+        let m = [0, 1, 2].map(|i| [0, 1, 2].map(|j| s15f16_at(chad, 8 + 4 * (3 * i + j))));
         let d50 = apply(&m, xy_to_xyz(D65));
-        for (got, want) in d50.iter().zip(PCS_D50) {
+        for (got, want) in d50.iter().zip(PCS_D50_XYZ) {
             assert!((got - want).abs() < 1e-3, "{d50:?}");
         }
     }
@@ -386,7 +306,7 @@ mod tests {
     #[test]
     fn only_display_p3_gets_a_profile() {
         assert_eq!(profile_for(SRGB), None);
-        assert_eq!(profile_for(DISPLAY_P3), Some(display_p3()));
+        assert_eq!(profile_for(DISPLAY_P3), Some(p3()));
     }
 
     #[test]
@@ -397,13 +317,13 @@ mod tests {
         let rest = [0xff, 0xdb, 0, 3, 9, 0xff, 0xda, 0, 2, 0xff, 0xd9];
         let jpeg = [&[0xff, 0xd8][..], &jfif, &rest].concat();
         assert_eq!(jpeg_icc_profile(&jpeg), None);
-        let out = jpeg_with_icc(&jpeg, display_p3()).expect("splice");
+        let out = jpeg_with_icc(&jpeg, p3()).expect("splice");
         assert_eq!(&out[..20], &jpeg[..20], "SOI and JFIF first");
         assert_eq!(&out[20..22], &[0xff, 0xe2]);
         assert_eq!(&out[24..38], b"ICC_PROFILE\0\x01\x01");
         assert!(out.ends_with(&rest));
-        assert_eq!(out.len(), jpeg.len() + 18 + display_p3().len());
-        assert_eq!(jpeg_icc_profile(&out).as_deref(), Some(display_p3()));
+        assert_eq!(out.len(), jpeg.len() + 18 + p3().len());
+        assert_eq!(jpeg_icc_profile(&out).as_deref(), Some(p3()));
 
         // A profile over 64 KB takes several segments, reassembled in order.
         let big: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
@@ -411,7 +331,7 @@ mod tests {
         assert_eq!(out.len(), jpeg.len() + 3 * 18 + big.len());
         assert_eq!(jpeg_icc_profile(&out), Some(big));
 
-        assert_eq!(jpeg_with_icc(b"\x89PNG", display_p3()), None, "not a JPEG");
+        assert_eq!(jpeg_with_icc(b"\x89PNG", p3()), None, "not a JPEG");
         assert_eq!(jpeg_with_icc(&jpeg, &[]), None, "no profile");
         assert_eq!(
             jpeg_with_icc(&[0xff, 0xd8, 0xff, 0xe0, 0, 40], b"x"),

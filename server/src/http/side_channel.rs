@@ -34,6 +34,7 @@ use crate::access::request_token;
 use crate::auth::{AuthContext, Authenticate, Rejected, Role};
 use crate::display::{lock, Display, StreamState};
 use crate::event_tap::json_array;
+use crate::metrics::exposition::{render, StreamCounts, CONTENT_TYPE};
 
 /// The side-channel routes.
 pub(super) fn routes() -> Router<Shared> {
@@ -158,18 +159,71 @@ fn display_of(state: Arc<StreamState>) -> Display {
     }
 }
 
+/// True when the caller wants the Prometheus text format: `?format=prometheus`, or an
+/// `Accept` naming `text/plain` or OpenMetrics (as Prometheus sends) without
+/// `?format=json`.
+fn wants_prometheus(request: &Parts) -> bool {
+    let query = request.uri.query().unwrap_or_default();
+    let format = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("format="));
+    match format {
+        Some("prometheus") => true,
+        Some(_) => false,
+        None => request
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| {
+                accept.contains("text/plain") || accept.contains("application/openmetrics-text")
+            }),
+    }
+}
+
+/// The metrics of `streams` in the format the caller asked for.
+async fn metrics_of(shared: &Shared, streams: Vec<Arc<StreamState>>, prometheus: bool) -> Response {
+    let counts: Vec<StreamCounts> = streams
+        .iter()
+        .map(|s| {
+            let d = display_of(s.clone());
+            StreamCounts {
+                name: s.name.clone(),
+                viewers: d.client_count(),
+                frames_published: d.frames_published(),
+            }
+        })
+        .collect();
+    let snapshots: Vec<_> = streams
+        .into_iter()
+        .flat_map(|s| display_of(s).metrics_snapshot())
+        .collect();
+    if !prometheus {
+        return json(snapshots).await;
+    }
+    let resources = crate::server::Server {
+        inner: shared.clone(),
+    }
+    .resources();
+    let rendered =
+        tokio::task::spawn_blocking(move || render(&snapshots, &counts, &resources)).await;
+    match rendered {
+        Ok(Ok(text)) => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
+            text,
+        )
+            .into_response(),
+        Ok(Err(err)) => internal(&err.to_string()),
+        Err(err) => internal(&err.to_string()),
+    }
+}
+
 async fn all_metrics(State(shared): State<Shared>, request: Request) -> Response {
     let (request, _body) = request.into_parts();
     let visible = match visible(&shared, &request).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };
-    let snapshots: Vec<_> = visible
-        .streams
-        .into_iter()
-        .flat_map(|s| display_of(s).metrics_snapshot())
-        .collect();
-    json(snapshots).await
+    metrics_of(&shared, visible.streams, wants_prometheus(&request)).await
 }
 
 async fn stream_metrics(
@@ -191,7 +245,7 @@ async fn stream_metrics(
             return unauthorized(&reason);
         }
     }
-    json(display_of(stream).metrics_snapshot()).await
+    metrics_of(&shared, vec![stream], wants_prometheus(&request)).await
 }
 
 const RECORDING_OFF: &str =

@@ -1,5 +1,8 @@
 //! Per-session measurements: counters plus rates and means over a sliding window of the
-//! last few seconds (not lifetime averages), and the JSON snapshot `GET /metrics` serves.
+//! last few seconds (not lifetime averages), and the snapshot `GET /metrics` serves as JSON
+//! or, in [`exposition`], in the Prometheus text format.
+
+pub mod exposition;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
