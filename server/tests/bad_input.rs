@@ -365,3 +365,72 @@ async fn an_input_flood_drops_moves_and_closes_a_key_flood_with_1008() {
     assert_eq!(display.client_count(), 1, "the well-behaved viewer stays");
     display.close().await;
 }
+
+/// An H.264 encoder that fails every encode.
+struct Broken;
+
+impl rfb::encode::Encoder for Broken {
+    fn encode(
+        &mut self,
+        _frame: &rfb::Frame,
+        _force_keyframe: bool,
+    ) -> Result<Vec<rfb::encode::EncodedPayload>, rfb::EncodeError> {
+        Err(rfb::EncodeError::Encode {
+            encoder: "broken",
+            message: "this encoder always fails".to_string(),
+        })
+    }
+    fn codec_string(&self) -> String {
+        "avc1.42C01F".to_string()
+    }
+    fn transport(&self) -> rfb_protocol::Transport {
+        rfb_protocol::Transport::Video(rfb_protocol::VideoCodec::H264AnnexB)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_encoder_closes_only_its_viewer_with_1011() {
+    let mut encoders = rfb::encode::EncoderRegistry::default();
+    encoders.register_video(
+        "broken",
+        std::sync::Arc::new(|_spec: &rfb::encode::EncoderSpec| {
+            Ok(Box::new(Broken) as Box<dyn rfb::encode::Encoder>)
+        }),
+    );
+    for share_encoders in [false, true] {
+        let display = start_with(
+            64,
+            48,
+            StreamOptions {
+                encoders: encoders.clone(),
+                share_encoders,
+                ..StreamOptions::default()
+            },
+        )
+        .await;
+        let publisher = publish_forever(&display, 64, 48, Duration::from_millis(20));
+        let mut images = viewer_with(&display, &["image/png"]).await;
+        let first = frame(&mut images).await;
+        images.ack(first.header.seq, 0).await.unwrap();
+        let mut video = viewer_with(&display, &[rfb_protocol::CAP_H264_ANNEXB]).await;
+        let (code, reason) = tokio::time::timeout(Duration::from_secs(10), video.closed())
+            .await
+            .unwrap();
+        assert_eq!(
+            code,
+            Some(CloseCode::InternalError.code()),
+            "shared={share_encoders}: {reason}"
+        );
+        assert!(reason.contains("always fails"), "{reason}");
+        // The image viewer keeps receiving correct frames.
+        let mut checker = PixelChecker::new();
+        for _ in 0..5 {
+            let f = frame(&mut images).await;
+            checker.check_card(&f);
+            images.ack(f.header.seq, 0).await.unwrap();
+        }
+        assert_eq!(display.client_count(), 1, "shared={share_encoders}");
+        publisher.abort();
+        display.close().await;
+    }
+}
