@@ -2,6 +2,7 @@
 //! measures the encoders, `rfb record` writes a pattern to MP4. Run `rfb <command> --help`
 //! for every flag.
 
+mod doctor;
 mod limits;
 mod record;
 mod serve;
@@ -29,6 +30,9 @@ enum Command {
     BenchViewers(rfb::load::LoadArgs),
     /// Leak checks: connection churn back to zero, flat memory under a stalled viewer.
     Soak(soak::SoakArgs),
+    /// What this build and machine can do (encoders, assembly, timings, assets, limits)
+    /// and what a browser needs.
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,6 +55,7 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(rfb::load::run(&args)).map(|_| ())
         }
         Command::Soak(args) => soak::main(args),
+        Command::Doctor(args) => doctor::main(args),
         Command::Bench(args) => {
             let rows = rfb::bench::run(&args)?;
             print!("{}", rfb::bench::render(&args, &rows)?);
