@@ -272,6 +272,53 @@ impl MoveCoalescer {
     }
 }
 
+/// Where an element sits on the page, as the browser reports it: enough to turn a pointer's
+/// viewport position into a position in the element's content box under any CSS transform
+/// that scales or translates it (zoomable dashboards, slide decks, Storybook's zoom).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElementBox {
+    /// `getBoundingClientRect()`: the transformed border box on the page.
+    pub rect_left: f64,
+    /// Top of the same rectangle.
+    pub rect_top: f64,
+    /// Its width (after transforms).
+    pub rect_width: f64,
+    /// Its height (after transforms).
+    pub rect_height: f64,
+    /// Left border plus left padding, in the element's own (untransformed) CSS pixels.
+    pub inset_left: f64,
+    /// Top border plus top padding.
+    pub inset_top: f64,
+    /// The border box's own width: content + padding + border, untransformed.
+    pub border_width: f64,
+    /// The border box's own height.
+    pub border_height: f64,
+}
+
+impl ElementBox {
+    /// The point at viewport position (`client_x`, `client_y`) in the element's content box,
+    /// in its own CSS pixels: the page-to-element scale is the transformed rectangle's size
+    /// over the element's own size (1 without a transform), then border and padding are
+    /// subtracted. A rotation or skew is not undone: such an element maps through its
+    /// bounding box.
+    pub fn content_point(&self, client_x: f64, client_y: f64) -> (f64, f64) {
+        let scale = |rect: f64, own: f64| {
+            let s = rect / own;
+            if s.is_finite() && s > 0.0 {
+                s
+            } else {
+                1.0
+            }
+        };
+        let sx = scale(self.rect_width, self.border_width);
+        let sy = scale(self.rect_height, self.border_height);
+        (
+            (client_x - self.rect_left) / sx - self.inset_left,
+            (client_y - self.rect_top) / sy - self.inset_top,
+        )
+    }
+}
+
 /// The viewport of a canvas `css_width x css_height` CSS pixels at `dpr`: the physical
 /// size is the backing store without the cap, i.e. what a full-resolution frame would be.
 pub fn viewport(css_width: f64, css_height: f64, dpr: f64) -> Viewport {

@@ -213,3 +213,53 @@ fn viewports_are_uncapped_physical_sizes_sent_once() {
     assert_eq!(t.changed(big), None);
     assert_eq!(t.changed(v), Some(v));
 }
+
+fn element_box(scale: f64, inset: f64) -> ElementBox {
+    // A 640x360 content box with `inset` border + padding on each side, at (100, 50) on the
+    // page, scaled by `scale` about its top-left corner.
+    ElementBox {
+        rect_left: 100.0,
+        rect_top: 50.0,
+        rect_width: (640.0 + 2.0 * inset) * scale,
+        rect_height: (360.0 + 2.0 * inset) * scale,
+        inset_left: inset,
+        inset_top: inset,
+        border_width: 640.0 + 2.0 * inset,
+        border_height: 360.0 + 2.0 * inset,
+    }
+}
+
+#[test]
+fn content_point_undoes_a_scale_transform() {
+    // The case: scale(0.5), a click on the visual centre of the 640x360 frame.
+    let b = element_box(0.5, 0.0);
+    assert_eq!(b.content_point(100.0 + 160.0, 50.0 + 90.0), (320.0, 180.0));
+    assert_eq!(
+        element_box(1.0, 0.0).content_point(420.0, 230.0),
+        (320.0, 180.0)
+    );
+    assert_eq!(
+        element_box(2.0, 0.0).content_point(740.0, 410.0),
+        (320.0, 180.0)
+    );
+}
+
+#[test]
+fn content_point_subtracts_border_and_padding() {
+    let b = element_box(1.0, 15.0);
+    assert_eq!(b.content_point(115.0, 65.0), (0.0, 0.0));
+    let scaled = element_box(0.5, 15.0);
+    assert_eq!(
+        scaled.content_point(100.0 + 7.5 + 160.0, 50.0 + 7.5 + 90.0),
+        (320.0, 180.0)
+    );
+}
+
+#[test]
+fn content_point_of_an_element_with_no_size_does_not_divide_by_zero() {
+    let mut b = element_box(1.0, 0.0);
+    b.border_width = 0.0;
+    b.rect_width = 0.0;
+    let (x, y) = b.content_point(110.0, 60.0);
+    assert_eq!((x, y), (10.0, 10.0));
+}

@@ -13,6 +13,10 @@
 //!   keys meant for the app); key listeners sit on the canvas, so they only fire while it
 //!   has focus. Tab is forwarded but not prevented, so keyboard users can leave the canvas.
 //!   The context menu is suppressed so right-clicks reach the app.
+//! - Nothing stays held in the app ([`HeldInputs`]): when the canvas loses focus (Tab, a
+//!   click elsewhere), the window loses focus (Alt-Tab), the page is hidden, pointer
+//!   capture is lost or the browser cancels a pointer, the viewer sends the `key_up`s and
+//!   `pointer_up`s the browser will never deliver to it.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -25,12 +29,14 @@ use web_sys::{
     PointerEvent, WheelEvent,
 };
 
+use super::boxes::element_box;
 use super::core::Outbox;
 use super::error::ViewerError;
 use super::events::{EventSink, ViewerEvent};
+use crate::held::HeldInputs;
 use crate::input::{
-    key_event, pointer_phase, wheel_pixels, InputTarget, MoveCoalescer, Pen, PointerPhase,
-    PointerSample,
+    key_event, pointer_phase, timestamp_s, wheel_pixels, InputTarget, MoveCoalescer, Pen,
+    PointerPhase, PointerSample,
 };
 
 #[wasm_bindgen]
@@ -45,16 +51,41 @@ extern "C" {
 }
 
 /// The DOM events listened to on the canvas.
-const EVENTS: [&str; 8] = [
+const EVENTS: [&str; 10] = [
     "pointerdown",
     "pointermove",
     "pointerup",
     "pointercancel",
+    "lostpointercapture",
     "wheel",
     "keydown",
     "keyup",
     "contextmenu",
+    "blur",
 ];
+
+/// The events on the window and the document after which the canvas gets no more key or
+/// button releases: the window lost focus (Alt-Tab), the page was hidden.
+const PAGE_EVENTS: [(PageTarget, &str); 2] = [
+    (PageTarget::Window, "blur"),
+    (PageTarget::Document, "visibilitychange"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageTarget {
+    Window,
+    Document,
+}
+
+impl PageTarget {
+    fn get(self) -> Option<web_sys::EventTarget> {
+        let window = web_sys::window()?;
+        match self {
+            PageTarget::Window => Some(window.into()),
+            PageTarget::Document => window.document().map(Into::into),
+        }
+    }
+}
 
 /// One listener: the event type and its callback, kept so it can be removed.
 struct Listener {
@@ -84,7 +115,11 @@ struct Shared {
     outbox: Rc<dyn Outbox>,
     events: Rc<dyn EventSink>,
     moves: RefCell<MoveCoalescer>,
+    /// What the app was told is held down (released when the canvas loses the input).
+    held: RefCell<HeldInputs>,
     listeners: RefCell<Vec<Listener>>,
+    /// Listeners on the window and the document.
+    page_listeners: RefCell<Vec<(PageTarget, Listener)>>,
     /// The `requestAnimationFrame` callback that sends coalesced moves, and its pending id.
     frame: RefCell<Option<FrameCallback>>,
     frame_id: Cell<Option<i32>>,
@@ -115,7 +150,9 @@ impl InputCapture {
             outbox,
             events,
             moves: RefCell::new(MoveCoalescer::default()),
+            held: RefCell::new(HeldInputs::default()),
             listeners: RefCell::new(Vec::new()),
+            page_listeners: RefCell::new(Vec::new()),
             frame: RefCell::new(None),
             frame_id: Cell::new(None),
             restore: RefCell::new(None),
@@ -144,6 +181,7 @@ impl InputCapture {
         *shared.listeners.borrow_mut() = listeners;
         *shared.restore.borrow_mut() = Some(prepare(&canvas)?);
         shared.attach(&canvas)?;
+        shared.attach_page()?;
         Ok(InputCapture { shared })
     }
 
@@ -170,6 +208,7 @@ impl InputCapture {
         }
         let canvas = s.canvas.borrow().clone();
         s.detach(&canvas);
+        s.detach_page();
         if let (Some(id), Some(window)) = (s.frame_id.take(), web_sys::window()) {
             // Cancelling an unknown id is a no-op: it cannot fail.
             let _ = window.cancel_animation_frame(id);
@@ -243,6 +282,76 @@ impl Shared {
         Ok(())
     }
 
+    /// Listens on the window and the document (see [`PAGE_EVENTS`]).
+    fn attach_page(self: &Rc<Self>) -> Result<(), ViewerError> {
+        for (target, kind) in PAGE_EVENTS {
+            let Some(on) = target.get() else { continue };
+            let weak: Weak<Shared> = Rc::downgrade(self);
+            let callback = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+                if let Some(shared) = weak.upgrade() {
+                    shared.page_event(kind, &event);
+                }
+            });
+            on.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref())
+                .map_err(|e| ViewerError::Browser {
+                    what: "listening for focus and visibility changes",
+                    reason: super::error::js_reason(&e),
+                })?;
+            self.page_listeners
+                .borrow_mut()
+                .push((target, Listener { kind, callback }));
+        }
+        Ok(())
+    }
+
+    fn detach_page(&self) {
+        for (target, l) in self.page_listeners.borrow_mut().drain(..) {
+            if let Some(on) = target.get() {
+                // Removing a listener never throws for a function argument.
+                let _ = on.remove_event_listener_with_callback(
+                    l.kind,
+                    l.callback.as_ref().unchecked_ref(),
+                );
+            }
+        }
+    }
+
+    /// The window lost focus or the page's visibility changed.
+    fn page_event(&self, kind: &str, event: &Event) {
+        if self.disposed.get() {
+            return;
+        }
+        let hidden = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.hidden());
+        if kind == "blur" || hidden {
+            self.release_all(event.time_stamp());
+        }
+    }
+
+    /// Sends a release for everything the app was told is held.
+    fn release_all(&self, time_stamp_ms: f64) {
+        let pending = self.moves.borrow_mut().flush();
+        pending.into_iter().for_each(|m| self.send(m));
+        let released = self
+            .held
+            .borrow_mut()
+            .release_all(timestamp_s(time_stamp_ms));
+        released.into_iter().for_each(|e| self.send_unfiltered(e));
+    }
+
+    /// Sends a release for the buttons of one pointer (its capture was lost or the browser
+    /// cancelled it).
+    fn release_pointer(&self, pointer_id: i32, time_stamp_ms: f64) {
+        let pending = self.moves.borrow_mut().flush();
+        pending.into_iter().for_each(|m| self.send(m));
+        let released = self
+            .held
+            .borrow_mut()
+            .release_pointer(pointer_id, timestamp_s(time_stamp_ms));
+        released.into_iter().for_each(|e| self.send_unfiltered(e));
+    }
+
     fn detach(&self, canvas: &HtmlCanvasElement) {
         for l in self.listeners.borrow().iter() {
             // Removing a listener never throws for a function argument.
@@ -252,6 +361,16 @@ impl Shared {
     }
 
     fn send(&self, event: InputEvent) {
+        // Ups of nothing held and buttons already released for the app are left out.
+        let Some(event) = self.held.borrow().filter(event) else {
+            return;
+        };
+        self.held.borrow_mut().observe(&event);
+        self.send_unfiltered(event);
+    }
+
+    /// Sends `event` as it is (the releases [`HeldInputs`] made: it already forgot them).
+    fn send_unfiltered(&self, event: InputEvent) {
         if let Err(e) = self.outbox.send(&ClientMessage::Input(event)) {
             self.events.emit(ViewerEvent::Error(e));
         }
@@ -280,6 +399,13 @@ impl Shared {
                 }
             }
             "contextmenu" => event.prevent_default(),
+            // Focus left the canvas: key releases now go elsewhere.
+            "blur" => self.release_all(event.time_stamp()),
+            "pointercancel" | "lostpointercapture" => {
+                if let Some(e) = event.dyn_ref::<PointerEvent>() {
+                    self.release_pointer(e.pointer_id(), e.time_stamp());
+                }
+            }
             _ => {
                 if let Some(e) = event.dyn_ref::<PointerEvent>() {
                     self.on_pointer(kind, e);
@@ -288,14 +414,24 @@ impl Shared {
         }
     }
 
-    /// The pointer position relative to the canvas's content box, in CSS pixels.
-    fn sample(&self, e: &MouseEvent, pointer_type: PointerKind, pointer_id: i32) -> PointerSample {
+    /// The pointer position in the canvas's content box, in its own CSS pixels (through any
+    /// CSS transform that scales it, less border and padding); `target` gives the content
+    /// box's size.
+    fn sample(
+        &self,
+        e: &MouseEvent,
+        target: &InputTarget,
+        pointer_type: PointerKind,
+        pointer_id: i32,
+    ) -> PointerSample {
         let canvas = self.canvas.borrow();
-        let rect = canvas.get_bounding_client_rect();
+        let content = (target.geometry.css_width, target.geometry.css_height);
         let precise = e.unchecked_ref::<PreciseMouseEvent>();
+        let (css_x, css_y) =
+            element_box(&canvas, content).content_point(precise.client_x(), precise.client_y());
         PointerSample {
-            css_x: precise.client_x() - rect.left() - f64::from(canvas.client_left()),
-            css_y: precise.client_y() - rect.top() - f64::from(canvas.client_top()),
+            css_x,
+            css_y,
             button: e.button(),
             buttons: e.buttons(),
             modifiers: modifiers_of(e),
@@ -323,7 +459,8 @@ impl Shared {
         let Some(target) = self.geometry.input_target() else {
             return; // no frame yet: nothing to map onto
         };
-        let mut sample = self.sample(e, PointerKind::from_dom(&e.pointer_type()), e.pointer_id());
+        let kind = PointerKind::from_dom(&e.pointer_type());
+        let mut sample = self.sample(e, &target, kind, e.pointer_id());
         sample.pen = Pen::from_dom(
             e.pressure(),
             f64::from(e.tilt_x()),
@@ -359,7 +496,7 @@ impl Shared {
         let Some(target) = self.geometry.input_target() else {
             return;
         };
-        let sample = self.sample(e, PointerKind::Mouse, 0);
+        let sample = self.sample(e, &target, PointerKind::Mouse, 0);
         let page = (target.geometry.css_width, target.geometry.css_height);
         let delta = wheel_pixels(e.delta_x(), e.delta_y(), e.delta_mode(), page);
         self.send_in_order(target.wheel(&sample, delta));

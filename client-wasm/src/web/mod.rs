@@ -5,6 +5,7 @@
 //! |------|-----|
 //! | `view.rs` | the exported handle: element, options, callbacks (main thread) |
 //! | `input.rs` | pointer, wheel and key listeners -> `Input` messages (main thread) |
+//! | `boxes.rs` | the canvas's content-box size and where it is on the page (transforms, border, padding) |
 //! | `resize.rs` | `ResizeObserver` and the DPR watch -> layout and `SetViewport` (main thread) |
 //! | `session.rs` | one connection: probe, WebSocket, `Hello`, `SetViewport`, message dispatch, close report |
 //! | `core.rs` | decode and draw in order, ack, keyframe requests, stills (no DOM: worker-ready) |
@@ -16,6 +17,7 @@
 //! | `worker/` | worker mode: `WorkerView` (main thread), `runWorker` (in the worker), the `OffscreenCanvas` surface |
 //! | `socket.rs`, `timer.rs`, `events.rs`, `options.rs`, `error.rs`, `js.rs` | plumbing |
 
+mod boxes;
 mod core;
 mod error;
 mod events;

@@ -166,15 +166,15 @@ impl RemoteFramebufferView {
                 (create_canvas(&window, &container)?, true)
             }
         };
-        let rect = canvas.get_bounding_client_rect();
+        let content = super::boxes::content_size(&canvas);
         let dpr = options
             .device_pixel_ratio
             .unwrap_or_else(|| window.device_pixel_ratio());
         let layout = Layout {
             fit: options.fit,
             background: options.background.clone(),
-            css_width: rect.width(),
-            css_height: rect.height(),
+            css_width: content.0,
+            css_height: content.1,
             dpr,
             max_backing_dimension: options.max_backing_dimension,
         };

@@ -228,12 +228,12 @@ impl Host {
                         js_reason(&e)
                     ),
                 })?;
-        let rect = canvas.get_bounding_client_rect();
+        let content = crate::web::boxes::content_size(&canvas);
         let layout = Layout {
             fit: options.fit,
             background: options.background.clone(),
-            css_width: rect.width(),
-            css_height: rect.height(),
+            css_width: content.0,
+            css_height: content.1,
             dpr: options
                 .device_pixel_ratio
                 .unwrap_or_else(|| window.device_pixel_ratio()),
