@@ -121,6 +121,9 @@ export interface RemoteFramebufferViewOptions {
    * every frame), off on the main thread. Frames a GPU decoder produced are always drawn by
    * the browser. */
   copyVideoFrames?: boolean;
+  /** Worker mode: milliseconds to wait for the worker to start (load the wasm and say it
+   * is ready) before the view fails with an error naming the likely cause; default 10000. */
+  workerTimeoutMs?: number;
   /** Called on every state change. */
   onState?: (state: ViewState) => void;
   /** Called every second with the viewer's stats and timings. */

@@ -10,7 +10,7 @@ use std::rc::{Rc, Weak};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use rfb_protocol::{encode_client, ClientMessage};
 use wasm_bindgen::prelude::*;
-use web_sys::{ErrorEvent, HtmlCanvasElement, HtmlElement, MessageEvent, Worker};
+use web_sys::{Event, HtmlCanvasElement, HtmlElement, MessageEvent, Worker};
 
 use super::{field, layout_to_js, message, Handler};
 use crate::input::InputTarget;
@@ -23,7 +23,12 @@ use crate::web::js::stats_object;
 use crate::web::options::{parse_fit, Options};
 use crate::web::resize::{relaid, LayoutChange, LayoutWatch};
 use crate::web::surface::Layout;
+use crate::web::timer::Timeout;
 use crate::web::view::{call, create_canvas, default_url, event_handler, window};
+
+/// How long a disposed view's worker gets to close its socket cleanly (1000) before it is
+/// terminated.
+const DISPOSE_GRACE_MS: i32 = 1000;
 
 /// The options the worker reads (the rest stay on the main thread; callbacks cannot cross
 /// `postMessage`).
@@ -67,7 +72,10 @@ struct Host {
     watch: RefCell<Option<LayoutWatch>>,
     input: RefCell<Option<InputCapture>>,
     on_message: Handler<MessageEvent>,
-    on_error: Handler<ErrorEvent>,
+    on_error: Handler<Event>,
+    on_message_error: Handler<MessageEvent>,
+    /// Fails the view if the worker has not said `ready` in time.
+    ready_timeout: RefCell<Option<Timeout>>,
     disposed: Cell<bool>,
 }
 
@@ -261,9 +269,12 @@ impl Host {
             input: RefCell::new(None),
             on_message: RefCell::new(None),
             on_error: RefCell::new(None),
+            on_message_error: RefCell::new(None),
+            ready_timeout: RefCell::new(None),
             disposed: Cell::new(false),
         });
         host.listen();
+        host.expect_ready(options.worker_ready_ms)?;
         host.sink.emit(ViewerEvent::State(ViewState::Connecting));
         // Queued until the worker is ready.
         let worker_options = Object::new();
@@ -303,25 +314,70 @@ impl Host {
         self.worker
             .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         *self.on_message.borrow_mut() = Some(on_message);
+        // A script that fails to load (a 404, a wrong MIME type, a CSP refusal) fires a
+        // plain `Event`; an uncaught exception in the worker an `ErrorEvent`.
         let weak = Rc::downgrade(self);
-        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
             if let Some(host) = weak.upgrade() {
-                // An uncaught error in the worker, or its script failed to load (a 404, a
-                // CSP `worker-src` refusal): nothing will be drawn.
-                let reason = if e.message().is_empty() {
-                    "the worker script failed to load or threw".to_string()
-                } else {
-                    e.message()
+                e.prevent_default();
+                let message = Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .filter(|m| !m.is_empty());
+                let reason = match message {
+                    Some(message) => format!("the worker failed: {message}"),
+                    None => "the worker script failed to load (not found, not served as \
+                        JavaScript, refused by the page's Content-Security-Policy, or it \
+                        does not parse); nothing will be shown"
+                        .to_string(),
                 };
-                host.sink.emit(ViewerEvent::Error(worker_error(reason)));
-                if !host.ready.get() {
-                    host.set_state(ViewState::Error);
-                }
+                host.failed(reason);
             }
         });
         self.worker
             .set_onerror(Some(on_error.as_ref().unchecked_ref()));
         *self.on_error.borrow_mut() = Some(on_error);
+        let weak = Rc::downgrade(self);
+        let on_message_error = Closure::<dyn FnMut(MessageEvent)>::new(move |_: MessageEvent| {
+            if let Some(host) = weak.upgrade() {
+                host.sink.emit(ViewerEvent::Error(worker_error(
+                    "a message from the worker could not be read (messageerror)".into(),
+                )));
+            }
+        });
+        self.worker
+            .set_onmessageerror(Some(on_message_error.as_ref().unchecked_ref()));
+        *self.on_message_error.borrow_mut() = Some(on_message_error);
+    }
+
+    /// Fails the view if the worker does not say `ready` within `after_ms`.
+    fn expect_ready(self: &Rc<Self>, after_ms: f64) -> Result<(), ViewerError> {
+        let weak = Rc::downgrade(self);
+        let timeout = Timeout::new(after_ms.round() as i32, move || {
+            if let Some(host) = weak.upgrade() {
+                if !host.ready.get() {
+                    host.failed(format!(
+                        "the worker did not start within {after_ms:.0} ms (is the `worker` \
+                         script the package's worker.js or a copy of it?)"
+                    ));
+                }
+            }
+        })?;
+        *self.ready_timeout.borrow_mut() = Some(timeout);
+        Ok(())
+    }
+
+    /// The worker is unusable (it failed to load, threw, or never started): report why,
+    /// end it and go to `error`. `reconnect()` cannot bring it back; a new view can.
+    fn failed(&self, reason: String) {
+        if self.disposed.get() || self.state.get() == ViewState::Error {
+            return;
+        }
+        self.sink.emit(ViewerEvent::Error(worker_error(reason)));
+        self.worker.terminate();
+        self.ready.set(false);
+        self.queue.borrow_mut().clear();
+        self.set_state(ViewState::Error);
     }
 
     /// Posts to the worker, or queues until it is ready.
@@ -359,6 +415,9 @@ impl Host {
         match kind.as_str() {
             "ready" => {
                 self.ready.set(true);
+                // Not dropped here: this may run from the timeout's own task.
+                let timeout = self.ready_timeout.borrow_mut().take();
+                wasm_bindgen_futures::spawn_local(async move { drop(timeout) });
                 let queued = std::mem::take(&mut *self.queue.borrow_mut());
                 for (msg, transfer) in queued {
                     self.post(msg, transfer);
@@ -468,16 +527,29 @@ impl Host {
         if self.disposed.get() {
             return;
         }
-        if self.ready.get() {
-            // The worker closes its socket (1000) and then itself.
-            let _ = self.worker.post_message(&message("dispose", &[]));
+        if self.ready.get() && self.worker.post_message(&message("dispose", &[])).is_ok() {
+            // The worker closes its socket (1000) and then itself; one that is stuck (a
+            // busy loop, a hung decoder) is ended anyway after a grace period.
+            let worker = self.worker.clone();
+            let end = Closure::once_into_js(move || worker.terminate());
+            let ended = web_sys::window().map(|w| {
+                w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    end.unchecked_ref(),
+                    DISPOSE_GRACE_MS,
+                )
+            });
+            if !matches!(ended, Some(Ok(_))) {
+                self.worker.terminate();
+            }
         } else {
             self.worker.terminate();
         }
         self.disposed.set(true);
         self.sink.detach();
+        self.ready_timeout.borrow_mut().take();
         self.worker.set_onmessage(None);
         self.worker.set_onerror(None);
+        self.worker.set_onmessageerror(None);
         for (_, (_, reject)) in self.captures.borrow_mut().drain() {
             let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new("the view was disposed"));
         }
