@@ -2,6 +2,7 @@
 
 pub mod held;
 pub mod input;
+pub mod liveness;
 pub mod policy;
 pub mod reconnect;
 pub mod server_report;

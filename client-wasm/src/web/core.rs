@@ -42,7 +42,7 @@ pub const WATCHDOG_CHECK_MS: i32 = 200;
 extern "C" {
     /// The global `performance.now()` (windows and workers), in milliseconds.
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
-    fn performance_now() -> f64;
+    pub(crate) fn performance_now() -> f64;
 }
 
 /// Where the core sends its messages to the server.

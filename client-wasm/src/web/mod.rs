@@ -121,6 +121,11 @@ export interface RemoteFramebufferViewOptions {
    * every frame), off on the main thread. Frames a GPU decoder produced are always drawn by
    * the browser. */
   copyVideoFrames?: boolean;
+  /** Milliseconds from opening the WebSocket to the server's stream configuration before
+   * the attempt is given up and retried (a socket stuck connecting, a server that never
+   * answers); default 10000. A negotiated connection that hears nothing for three of the
+   * server's heartbeat intervals is given up the same way. */
+  connectTimeoutMs?: number;
   /** Worker mode: milliseconds to wait for the worker to start (load the wasm and say it
    * is ready) before the view fails with an error naming the likely cause; default 10000. */
   workerTimeoutMs?: number;

@@ -47,6 +47,9 @@ pub struct Options {
     /// Convert software-decoded video frames in the viewer rather than the browser
     /// (`None`: the mode's default, on in a worker, off on the main thread).
     pub copy_video_frames: Option<bool>,
+    /// Milliseconds from opening the socket to the server's `Config` before the attempt is
+    /// given up (and retried).
+    pub connect_timeout_ms: f64,
     /// Milliseconds a worker view waits for its worker to start before failing.
     pub worker_ready_ms: f64,
     /// `onState(state)`.
@@ -195,6 +198,9 @@ impl Options {
                         .ok_or_else(|| invalid("copyVideoFrames", "expected a boolean"))
                 })
                 .transpose()?,
+            connect_timeout_ms: r
+                .number("connectTimeoutMs", 100.0, 600_000.0)?
+                .unwrap_or(crate::liveness::DEFAULT_CONNECT_TIMEOUT_MS),
             worker_ready_ms: r
                 .number("workerTimeoutMs", 100.0, 600_000.0)?
                 .unwrap_or(DEFAULT_WORKER_READY_MS),

@@ -32,8 +32,9 @@ const DISPOSE_GRACE_MS: i32 = 1000;
 
 /// The options the worker reads (the rest stay on the main thread; callbacks cannot cross
 /// `postMessage`).
-const WORKER_OPTIONS: [&str; 8] = [
+const WORKER_OPTIONS: [&str; 9] = [
     "token",
+    "connectTimeoutMs",
     "imageOnly",
     "maxInflight",
     "debug",
