@@ -195,7 +195,7 @@ mod tests {
         l.negotiated(900.0, 500);
         let mut t = 1000.0;
         while t < 10_000.0 {
-            if (t as u64) % 500 == 0 {
+            if (t as u64).is_multiple_of(500) {
                 l.heard(t);
             }
             assert_eq!(l.check(t), None, "at {t}");
