@@ -31,6 +31,12 @@ const REBUILD_ATTRIBUTES = [
   "image-only", "no-input", "debug", "no-worker", "worker-url", "reconnect",
 ];
 
+/** True where the element can go fullscreen (not iOS Safari on a phone, some webviews). */
+function fullscreenAvailable() {
+  return typeof document !== "undefined" && document.fullscreenEnabled !== false &&
+    typeof Element === "function" && typeof Element.prototype.requestFullscreen === "function";
+}
+
 /** Workers already handed to a view (and so ended with it). */
 const usedWorkers = new WeakSet();
 
@@ -57,6 +63,8 @@ export class RfbViewElement extends HTMLElement {
   /** The `options` property (attributes win over it). */
   #options = {};
   #state = null;
+  /** The message of the last error that ended the connection (shown in the alert). */
+  #error = null;
   #shadow;
   #chrome;
 
@@ -96,9 +104,16 @@ export class RfbViewElement extends HTMLElement {
     return this.#view;
   }
 
-  /** The connection state of the view, null without one. */
+  /** The connection state: the view's, `error` when it could not be built, null before
+   * the first build. */
   get state() {
-    return this.#view === null ? null : this.#view.state;
+    return this.#view === null ? this.#state : this.#view.state;
+  }
+
+  /** The message of the error that ended the connection (also shown, with a Retry button,
+   * in the element's alert), null while none did. */
+  get error() {
+    return this.#error;
   }
 
   /**
@@ -229,6 +244,7 @@ export class RfbViewElement extends HTMLElement {
     options.onState = (state) => {
       if (!live()) return;
       this.#state = state;
+      if (state === "negotiated") this.#error = null;
       this.#renderStatus();
       this.#emit("rfb-state", state);
       user.onState?.(state);
@@ -241,6 +257,13 @@ export class RfbViewElement extends HTMLElement {
     };
     options.onError = (error) => {
       if (!live()) return;
+      // What ended the connection: shown once the view settles in closed or error (a drop
+      // that will be retried only shows in the status).
+      if (error?.stage === "connection" || error?.stage === "server" || error?.stage === "browser" ||
+          error?.stage === "capabilities" || error?.retryInMs !== undefined) {
+        this.#error = error?.message ?? String(error);
+        this.#renderStatus();
+      }
       this.#emit("rfb-error", error);
       user.onError?.(error);
     };
@@ -276,7 +299,9 @@ export class RfbViewElement extends HTMLElement {
       // No view reports this one: say it here, once, like the view reports its own.
       console.error(`rfb-view: ${error?.message ?? error}`);
       this.#state = "error";
+      this.#error = `The viewer could not start: ${error?.message ?? error}`;
       this.#renderStatus();
+      this.#emit("rfb-state", "error");
       this.#emit("rfb-error", error);
       return;
     }
@@ -318,18 +343,34 @@ export class RfbViewElement extends HTMLElement {
 
   #renderChrome() {
     this.#chrome.visible = this.hasAttribute("controls");
+    this.#chrome.fullscreenAvailable = fullscreenAvailable();
   }
 
   #renderStatus() {
-    this.#chrome.showState(this.#view?.state ?? this.#state ?? "idle");
+    const state = this.#view?.state ?? this.#state ?? "idle";
+    this.#chrome.showState(state);
+    const final = state === "closed" || state === "error";
+    this.#chrome.showError(final && this.#error !== null ? this.#error : null);
   }
 
   /** The chrome's buttons (the HUD toggle is the chrome's own). */
   #action(action) {
     if (action === "fullscreen") {
-      const request = document.fullscreenElement === this ? document.exitFullscreen() : this.requestFullscreen();
+      if (!fullscreenAvailable()) return;
+      let request;
+      try {
+        request = document.fullscreenElement === this ? document.exitFullscreen() : this.requestFullscreen();
+      } catch (error) {
+        request = Promise.reject(error);
+      }
       // Refused by the browser (no user gesture, a sandboxed frame): not the stream's error.
-      request.catch((error) => console.warn(`rfb-view: fullscreen: ${error?.message ?? error}`));
+      Promise.resolve(request).catch((error) => console.warn(`rfb-view: fullscreen: ${error?.message ?? error}`));
+    } else if (action === "retry") {
+      this.#error = null;
+      this.#renderStatus();
+      // A view that failed for good (its worker died, it was never built) is built anew.
+      if (this.#view === null || this.#view.state === "error") this.#queueBuild();
+      else this.#view.reconnect();
     } else if (action === "screenshot") {
       this.screenshot().then(
         (blob) => download(blob, `rfb-${new Date().toISOString().replace(/[:.]/g, "-")}.png`),
