@@ -8,9 +8,11 @@
 //! Colour: a 2D context's `colorSpace` is fixed when it is created, so the context is
 //! created at the first draw, in the colour space of that frame (`srgb`, or `display-p3`
 //! for frames tagged Display P3), and drawing never converts between the two. When a later
-//! frame is tagged differently, the canvas element is replaced by a clone (same attributes,
-//! so same style, id, class and tabindex) with a fresh context, and the view is told so it
-//! moves its listeners and observers.
+//! frame is tagged differently and the view created the canvas, the element is replaced by
+//! a clone (same attributes, so same style, id, class and tabindex) with a fresh context,
+//! and the view is told so it moves its listeners and observers. A canvas the page passed
+//! in is never replaced (the page holds references and listeners on it): frames of the
+//! other colour space are drawn into its context, converted by the browser.
 
 use std::cell::RefCell;
 
@@ -111,7 +113,10 @@ pub type OnReplaced = Box<dyn Fn(&HtmlCanvasElement)>;
 pub struct CanvasSurface {
     canvas: RefCell<HtmlCanvasElement>,
     context: RefCell<Option<Context>>,
-    on_replaced: OnReplaced,
+    /// `None` for a canvas the page passed in: it is never replaced (the page's listeners
+    /// and references must keep pointing at the live element), so frames in another
+    /// colour space are drawn into its context and converted by the browser.
+    on_replaced: Option<OnReplaced>,
 }
 
 struct Context {
@@ -177,8 +182,10 @@ fn actual_color_space(context: &CanvasRenderingContext2d) -> Option<String> {
 }
 
 impl CanvasSurface {
-    /// A surface on `canvas`; `on_replaced` is called when the element is replaced.
-    pub fn new(canvas: HtmlCanvasElement, on_replaced: OnReplaced) -> CanvasSurface {
+    /// A surface on `canvas`. With `on_replaced` (a canvas the view created), a change of
+    /// colour space moves to a fresh element and `on_replaced` is told; without (the page's
+    /// own canvas), the element is kept whatever the frames' colour space.
+    pub fn new(canvas: HtmlCanvasElement, on_replaced: Option<OnReplaced>) -> CanvasSurface {
         CanvasSurface {
             canvas: RefCell::new(canvas),
             context: RefCell::new(None),
@@ -190,7 +197,7 @@ impl CanvasSurface {
     /// already has a context in another colour space).
     fn context_for(&self, color: ColorSpace) -> Result<CanvasRenderingContext2d, ViewerError> {
         if let Some(ctx) = self.context.borrow().as_ref() {
-            if ctx.color == color {
+            if ctx.color == color || self.on_replaced.is_none() {
                 return Ok(ctx.context.clone());
             }
         }
@@ -198,7 +205,21 @@ impl CanvasSurface {
             self.replace_canvas()?;
         }
         let mut context = context_2d(&self.canvas.borrow(), color)?;
-        if actual_color_space(&context).is_some_and(|c| c != color.canvas_color_space()) {
+        let mismatch = actual_color_space(&context).filter(|c| c != color.canvas_color_space());
+        if let (Some(actual), None) = (&mismatch, &self.on_replaced) {
+            // The page's canvas already had a context in the other space: draw into it.
+            let color = if actual == "display-p3" {
+                rfb_protocol::DISPLAY_P3
+            } else {
+                rfb_protocol::SRGB
+            };
+            *self.context.borrow_mut() = Some(Context {
+                context: context.clone(),
+                color,
+            });
+            return Ok(context);
+        }
+        if mismatch.is_some() {
             // The embedder's canvas already had a 2D context in the other colour space.
             self.replace_canvas()?;
             context = context_2d(&self.canvas.borrow(), color)?;
@@ -234,7 +255,9 @@ impl CanvasSurface {
             super::input::focus(&new);
         }
         *self.canvas.borrow_mut() = new.clone();
-        (self.on_replaced)(&new);
+        if let Some(on_replaced) = &self.on_replaced {
+            on_replaced(&new);
+        }
         Ok(())
     }
 }

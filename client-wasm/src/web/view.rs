@@ -183,14 +183,14 @@ impl RemoteFramebufferView {
         let slot = Rc::new(SocketSlot::default());
         let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
             let weak = weak.clone();
-            let surface = CanvasSurface::new(
-                canvas.clone(),
+            let on_replaced: super::surface::OnReplaced =
                 Box::new(move |new: &HtmlCanvasElement| {
                     if let Some(inner) = weak.upgrade() {
                         inner.canvas_replaced(new);
                     }
-                }),
-            );
+                });
+            // Only a canvas the view created may be swapped for another colour space.
+            let surface = CanvasSurface::new(canvas.clone(), owns_canvas.then_some(on_replaced));
             let core = ViewerCore::new(
                 Box::new(surface),
                 layout,
@@ -239,8 +239,9 @@ impl RemoteFramebufferView {
         self.inner.stats()
     }
 
-    /// The canvas the view draws on. It is replaced by a clone when the stream's colour
-    /// space changes (a 2D context's colour space is fixed), so read it when needed.
+    /// The canvas the view draws on. A canvas the view created in a container is replaced
+    /// by a clone when the stream's colour space changes (a 2D context's colour space is
+    /// fixed), so read it when needed; a canvas the page passed in is never replaced.
     #[wasm_bindgen(getter)]
     pub fn canvas(&self) -> HtmlCanvasElement {
         self.inner.canvas.borrow().clone()
