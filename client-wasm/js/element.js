@@ -8,6 +8,10 @@
  * live through `setFit`, any other change rebuilds the view (dispose, then create) inside
  * the same element. The view is created when the element is connected and disposed when it
  * is removed. Events `rfb-state`, `rfb-stats` and `rfb-error` bubble out of the shadow root.
+ *
+ * Importing this module where there is no DOM (server-side rendering) defines the class on
+ * a plain base and registers nothing; properties set on an `<rfb-view>` before this module
+ * loaded apply when it upgrades.
  */
 import { Chrome, TEMPLATE, adoptStyles, download } from "./chrome.js";
 import { createView } from "./index.js";
@@ -50,7 +54,16 @@ function reconnectOption(value) {
   throw new TypeError(`<rfb-view reconnect="${value}">: expected "on" or "off"`);
 }
 
-export class RfbViewElement extends HTMLElement {
+/** Properties a page may set before the element is defined (or before this module loads):
+ * they sit on the instance then, shadowing the class's accessors, until `connectedCallback`
+ * moves them through the setters. */
+const UPGRADED_PROPERTIES = ["options", "src", "fit", "background", "controls"];
+
+/** `HTMLElement` where there is one; a plain class elsewhere (server-side rendering in
+ * Node, a test runner without a DOM), so that importing this module never throws. */
+const ElementBase = typeof HTMLElement === "undefined" ? class {} : HTMLElement;
+
+export class RfbViewElement extends ElementBase {
   static observedAttributes = [...LIVE_ATTRIBUTES, ...CHROME_ATTRIBUTES, ...REBUILD_ATTRIBUTES];
 
   /** The live view, null while none is built. */
@@ -70,7 +83,9 @@ export class RfbViewElement extends HTMLElement {
 
   constructor() {
     super();
-    this.#shadow = this.attachShadow({ mode: "open" });
+    // delegatesFocus: el.focus() (and a click anywhere on it) focuses the canvas, which
+    // takes the keys when the view forwards input.
+    this.#shadow = this.attachShadow({ mode: "open", delegatesFocus: true });
     this.#shadow.innerHTML = TEMPLATE;
     adoptStyles(this.#shadow);
     this.#chrome = new Chrome(this.#shadow, (action) => this.#action(action));
@@ -79,6 +94,13 @@ export class RfbViewElement extends HTMLElement {
   // --- lifecycle ------------------------------------------------------------------------
 
   connectedCallback() {
+    for (const name of UPGRADED_PROPERTIES) {
+      if (Object.prototype.hasOwnProperty.call(this, name)) {
+        const value = this[name];
+        delete this[name];
+        this[name] = value;
+      }
+    }
     this.#renderChrome();
     if (this.#view === null && !this.#building) this.#queueBuild();
   }
@@ -388,6 +410,8 @@ export class RfbViewElement extends HTMLElement {
  * already defined is left alone. Importing this module already registers `rfb-view`.
  */
 export function defineRfbView(tagName = "rfb-view") {
+  // No custom elements registry (Node, SSR): nothing to register.
+  if (typeof customElements === "undefined") return RfbViewElement;
   const existing = customElements.get(tagName);
   if (existing) return existing;
   // A class can be registered once: another name gets a subclass.

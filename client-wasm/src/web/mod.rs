@@ -5,6 +5,7 @@
 //! |------|-----|
 //! | `view.rs` | the exported handle: element, options, callbacks (main thread) |
 //! | `input.rs` | pointer, wheel and key listeners -> `Input` messages (main thread) |
+//! | `a11y.rs` | the canvas's role and accessible name |
 //! | `boxes.rs` | the canvas's content-box size and where it is on the page (transforms, border, padding) |
 //! | `resize.rs` | `ResizeObserver` and the DPR watch -> layout and `SetViewport` (main thread) |
 //! | `session.rs` | one connection: probe, WebSocket, `Hello`, `SetViewport`, message dispatch, close report |
@@ -17,6 +18,7 @@
 //! | `worker/` | worker mode: `WorkerView` (main thread), `runWorker` (in the worker), the `OffscreenCanvas` surface |
 //! | `socket.rs`, `timer.rs`, `events.rs`, `options.rs`, `error.rs`, `js.rs` | plumbing |
 
+mod a11y;
 mod boxes;
 mod core;
 mod error;

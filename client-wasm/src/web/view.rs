@@ -50,6 +50,8 @@ struct Inner {
     watch: RefCell<Option<LayoutWatch>>,
     input: RefCell<Option<InputCapture>>,
     stats_timer: RefCell<Option<StatsTimer>>,
+    /// The role and name the view gave the canvas.
+    labelled: super::a11y::Labelled,
     disposed: Cell<bool>,
 }
 
@@ -213,6 +215,7 @@ impl RemoteFramebufferView {
                 watch: RefCell::new(None),
                 input: RefCell::new(None),
                 stats_timer: RefCell::new(None),
+                labelled: super::a11y::label(&canvas, options.input),
                 disposed: Cell::new(false),
             }
         });
@@ -418,6 +421,8 @@ impl Inner {
         }
         if self.owns_canvas {
             self.canvas.borrow().remove();
+        } else {
+            self.labelled.remove(&self.canvas.borrow());
         }
     }
 }

@@ -77,6 +77,8 @@ struct Host {
     on_message_error: Handler<MessageEvent>,
     /// Fails the view if the worker has not said `ready` in time.
     ready_timeout: RefCell<Option<Timeout>>,
+    /// The role and name the view gave the canvas.
+    labelled: crate::web::a11y::Labelled,
     disposed: Cell<bool>,
 }
 
@@ -272,6 +274,7 @@ impl Host {
             on_error: RefCell::new(None),
             on_message_error: RefCell::new(None),
             ready_timeout: RefCell::new(None),
+            labelled: crate::web::a11y::label(&canvas, options.input),
             disposed: Cell::new(false),
         });
         host.listen();
@@ -562,6 +565,8 @@ impl Host {
         }
         if self.owns_canvas {
             self.canvas.remove();
+        } else {
+            self.labelled.remove(&self.canvas);
         }
     }
 }
