@@ -204,10 +204,7 @@ export class RfbViewElement extends ElementBase {
   async capture() {
     const view = this.#view;
     if (view === null) throw new Error("<rfb-view>: no view to capture (not connected yet?)");
-    const result = view.capture();
-    if (typeof result?.then === "function") return result;
-    // In-thread: capture() and stats() run back to back, no frame can land between them.
-    return { ...result, stats: view.stats() };
+    return view.capture();
   }
 
   /** The pixels on screen as a PNG `Blob` (what the screenshot button downloads). */

@@ -66,14 +66,14 @@ async function routeTagged(page: Page, tag: (frame: number) => boolean) {
 }
 
 async function canvasState(page: Page) {
-  return page.evaluate(() => {
+  return page.evaluate(async () => {
     const view = (window as any).rfbView;
     const canvas = view.canvas as HTMLCanvasElement;
     const ctx = canvas.getContext("2d") as any;
     return {
       context: ctx.getContextAttributes().colorSpace as string,
       stats: view.stats().colorSpace as string | null,
-      capture: view.capture().colorSpace as string | null,
+      capture: (await view.capture()).colorSpace as string | null,
       connected: canvas.isConnected,
       canvases: document.querySelectorAll("#view canvas").length,
     };

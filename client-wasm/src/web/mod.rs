@@ -223,9 +223,8 @@ export interface CaptureResult {
   /** The canvas's colour space (the bytes are in it); null before the first frame. */
   colorSpace: "srgb" | "display-p3" | null;
   data: Uint8ClampedArray;
-  /** The stats of the frame in `data` (`WorkerView` only; in-thread, `stats()` right
-   * after `capture()` describes the same frame). */
-  stats?: ViewerStats;
+  /** The stats of exactly the frame in `data`. */
+  stats: ViewerStats;
 }
 
 /** An error reported through `onError`. */

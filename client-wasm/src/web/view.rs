@@ -256,11 +256,19 @@ impl RemoteFramebufferView {
         self.inner.session.state().name().to_string()
     }
 
-    /// The canvas pixels: `{ width, height, colorSpace, data }` with `data` RGBA bytes in
-    /// the canvas's colour space.
-    #[wasm_bindgen(unchecked_return_type = "CaptureResult")]
-    pub fn capture(&self) -> Result<JsValue, JsValue> {
-        self.inner.core.capture().map_err(|e| e.to_js())
+    /// The canvas pixels and the stats of the frame they show: resolves to `{ width,
+    /// height, colorSpace, data, stats }` with `data` RGBA bytes in the canvas's colour
+    /// space. The pixels are read when `capture()` is called (a `Promise`, like a
+    /// `WorkerView`'s, so code works with both).
+    #[wasm_bindgen(unchecked_return_type = "Promise<CaptureResult>")]
+    pub fn capture(&self) -> js_sys::Promise {
+        match self.inner.core.capture() {
+            Ok(capture) => {
+                let _ = js_sys::Reflect::set(&capture, &"stats".into(), &self.inner.stats());
+                js_sys::Promise::resolve(&capture)
+            }
+            Err(e) => js_sys::Promise::reject(&e.to_js()),
+        }
     }
 
     /// Changes the fit mode (`contain`, `cover`, `fill`) and optionally the letterbox
