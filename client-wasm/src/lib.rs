@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod codec;
 pub mod held;
 pub mod input;
 pub mod liveness;

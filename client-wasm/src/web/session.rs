@@ -74,9 +74,15 @@ impl SessionParams {
     }
 }
 
+/// What the session does when the core finds the stream's video undecodable.
+type OnVideoUnsupported = Box<dyn Fn()>;
+
 /// The socket the core's messages go out on, once there is one.
 #[derive(Default)]
-pub struct SocketSlot(RefCell<Option<WebSocket>>);
+pub struct SocketSlot(
+    RefCell<Option<WebSocket>>,
+    RefCell<Option<OnVideoUnsupported>>,
+);
 
 impl SocketSlot {
     /// Sends an already encoded client message (input the main thread encoded, in worker
@@ -92,6 +98,12 @@ impl SocketSlot {
 impl Outbox for SocketSlot {
     fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError> {
         self.send_encoded(&encode_client(msg))
+    }
+
+    fn video_unsupported(&self) {
+        if let Some(on) = self.1.borrow().as_ref() {
+            on();
+        }
     }
 }
 
@@ -164,6 +176,16 @@ impl Session {
             watch: RefCell::new(None),
             me: me.clone(),
         });
+        let weak = Rc::downgrade(&shared);
+        *shared.slot.1.borrow_mut() = Some(Box::new(move || {
+            // From a task of its own: the core is borrowed while it reports this.
+            let weak = weak.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(shared) = weak.upgrade() {
+                    Shared::fall_back_to_images(&shared);
+                }
+            });
+        }));
         let weak = Rc::downgrade(&shared);
         match Interval::new(LIVENESS_CHECK_MS, move || {
             if let Some(shared) = weak.upgrade() {
@@ -301,6 +323,28 @@ impl Shared {
             // A malformed URL: retrying cannot help.
             Err(e) => st.fail(e),
         }
+    }
+
+    /// The browser cannot decode the stream's H.264 (the core reported why): connect
+    /// again advertising images only.
+    fn fall_back_to_images(shared: &Rc<Shared>) {
+        {
+            let mut st = shared.st.borrow_mut();
+            if st.disposed {
+                return;
+            }
+            st.params.image_only = true;
+            st.caps.retain(|c| c != rfb_protocol::CAP_H264_ANNEXB);
+            if st.caps.is_empty() {
+                st.fail(ViewerError::NoCapabilities);
+                return;
+            }
+            st.log("video does not decode here: reconnecting with images only");
+            st.retry = None;
+            st.core.suspend();
+            st.force_state(ViewState::Reconnecting);
+        }
+        Shared::open_socket(shared);
     }
 
     /// The periodic liveness check: a connection that shows no sign of life in time is
