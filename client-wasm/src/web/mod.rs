@@ -3,7 +3,8 @@
 //!
 //! | file | job |
 //! |------|-----|
-//! | `view.rs` | the exported handle: element, options, callbacks (main thread) |
+//! | `shell.rs` | the one view shell both views share: element and canvas, layout, size and DPR watches, input, `setFit`, accessibility, dispose (main thread) |
+//! | `view.rs` | `RemoteFramebufferView`: the shell with an in-thread core and session, callbacks (main thread) |
 //! | `input.rs` | pointer, wheel and key listeners -> `Input` messages (main thread) |
 //! | `a11y.rs` | the canvas's role and accessible name |
 //! | `boxes.rs` | the canvas's content-box size and where it is on the page (transforms, border, padding) |
@@ -30,6 +31,7 @@ mod options;
 mod probe;
 mod resize;
 mod session;
+mod shell;
 mod socket;
 mod surface;
 mod timer;

@@ -1,7 +1,8 @@
-//! `WorkerView`: the main-thread half of worker mode. It transfers the canvas to the
-//! worker, keeps the element's size and DPR watches and the input capture here, mirrors
-//! what the worker reports (state, stats, the frame input maps onto), and calls the
-//! embedder's callbacks.
+//! `WorkerView`: the main-thread half of worker mode. The element side (canvas, size and
+//! DPR watches, input, accessibility, `setFit`) is the [`Shell`] both views share; this
+//! back-end transfers the canvas to the worker, posts it the layout, mirrors what the
+//! worker reports (state, stats, the frame input maps onto) and calls the embedder's
+//! callbacks.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -10,7 +11,7 @@ use std::rc::{Rc, Weak};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use rfb_protocol::{encode_client, ClientMessage};
 use wasm_bindgen::prelude::*;
-use web_sys::{Event, HtmlCanvasElement, HtmlElement, MessageEvent, Worker};
+use web_sys::{Event, HtmlCanvasElement, MessageEvent, Worker};
 
 use super::{field, layout_to_js, message, Handler};
 use crate::input::InputTarget;
@@ -18,13 +19,13 @@ use crate::server_report::ServerReport;
 use crate::web::core::{CoreStats, Outbox};
 use crate::web::error::{js_reason, ViewerError};
 use crate::web::events::{Deferred, EventSink, ViewState, ViewerEvent};
-use crate::web::input::{InputCapture, InputGeometry};
+use crate::web::input::InputGeometry;
 use crate::web::js::stats_object;
-use crate::web::options::{parse_fit, Options};
-use crate::web::resize::{relaid, LayoutChange, LayoutWatch};
+use crate::web::options::Options;
+use crate::web::shell::{Backend, Shell};
 use crate::web::surface::Layout;
 use crate::web::timer::Timeout;
-use crate::web::view::{call, create_canvas, default_url, event_handler, window};
+use crate::web::view::{call, event_handler};
 
 /// How long a disposed view's worker gets to close its socket cleanly (1000) before it is
 /// terminated.
@@ -54,9 +55,9 @@ type Pending = (Function, Function);
 
 struct Host {
     worker: Worker,
-    canvas: HtmlCanvasElement,
-    owns_canvas: bool,
-    dpr_override: Option<f64>,
+    /// The element side: canvas, watches, input, accessibility.
+    shell: Rc<Shell>,
+    /// The layout last sent to the worker.
     layout: RefCell<Layout>,
     /// The worker said `ready`; before that, messages wait in `queue`.
     ready: Cell<bool>,
@@ -70,16 +71,29 @@ struct Host {
     on_stats: Option<Function>,
     captures: RefCell<HashMap<u32, Pending>>,
     next_capture: Cell<u32>,
-    watch: RefCell<Option<LayoutWatch>>,
-    input: RefCell<Option<InputCapture>>,
     on_message: Handler<MessageEvent>,
     on_error: Handler<Event>,
     on_message_error: Handler<MessageEvent>,
     /// Fails the view if the worker has not said `ready` in time.
     ready_timeout: RefCell<Option<Timeout>>,
-    /// The role and name the view gave the canvas.
-    labelled: crate::web::a11y::Labelled,
     disposed: Cell<bool>,
+}
+
+impl Backend for Host {
+    fn layout(&self) -> Layout {
+        self.layout.borrow().clone()
+    }
+
+    fn set_layout(&self, layout: Layout) {
+        if self.disposed.get() || *self.layout.borrow() == layout {
+            return;
+        }
+        *self.layout.borrow_mut() = layout.clone();
+        self.post(
+            message("layout", &[("layout", layout_to_js(&layout))]),
+            None,
+        );
+    }
 }
 
 /// What input capture talks to: the host, weakly (the host owns the capture).
@@ -143,7 +157,7 @@ impl WorkerView {
     /// The canvas the view shows (its drawing happens in the worker).
     #[wasm_bindgen(getter)]
     pub fn canvas(&self) -> HtmlCanvasElement {
-        self.host.canvas.clone()
+        self.host.shell.canvas()
     }
 
     /// `connecting`, `open`, `negotiated`, `reconnecting`, `closed` or `error`.
@@ -180,14 +194,7 @@ impl WorkerView {
         #[wasm_bindgen(unchecked_param_type = "FitMode")] fit: String,
         background: Option<String>,
     ) -> Result<(), JsValue> {
-        let fit = parse_fit(&fit).map_err(|e| e.to_js())?;
-        let mut layout = self.host.layout.borrow().clone();
-        layout.fit = fit;
-        if let Some(background) = background {
-            layout.background = background;
-        }
-        self.host.set_layout(layout);
-        Ok(())
+        self.host.shell.set_fit(&fit, background)
     }
 
     /// Drops the connection (if any) and connects again now.
@@ -211,24 +218,11 @@ impl Host {
         options_js: &JsValue,
     ) -> Result<Rc<Host>, ViewerError> {
         let options = Options::from_js(options_js)?;
-        let window = window()?;
-        let url = match options.url.clone() {
-            Some(url) => url,
-            None => default_url(&window)?,
-        };
-        let (canvas, owns_canvas) = match element.dyn_into::<HtmlCanvasElement>() {
-            Ok(canvas) => (canvas, false),
-            Err(element) => {
-                let container =
-                    element
-                        .dyn_into::<HtmlElement>()
-                        .map_err(|_| ViewerError::Options {
-                            option: "element",
-                            reason: "expected a canvas or an HTML element".into(),
-                        })?;
-                (create_canvas(&window, &container)?, true)
-            }
-        };
+        let server = Rc::new(Cell::new(ServerReport::default()));
+        let sink = Deferred::new(event_handler(&options, server));
+        // Dropped (undoing what it did to the element) if anything below fails.
+        let (shell, url, layout) = Shell::new(element, &options, sink.clone())?;
+        let canvas = shell.canvas();
         let offscreen =
             canvas
                 .transfer_control_to_offscreen()
@@ -239,25 +233,10 @@ impl Host {
                         js_reason(&e)
                     ),
                 })?;
-        let content = crate::web::boxes::content_size(&canvas);
-        let layout = Layout {
-            fit: options.fit,
-            background: options.background.clone(),
-            css_width: content.0,
-            css_height: content.1,
-            dpr: options
-                .device_pixel_ratio
-                .unwrap_or_else(|| window.device_pixel_ratio()),
-            max_backing_dimension: options.max_backing_dimension,
-        };
-        let server = Rc::new(Cell::new(ServerReport::default()));
-        let sink = Deferred::new(event_handler(&options, server));
         let initial_stats = stats_object(&CoreStats::default(), None, &ServerReport::default());
         let host = Rc::new(Host {
             worker,
-            canvas: canvas.clone(),
-            owns_canvas,
-            dpr_override: options.device_pixel_ratio,
+            shell: shell.clone(),
             layout: RefCell::new(layout.clone()),
             ready: Cell::new(false),
             queue: RefCell::new(Vec::new()),
@@ -268,13 +247,10 @@ impl Host {
             on_stats: options.on_stats.clone(),
             captures: RefCell::new(HashMap::new()),
             next_capture: Cell::new(1),
-            watch: RefCell::new(None),
-            input: RefCell::new(None),
             on_message: RefCell::new(None),
             on_error: RefCell::new(None),
             on_message_error: RefCell::new(None),
             ready_timeout: RefCell::new(None),
-            labelled: crate::web::a11y::label(&canvas, options.input),
             disposed: Cell::new(false),
         });
         host.listen();
@@ -299,12 +275,9 @@ impl Host {
             ],
         );
         host.post(start, Some(Array::of1(&offscreen)));
-        Host::watch_size(&host, &window)?;
-        if options.input {
-            let mirror = Rc::new(Mirror(Rc::downgrade(&host)));
-            let capture = InputCapture::new(canvas, mirror.clone(), mirror, host.sink.clone())?;
-            *host.input.borrow_mut() = Some(capture);
-        }
+        let mirror = Rc::new(Mirror(Rc::downgrade(&host)));
+        let backend: Weak<dyn Backend> = Rc::downgrade(&host) as Weak<Host>;
+        shell.attach(backend, mirror.clone(), mirror, options.input)?;
         Ok(host)
     }
 
@@ -488,45 +461,6 @@ impl Host {
         }
     }
 
-    fn set_layout(&self, layout: Layout) {
-        if *self.layout.borrow() == layout {
-            return;
-        }
-        *self.layout.borrow_mut() = layout.clone();
-        self.post(
-            message("layout", &[("layout", layout_to_js(&layout))]),
-            None,
-        );
-    }
-
-    /// Follows the canvas's CSS size and, unless overridden, the window's DPR.
-    fn watch_size(host: &Rc<Host>, window: &web_sys::Window) -> Result<(), ViewerError> {
-        let weak: Weak<Host> = Rc::downgrade(host);
-        let watch = LayoutWatch::new(
-            &host.canvas,
-            window,
-            host.dpr_override.is_none(),
-            move |change, error| {
-                if let Some(host) = weak.upgrade() {
-                    if let Some(e) = error {
-                        host.sink.emit(ViewerEvent::Error(e));
-                    }
-                    host.relayout(change);
-                }
-            },
-        )?;
-        *host.watch.borrow_mut() = Some(watch);
-        Ok(())
-    }
-
-    fn relayout(&self, change: LayoutChange) {
-        if self.disposed.get() {
-            return;
-        }
-        let layout = relaid(&self.layout.borrow(), change, self.dpr_override.is_none());
-        self.set_layout(layout);
-    }
-
     fn dispose(&self) {
         if self.disposed.get() {
             return;
@@ -557,17 +491,7 @@ impl Host {
         for (_, (_, reject)) in self.captures.borrow_mut().drain() {
             let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new("the view was disposed"));
         }
-        if let Some(input) = self.input.borrow_mut().take() {
-            input.dispose();
-        }
-        if let Some(watch) = self.watch.borrow_mut().take() {
-            watch.dispose();
-        }
-        if self.owns_canvas {
-            self.canvas.remove();
-        } else {
-            self.labelled.remove(&self.canvas);
-        }
+        self.shell.dispose();
     }
 }
 
