@@ -98,6 +98,9 @@ function options() {
       if (state === "negotiated") status.error = null;
       render();
     },
+    onClipboard(text) {
+      events.push({ type: "clipboard", text, at: performance.now() });
+    },
     onError(error) {
       events.push({ type: "error", stage: error.stage, code: error.code, message: error.message, at: performance.now() });
       // A refused credential is final (the viewer never reconnects): say so plainly.

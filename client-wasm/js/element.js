@@ -7,7 +7,8 @@
  * Attributes mirror the view's options (table in README.md); `fit` and `background` apply
  * live through `setFit`, any other change rebuilds the view (dispose, then create) inside
  * the same element. The view is created when the element is connected and disposed when it
- * is removed. Events `rfb-state`, `rfb-stats` and `rfb-error` bubble out of the shadow root.
+ * is removed. Events `rfb-state`, `rfb-stats`, `rfb-error` and `rfb-clipboard` bubble out of
+ * the shadow root.
  *
  * Importing this module where there is no DOM (server-side rendering) defines the class on
  * a plain base and registers nothing; properties set on an `<rfb-view>` before this module
@@ -273,6 +274,11 @@ export class RfbViewElement extends ElementBase {
       this.#chrome.showStats(stats, timing);
       this.#emit("rfb-stats", { stats, timing });
       user.onStats?.(stats, timing);
+    };
+    options.onClipboard = (text) => {
+      if (!live()) return;
+      this.#emit("rfb-clipboard", text);
+      user.onClipboard?.(text);
     };
     options.onError = (error) => {
       if (!live()) return;

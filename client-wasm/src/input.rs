@@ -15,8 +15,9 @@
 
 use rfb_protocol::fit::{backing_size, ViewGeometry};
 use rfb_protocol::input::{
-    button_from_dom, Buttons, KeyInput, Modifiers, PointerInput, PointerKind, WheelInput,
+    button_from_dom, Buttons, KeyInput, Modifiers, PointerInput, PointerKind, TextInput, WheelInput,
 };
+use rfb_protocol::limits::MAX_TEXT_BYTES;
 use rfb_protocol::{InputEvent, Viewport};
 
 /// Pixels per line for `WheelEvent.deltaMode == DOM_DELTA_LINE` (Firefox with a mouse
@@ -227,6 +228,22 @@ pub fn key_event(
     } else {
         InputEvent::KeyUp(input)
     }
+}
+
+/// A `paste` event of `text`, cut to [`MAX_TEXT_BYTES`] at a character boundary (a longer
+/// message would get the viewer closed).
+pub fn paste_event(mut text: String, time_stamp_ms: f64) -> InputEvent {
+    if text.len() > MAX_TEXT_BYTES {
+        let mut end = MAX_TEXT_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    InputEvent::Paste(TextInput {
+        text,
+        timestamp: timestamp_s(time_stamp_ms),
+    })
 }
 
 /// Latest-wins pacing of pointer moves: at most one `pointer_move` per pointer per

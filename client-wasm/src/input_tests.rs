@@ -263,3 +263,24 @@ fn content_point_of_an_element_with_no_size_does_not_divide_by_zero() {
     let (x, y) = b.content_point(110.0, 60.0);
     assert_eq!((x, y), (10.0, 10.0));
 }
+
+#[test]
+fn a_paste_is_cut_to_the_protocol_limit_at_a_character_boundary() {
+    let short = paste_event("héllo".into(), 2500.0);
+    assert_eq!(
+        short,
+        InputEvent::Paste(rfb_protocol::input::TextInput {
+            text: "héllo".into(),
+            timestamp: 2.5
+        })
+    );
+    // "é" is two bytes: a cut in its middle moves back to the character's start.
+    let long = "é".repeat(MAX_TEXT_BYTES);
+    match paste_event(long, 0.0) {
+        InputEvent::Paste(t) => {
+            assert!(t.text.len() <= MAX_TEXT_BYTES && t.text.len() >= MAX_TEXT_BYTES - 1);
+            assert!(t.text.chars().all(|c| c == 'é'));
+        }
+        other => panic!("{other:?}"),
+    }
+}

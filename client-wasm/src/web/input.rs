@@ -30,13 +30,14 @@ use web_sys::{
 };
 
 use super::boxes::element_box;
+use super::clipboard::ClipboardOffer;
 use super::core::Outbox;
 use super::error::ViewerError;
 use super::events::{EventSink, ViewerEvent};
 use crate::held::HeldInputs;
 use crate::input::{
-    key_event, pointer_phase, timestamp_s, wheel_pixels, InputTarget, MoveCoalescer, Pen,
-    PointerPhase, PointerSample,
+    key_event, paste_event, pointer_phase, timestamp_s, wheel_pixels, InputTarget, MoveCoalescer,
+    Pen, PointerPhase, PointerSample,
 };
 
 #[wasm_bindgen]
@@ -51,7 +52,7 @@ extern "C" {
 }
 
 /// The DOM events listened to on the canvas.
-const EVENTS: [&str; 10] = [
+const EVENTS: [&str; 11] = [
     "pointerdown",
     "pointermove",
     "pointerup",
@@ -62,6 +63,7 @@ const EVENTS: [&str; 10] = [
     "keyup",
     "contextmenu",
     "blur",
+    "paste",
 ];
 
 /// The events on the window and the document after which the canvas gets no more key or
@@ -98,6 +100,12 @@ struct Listener {
 pub trait InputGeometry {
     /// The mapping, `None` before there is a frame to map onto.
     fn input_target(&self) -> Option<InputTarget>;
+
+    /// False while the server says this viewer only watches (`Role::View`): then no input
+    /// is sent (the server would drop it) and keys and pastes are left to the page.
+    fn may_control(&self) -> bool {
+        true
+    }
 }
 
 /// What the embedder's canvas looked like before input was enabled, restored on dispose.
@@ -114,6 +122,7 @@ struct Shared {
     geometry: Rc<dyn InputGeometry>,
     outbox: Rc<dyn Outbox>,
     events: Rc<dyn EventSink>,
+    clipboard: Rc<ClipboardOffer>,
     moves: RefCell<MoveCoalescer>,
     /// What the app was told is held down (released when the canvas loses the input).
     held: RefCell<HeldInputs>,
@@ -143,12 +152,14 @@ impl InputCapture {
         geometry: Rc<dyn InputGeometry>,
         outbox: Rc<dyn Outbox>,
         events: Rc<dyn EventSink>,
+        clipboard: Rc<ClipboardOffer>,
     ) -> Result<InputCapture, ViewerError> {
         let shared = Rc::new(Shared {
             canvas: RefCell::new(canvas.clone()),
             geometry,
             outbox,
             events,
+            clipboard,
             moves: RefCell::new(MoveCoalescer::default()),
             held: RefCell::new(HeldInputs::default()),
             listeners: RefCell::new(Vec::new()),
@@ -360,7 +371,31 @@ impl Shared {
         }
     }
 
+    /// Text pasted into the focused view reaches the app as one `paste` event (at most
+    /// `MAX_TEXT_BYTES`, cut at a character boundary).
+    fn on_paste(&self, event: &Event) {
+        if !self.geometry.may_control() {
+            return;
+        }
+        let text = js_sys::Reflect::get(event, &"clipboardData".into())
+            .ok()
+            .filter(|d| !d.is_null() && !d.is_undefined())
+            .and_then(|data| {
+                let get = js_sys::Reflect::get(&data, &"getData".into()).ok()?;
+                let get = get.dyn_into::<js_sys::Function>().ok()?;
+                get.call1(&data, &"text/plain".into()).ok()?.as_string()
+            });
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            return;
+        };
+        event.prevent_default();
+        self.send_in_order(paste_event(text, event.time_stamp()));
+    }
+
     fn send(&self, event: InputEvent) {
+        if !self.geometry.may_control() {
+            return; // a watcher: the server would drop it
+        }
         // Ups of nothing held and buttons already released for the app are left out.
         let Some(event) = self.held.borrow().filter(event) else {
             return;
@@ -394,10 +429,16 @@ impl Shared {
                 }
             }
             "keydown" | "keyup" => {
+                if kind == "keydown" {
+                    self.clipboard.gesture();
+                }
                 if let Some(e) = event.dyn_ref::<KeyboardEvent>() {
-                    self.on_key(kind == "keydown", e);
+                    if self.geometry.may_control() {
+                        self.on_key(kind == "keydown", e);
+                    }
                 }
             }
+            "paste" => self.on_paste(&event),
             "contextmenu" => event.prevent_default(),
             // Focus left the canvas: key releases now go elsewhere.
             "blur" => self.release_all(event.time_stamp()),
@@ -447,6 +488,7 @@ impl Shared {
             return;
         };
         if kind == "pointerdown" {
+            self.clipboard.gesture();
             // No text selection or native drag; focus (for keys) and capture (for drags
             // that leave the canvas) explicitly instead.
             e.prevent_default();

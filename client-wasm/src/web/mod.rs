@@ -7,6 +7,7 @@
 //! | `view.rs` | `RemoteFramebufferView`: the shell with an in-thread core and session, callbacks (main thread) |
 //! | `input.rs` | pointer, wheel and key listeners -> `Input` messages (main thread) |
 //! | `a11y.rs` | the canvas's role and accessible name |
+//! | `clipboard.rs` | the app's clipboard offers, written where the browser allows |
 //! | `boxes.rs` | the canvas's content-box size and where it is on the page (transforms, border, padding) |
 //! | `resize.rs` | `ResizeObserver` and the DPR watch -> layout and `SetViewport` (main thread) |
 //! | `session.rs` | one connection: probe, WebSocket, `Hello`, `SetViewport`, message dispatch, close report |
@@ -21,6 +22,7 @@
 
 mod a11y;
 mod boxes;
+mod clipboard;
 mod core;
 mod error;
 mod events;
@@ -137,6 +139,11 @@ export interface RemoteFramebufferViewOptions {
   onState?: (state: ViewState) => void;
   /** Called every second with the viewer's stats and timings. */
   onStats?: (stats: ViewerStats, timing: StatsTiming) => void;
+  /** Called when the app offers text for the clipboard (`Display::set_clipboard`). The
+   * viewer writes it to the system clipboard itself where the browser allows: at once in
+   * Chromium (a focused page may write), at the next click or key press on the view in
+   * Firefox and Safari (they require a user gesture). */
+  onClipboard?: (text: string) => void;
   /** Called for every error (it is also logged with `console.error`). */
   onError?: (error: RfbViewerError) => void;
 }
@@ -194,6 +201,9 @@ export interface ViewerStats {
   targetJpegQuality: number | null;
   /** `SetQuality` messages received. */
   qualityChanges: number;
+  /** What this viewer may do, as the server said: `control` (input, resize and paste
+   * reach the app) or `view` (the viewer sends none); null before the server said. */
+  role: "control" | "view" | null;
 }
 
 /** The second argument of `onStats`. */

@@ -58,6 +58,8 @@ pub struct Options {
     pub on_stats: Option<Function>,
     /// `onError(error)`.
     pub on_error: Option<Function>,
+    /// `onClipboard(text)`.
+    pub on_clipboard: Option<Function>,
 }
 
 fn invalid(option: &'static str, reason: impl Into<String>) -> ViewerError {
@@ -207,6 +209,7 @@ impl Options {
             on_state: r.function("onState")?,
             on_stats: r.function("onStats")?,
             on_error: r.function("onError")?,
+            on_clipboard: r.function("onClipboard")?,
         })
     }
 }

@@ -125,6 +125,8 @@ struct State {
     retry: Option<Timeout>,
     /// The current attempt's liveness (`None` between attempts).
     liveness: Option<Liveness>,
+    /// What the server lets this viewer do (a watcher sends no viewport changes).
+    role: Option<rfb_protocol::Role>,
     disposed: bool,
 }
 
@@ -169,6 +171,7 @@ impl Session {
                 backoff,
                 retry: None,
                 liveness: None,
+                role: None,
                 disposed: false,
             }),
             slot,
@@ -220,6 +223,9 @@ impl Session {
         let mut st = self.shared.st.borrow_mut();
         if !st.opened || st.disposed || st.state.is_final() {
             return;
+        }
+        if st.role.is_some_and(|r| !r.may_control()) {
+            return; // a watcher: the server would drop it
         }
         if let Some(viewport) = st.viewport.changed(viewport) {
             st.log(&format!("sending {viewport:?}"));
@@ -529,9 +535,14 @@ impl State {
                 self.report = Some(report);
             }
             ServerMessage::Heartbeat => self.core.heartbeat(),
-            ServerMessage::Role(role) => self.log(&format!("role now {}", role.name())),
+            ServerMessage::Role(role) => {
+                self.log(&format!("role now {}", role.name()));
+                self.role = Some(role);
+                self.events.emit(ViewerEvent::Role(role));
+            }
             ServerMessage::Clipboard(offer) => {
-                self.log(&format!("clipboard offer of {} bytes", offer.text.len()))
+                self.log(&format!("clipboard offer of {} bytes", offer.text.len()));
+                self.events.emit(ViewerEvent::Clipboard(offer.text));
             }
         }
     }

@@ -14,6 +14,7 @@ use web_sys::{HtmlCanvasElement, HtmlElement, Window};
 
 use super::a11y::{label, Labelled};
 use super::boxes::content_size;
+use super::clipboard::ClipboardOffer;
 use super::core::Outbox;
 use super::error::{js_reason, ViewerError};
 use super::events::{EventSink, ViewerEvent};
@@ -167,6 +168,7 @@ impl Shell {
         backend: Weak<dyn Backend>,
         geometry: Rc<dyn InputGeometry>,
         outbox: Rc<dyn Outbox>,
+        clipboard: Rc<ClipboardOffer>,
         input: bool,
     ) -> Result<(), ViewerError> {
         *self.backend.borrow_mut() = Some(backend);
@@ -186,7 +188,13 @@ impl Shell {
         )?;
         *self.watch.borrow_mut() = Some(watch);
         if input {
-            let capture = InputCapture::new(self.canvas(), geometry, outbox, self.events.clone())?;
+            let capture = InputCapture::new(
+                self.canvas(),
+                geometry,
+                outbox,
+                self.events.clone(),
+                clipboard,
+            )?;
             *self.input.borrow_mut() = Some(capture);
         }
         Ok(())

@@ -10,9 +10,11 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
+use super::clipboard::ClipboardOffer;
 use super::core::ViewerCore;
 use super::error::{js_reason, ViewerError};
 use super::events::{fold_server_report, Deferred, ViewerEvent};
+use super::input::InputGeometry;
 use super::js::{stats_object, timing_object};
 use super::options::Options;
 use super::session::{Session, SessionParams, SocketSlot};
@@ -45,6 +47,23 @@ struct Inner {
     server: Rc<Cell<ServerReport>>,
     stats_timer: RefCell<Option<StatsTimer>>,
     disposed: Cell<bool>,
+}
+
+/// What input capture asks the in-thread view: where the frame is, and whether input
+/// reaches the app (not for a `view` role).
+struct InThread {
+    core: ViewerCore,
+    server: Rc<Cell<ServerReport>>,
+}
+
+impl InputGeometry for InThread {
+    fn input_target(&self) -> Option<crate::input::InputTarget> {
+        self.core.input_target()
+    }
+
+    fn may_control(&self) -> bool {
+        self.server.get().may_control()
+    }
 }
 
 impl Backend for Inner {
@@ -82,10 +101,12 @@ pub(super) fn call(callback: &Option<Function>, name: &str, args: &[&JsValue]) {
 pub(super) fn event_handler(
     options: &Options,
     server: Rc<Cell<ServerReport>>,
+    clipboard: Rc<ClipboardOffer>,
 ) -> Rc<dyn Fn(ViewerEvent)> {
-    let (on_state, on_error, debug) = (
+    let (on_state, on_error, on_clipboard, debug) = (
         options.on_state.clone(),
         options.on_error.clone(),
+        options.on_clipboard.clone(),
         options.debug,
     );
     Rc::new(move |event| match event {
@@ -110,7 +131,11 @@ pub(super) fn event_handler(
             let _ = js_sys::Reflect::set(&js, &"retryInMs".into(), &retry_in_ms.into());
             call(&on_error, "onError", &[&js]);
         }
-        report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_)) => {
+        ViewerEvent::Clipboard(text) => {
+            clipboard.offer(text.clone());
+            call(&on_clipboard, "onClipboard", &[&JsValue::from_str(&text)]);
+        }
+        report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_) | ViewerEvent::Role(_)) => {
             fold_server_report(&server, &report, debug);
         }
     })
@@ -133,7 +158,8 @@ impl RemoteFramebufferView {
     fn create(element: JsValue, options: &JsValue) -> Result<RemoteFramebufferView, ViewerError> {
         let options = Options::from_js(options)?;
         let server = Rc::new(Cell::new(ServerReport::default()));
-        let sink = Deferred::new(event_handler(&options, server.clone()));
+        let clipboard = Rc::new(ClipboardOffer::default());
+        let sink = Deferred::new(event_handler(&options, server.clone(), clipboard.clone()));
         let (shell, url, layout) = Shell::new(element, &options, sink.clone())?;
         let params = SessionParams::new(url, &options);
         let slot = Rc::new(SocketSlot::default());
@@ -166,7 +192,11 @@ impl RemoteFramebufferView {
             disposed: Cell::new(false),
         });
         let backend: Weak<dyn Backend> = Rc::downgrade(&inner) as Weak<Inner>;
-        shell.attach(backend, Rc::new(inner.core.clone()), slot, options.input)?;
+        let controls = Rc::new(InThread {
+            core: inner.core.clone(),
+            server: inner.server.clone(),
+        });
+        shell.attach(backend, controls, slot, clipboard, options.input)?;
         if options.on_stats.is_some() {
             Inner::start_stats_timer(&inner, &window()?, options.on_stats.clone())?;
         }

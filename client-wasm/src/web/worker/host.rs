@@ -16,6 +16,7 @@ use web_sys::{Event, HtmlCanvasElement, MessageEvent, Worker};
 use super::{field, layout_to_js, message, Handler};
 use crate::input::InputTarget;
 use crate::server_report::ServerReport;
+use crate::web::clipboard::ClipboardOffer;
 use crate::web::core::{CoreStats, Outbox};
 use crate::web::error::{js_reason, ViewerError};
 use crate::web::events::{Deferred, EventSink, ViewState, ViewerEvent};
@@ -108,6 +109,14 @@ impl InputGeometry for Mirror {
             geometry,
             pixel_ratio,
         })
+    }
+
+    fn may_control(&self) -> bool {
+        let Some(host) = self.0.upgrade() else {
+            return false;
+        };
+        let role = field(&host.stats.borrow(), "role").as_string();
+        role.as_deref() != Some("view")
     }
 }
 
@@ -219,7 +228,8 @@ impl Host {
     ) -> Result<Rc<Host>, ViewerError> {
         let options = Options::from_js(options_js)?;
         let server = Rc::new(Cell::new(ServerReport::default()));
-        let sink = Deferred::new(event_handler(&options, server));
+        let clipboard = Rc::new(ClipboardOffer::default());
+        let sink = Deferred::new(event_handler(&options, server, clipboard.clone()));
         // Dropped (undoing what it did to the element) if anything below fails.
         let (shell, url, layout) = Shell::new(element, &options, sink.clone())?;
         let canvas = shell.canvas();
@@ -277,7 +287,7 @@ impl Host {
         host.post(start, Some(Array::of1(&offscreen)));
         let mirror = Rc::new(Mirror(Rc::downgrade(&host)));
         let backend: Weak<dyn Backend> = Rc::downgrade(&host) as Weak<Host>;
-        shell.attach(backend, mirror.clone(), mirror, options.input)?;
+        shell.attach(backend, mirror.clone(), mirror, clipboard, options.input)?;
         Ok(host)
     }
 
@@ -431,6 +441,10 @@ impl Host {
                         _ => None,
                     },
                 );
+            }
+            "clipboard" => {
+                let text = field(data, "text").as_string().unwrap_or_default();
+                self.sink.emit(ViewerEvent::Clipboard(text));
             }
             "tick" => {
                 let stats = field(data, "stats");

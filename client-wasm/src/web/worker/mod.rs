@@ -16,6 +16,7 @@
 //! | worker -> host | `state` | `state` |
 //! | worker -> host | `error` | `message`, `stage`, `code`, `retryInMs` (a scheduled reconnect) |
 //! | worker -> host | `stats` | `stats` (`ViewerStats`), `target` (frame size and DPR input maps onto) |
+//! | worker -> host | `clipboard` | `text` (the app's clipboard offer) |
 //! | worker -> host | `tick` | `stats`, `timing` (once a second, for `onStats`) |
 //! | worker -> host | `capture` | `id`, `result` (pixels transferred, with their `stats`) or `error` |
 //!

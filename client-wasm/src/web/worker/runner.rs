@@ -362,7 +362,10 @@ fn event_forwarder(
         }
         ViewerEvent::Error(error) => host.error(&error, None),
         ViewerEvent::Disconnected { error, retry_in_ms } => host.error(&error, Some(retry_in_ms)),
-        report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_)) => {
+        ViewerEvent::Clipboard(text) => {
+            host.post(&message("clipboard", &[("text", text.into())]), None)
+        }
+        report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_) | ViewerEvent::Role(_)) => {
             fold_server_report(&server, &report, debug);
         }
     })
