@@ -246,8 +246,14 @@ pub fn paste_event(mut text: String, time_stamp_ms: f64) -> InputEvent {
     })
 }
 
-/// Latest-wins pacing of pointer moves: at most one `pointer_move` per pointer per
-/// animation frame, with no fixed rate cap (the display's refresh rate is the pace).
+/// Most moves of one dragging pointer kept for one animation frame (the oldest go first).
+pub const MAX_TRAIL: usize = 64;
+
+/// Pacing of pointer moves per animation frame, with no fixed rate cap (the display's
+/// refresh rate is the pace): a hovering pointer's moves are latest-wins (one per frame),
+/// a dragging pointer's (a button held: a stroke, a selection) are all kept, in order, up
+/// to [`MAX_TRAIL`] per frame, so a drawing app gets the path the pen took (the DOM's
+/// `getCoalescedEvents()` supplies the points the browser merged).
 #[derive(Debug, Default)]
 pub struct MoveCoalescer {
     /// The newest move of each pointer not yet sent, in the order pointers first moved.
@@ -269,9 +275,25 @@ impl MoveCoalescer {
     /// call [`MoveCoalescer::animation_frame`] from it).
     pub fn moved(&mut self, event: InputEvent) -> bool {
         let id = pointer_id(&event);
-        match self.pending.iter_mut().find(|e| pointer_id(e) == id) {
-            Some(slot) => *slot = event,
-            None => self.pending.push(event),
+        let dragging = |e: &InputEvent| match e {
+            InputEvent::PointerMove(p) => p.buttons.0 != 0,
+            _ => false,
+        };
+        let last = self.pending.iter().rposition(|e| pointer_id(e) == id);
+        match last {
+            // A hover move replaces the pointer's pending hover move.
+            Some(i) if !dragging(&event) && !dragging(&self.pending[i]) => {
+                self.pending[i] = event;
+            }
+            _ => {
+                self.pending.push(event);
+                let mine = self.pending.iter().filter(|e| pointer_id(e) == id).count();
+                if mine > MAX_TRAIL {
+                    if let Some(oldest) = self.pending.iter().position(|e| pointer_id(e) == id) {
+                        self.pending.remove(oldest);
+                    }
+                }
+            }
         }
         !std::mem::replace(&mut self.frame_requested, true)
     }

@@ -172,8 +172,42 @@ fn keys_carry_key_code_and_seconds() {
     ));
 }
 
+fn hovered_to(id: i32, x: f32) -> InputEvent {
+    let mut e = moved_to(id, x);
+    if let InputEvent::PointerMove(p) = &mut e {
+        p.buttons = rfb_protocol::input::Buttons(0);
+    }
+    e
+}
+
+#[test]
+fn a_drag_keeps_every_point_in_order_up_to_the_trail_cap() {
+    let mut c = MoveCoalescer::default();
+    c.moved(hovered_to(7, 100.0));
+    for x in 0..5 {
+        c.moved(moved_to(1, x as f32)); // button held: a stroke
+    }
+    c.moved(hovered_to(7, 101.0));
+    let xs: Vec<(i32, f32)> = c
+        .animation_frame()
+        .iter()
+        .map(|e| (pointer(e).pointer_id, pointer(e).x))
+        .collect();
+    assert_eq!(
+        xs,
+        vec![(7, 101.0), (1, 0.0), (1, 1.0), (1, 2.0), (1, 3.0), (1, 4.0)]
+    );
+    for x in 0..(MAX_TRAIL + 10) {
+        c.moved(moved_to(1, x as f32));
+    }
+    let trail = c.animation_frame();
+    assert_eq!(trail.len(), MAX_TRAIL);
+    assert_eq!(pointer(&trail[0]).x, 10.0, "the oldest points went first");
+}
+
 #[test]
 fn moves_coalesce_per_pointer_and_flush_before_other_events() {
+    let moved_to = hovered_to;
     let mut c = MoveCoalescer::default();
     assert!(c.moved(moved_to(1, 1.0)), "the first move requests a frame");
     assert!(!c.moved(moved_to(1, 2.0)), "one request per frame");

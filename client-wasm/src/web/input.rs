@@ -7,7 +7,8 @@
 //!   focuses the canvas (it gets `tabindex=0`) and captures the pointer, so a drag that
 //!   leaves the canvas keeps reporting (with `inside: false` and clamped coordinates).
 //!   `touch-action: none` stops the browser from scrolling or zooming on touch drags.
-//! - Moves are coalesced per animation frame (latest position per pointer); downs, ups,
+//! - Moves are paced per animation frame: a hovering pointer's latest position, every
+//!   point of a drag (with the points `getCoalescedEvents()` recovers); downs, ups,
 //!   wheels and keys go out at once, after any pending move.
 //! - Wheel and key events are `preventDefault`ed (the page neither scrolls nor reacts to
 //!   keys meant for the app); key listeners sit on the canvas, so they only fire while it
@@ -265,6 +266,24 @@ fn prepare(canvas: &HtmlCanvasElement) -> Result<Restore, ViewerError> {
     })
 }
 
+/// `e.getCoalescedEvents()`: the moves the browser merged into `e` (empty where the
+/// browser has none, and for synthetic events).
+fn coalesced(e: &PointerEvent) -> Vec<PointerEvent> {
+    let Ok(get) = js_sys::Reflect::get(e, &"getCoalescedEvents".into()) else {
+        return Vec::new();
+    };
+    let Ok(get) = get.dyn_into::<js_sys::Function>() else {
+        return Vec::new();
+    };
+    match get.call0(e) {
+        Ok(list) => js_sys::Array::from(&list)
+            .iter()
+            .filter_map(|v| v.dyn_into::<PointerEvent>().ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Focuses the canvas without scrolling the page to it.
 pub fn focus(canvas: &HtmlCanvasElement) {
     let options = FocusOptions::new();
@@ -502,19 +521,35 @@ impl Shared {
             return; // no frame yet: nothing to map onto
         };
         let kind = PointerKind::from_dom(&e.pointer_type());
-        let mut sample = self.sample(e, &target, kind, e.pointer_id());
-        sample.pen = Pen::from_dom(
-            e.pressure(),
-            f64::from(e.tilt_x()),
-            f64::from(e.tilt_y()),
-            f64::from(e.twist()),
-        );
-        let event = target.pointer(phase, &sample);
+        let event_of = |e: &PointerEvent| {
+            let mut sample = self.sample(e, &target, kind, e.pointer_id());
+            sample.pen = Pen::from_dom(
+                e.pressure(),
+                f64::from(e.tilt_x()),
+                f64::from(e.tilt_y()),
+                f64::from(e.twist()),
+            );
+            target.pointer(phase, &sample)
+        };
         if phase != PointerPhase::Move {
-            self.send_in_order(event);
+            self.send_in_order(event_of(e));
             return;
         }
-        if self.moves.borrow_mut().moved(event) {
+        // A drag keeps the points the browser merged into this event.
+        let merged = if e.buttons() != 0 {
+            coalesced(e)
+        } else {
+            Vec::new()
+        };
+        let mut request = false;
+        if merged.is_empty() {
+            request |= self.moves.borrow_mut().moved(event_of(e));
+        } else {
+            for m in &merged {
+                request |= self.moves.borrow_mut().moved(event_of(m));
+            }
+        }
+        if request {
             self.request_frame();
         }
     }
