@@ -136,6 +136,7 @@ impl Shell {
                 .device_pixel_ratio
                 .unwrap_or_else(|| window.device_pixel_ratio()),
             max_backing_dimension: options.max_backing_dimension,
+            device_size: None,
         };
         let shell = Rc::new(Shell {
             labelled: label(&canvas, options.input),

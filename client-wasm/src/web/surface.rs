@@ -53,18 +53,42 @@ pub struct Layout {
     pub dpr: f64,
     /// Largest backing-store side.
     pub max_backing_dimension: u32,
+    /// The content box in device pixels exactly, where the browser reports it
+    /// (`devicePixelContentBoxSize`): at a fractional DPR (1.25, 1.5) `CSS size x DPR`
+    /// rounded can be a pixel off the pixels the canvas covers, which blurs everything by
+    /// resampling. `None`: the DPR is overridden, or the browser does not say. Used only
+    /// when within a pixel of `CSS size x DPR`.
+    pub device_size: Option<(u32, u32)>,
 }
 
 impl Layout {
-    /// The geometry of a `width x height` frame on this layout.
+    /// The geometry of a `width x height` frame on this layout: the backing store is the
+    /// exact device-pixel size when known, else `CSS size x DPR`, capped either way.
     pub fn geometry(&self, width: u32, height: u32) -> ViewGeometry {
-        ViewGeometry::new(
+        let mut geometry = ViewGeometry::new(
             self.fit,
             (width, height),
             (self.css_width, self.css_height),
             self.dpr,
             self.max_backing_dimension,
-        )
+        );
+        // Only a correction of the rounding is believed: Chromium's DPR emulation (devtools,
+        // automation) reports CSS pixels here, which would halve the resolution at DPR 2.
+        let near = |device: u32, css: f64| (f64::from(device) - css * self.dpr).abs() <= 1.0;
+        let device = self.device_size.filter(|&(w, h)| {
+            w > 0 && h > 0 && near(w, self.css_width) && near(h, self.css_height)
+        });
+        if let Some((w, h)) = device {
+            let (w, h) = rfb_protocol::fit::backing_size(
+                f64::from(w),
+                f64::from(h),
+                1.0,
+                self.max_backing_dimension,
+            );
+            geometry.backing_width = w;
+            geometry.backing_height = h;
+        }
+        geometry
     }
 }
 
