@@ -129,6 +129,8 @@ struct State {
     copy_video: bool,
     /// The canvas of the converted frame last replaced on screen, reused for the next one.
     spare_canvas: Option<web_sys::OffscreenCanvas>,
+    /// The conversion buffers, kept between frames (`None` while a conversion has them).
+    scratch: Option<super::video_copy::Scratch>,
     /// Whether and how the stream's codec decodes here (video streams only).
     codec: Option<CodecSupport>,
     /// The browser cannot decode this stream's video: chunks are acknowledged and ignored
@@ -174,6 +176,7 @@ impl ViewerCore {
             connection: 0,
             copy_video: false,
             spare_canvas: None,
+            scratch: None,
             codec: None,
             video_refused: false,
         };

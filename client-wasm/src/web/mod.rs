@@ -122,9 +122,9 @@ export interface RemoteFramebufferViewOptions {
    * unknown stream, protocol violations) are never retried; `reconnect()` forces an attempt anyway. */
   reconnect?: boolean | ReconnectOptions;
   /** Convert software-decoded (I420) video frames to pixels in the viewer (wasm, SIMD)
-   * instead of the browser's `drawImage`. Default: on in a `WorkerView` (headless
-   * Chromium without a GPU otherwise makes the worker wait for the page's main thread on
-   * every frame), off on the main thread. Frames a GPU decoder produced are always drawn by
+   * instead of the browser's `drawImage`. Default: on in a `WorkerView` in Chromium
+   * (without a GPU it otherwise makes the worker wait for the page's main thread on every
+   * frame), off in other browsers and on the main thread. Frames a GPU decoder produced are always drawn by
    * the browser. */
   copyVideoFrames?: boolean;
   /** Milliseconds from opening the WebSocket to the server's stream configuration before

@@ -218,13 +218,16 @@ impl State {
             .unwrap_or(BT601_LIMITED);
         let connection = self.connection;
         let spare = self.spare_canvas.take();
+        // A conversion already under way has the buffers: this one gets fresh ones.
+        let mut scratch = self.scratch.take().unwrap_or_default();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = copy_frame(frame.frame(), encoding, info.color, spare).await;
+            let result = copy_frame(frame.frame(), encoding, info.color, spare, &mut scratch).await;
             drop(frame);
             let Some(state) = shared.upgrade() else {
                 return;
             };
             let mut st = state.borrow_mut();
+            st.scratch = Some(scratch);
             if st.closed || st.connection != connection {
                 return;
             }
