@@ -230,9 +230,9 @@ pub fn key_event(
     }
 }
 
-/// A `paste` event of `text`, cut to [`MAX_TEXT_BYTES`] at a character boundary (a longer
-/// message would get the viewer closed).
-pub fn paste_event(mut text: String, time_stamp_ms: f64) -> InputEvent {
+/// `text` cut to [`MAX_TEXT_BYTES`] at a character boundary (a longer message would get the
+/// viewer closed), stamped.
+fn text_input(mut text: String, time_stamp_ms: f64) -> TextInput {
     if text.len() > MAX_TEXT_BYTES {
         let mut end = MAX_TEXT_BYTES;
         while !text.is_char_boundary(end) {
@@ -240,10 +240,20 @@ pub fn paste_event(mut text: String, time_stamp_ms: f64) -> InputEvent {
         }
         text.truncate(end);
     }
-    InputEvent::Paste(TextInput {
+    TextInput {
         text,
         timestamp: timestamp_s(time_stamp_ms),
-    })
+    }
+}
+
+/// A `paste` event of `text` (cut to [`MAX_TEXT_BYTES`]).
+pub fn paste_event(text: String, time_stamp_ms: f64) -> InputEvent {
+    InputEvent::Paste(text_input(text, time_stamp_ms))
+}
+
+/// A `text` event: what an input method committed (cut to [`MAX_TEXT_BYTES`]).
+pub fn text_event(text: String, time_stamp_ms: f64) -> InputEvent {
+    InputEvent::Text(text_input(text, time_stamp_ms))
 }
 
 /// Most moves of one dragging pointer kept for one animation frame (the oldest go first).

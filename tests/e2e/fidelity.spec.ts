@@ -57,3 +57,24 @@ for (const worker of ["0", "1"]) {
     });
   });
 }
+
+for (const worker of ["0", "1"]) {
+  test(`worker=${worker}: IME composition on the canvas arrives as one text event`, async ({ page, server }) => {
+    await openViewer(page, server, { worker, fit: "fill" });
+    await page.mouse.click(400, 300); // focus the view
+    await waitForEvents(server, (es) => es.some((e) => e.type === "pointer_up"), "the click");
+    await resetRecorded(server);
+    // What an input method does (CDP's IME emulation): a composition updated twice, then
+    // committed, with no key events for the app.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Input.imeSetComposition", { text: "にほ", selectionStart: 2, selectionEnd: 2 });
+    await cdp.send("Input.imeSetComposition", { text: "にほん", selectionStart: 3, selectionEnd: 3 });
+    await cdp.send("Input.insertText", { text: "日本" });
+    await page.keyboard.press("a"); // ordinary keys stay key events, with no text
+    await waitForEvents(server, (es) => es.some((e) => e.type === "key_up"), "the key");
+    await page.waitForTimeout(200);
+    const events = (await recorded(server)).map((e: any) => (e.type === "text" ? `text ${e.text}` : `${e.type} ${e.key}`));
+    expect(events).toEqual(["text 日本", "key_down a", "key_up a"]);
+    expect(await page.evaluate(() => "editContext" in (window as any).rfbView.canvas)).toBe(true);
+  });
+}

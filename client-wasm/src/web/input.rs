@@ -35,10 +35,11 @@ use super::clipboard::ClipboardOffer;
 use super::core::Outbox;
 use super::error::ViewerError;
 use super::events::{EventSink, ViewerEvent};
+use super::ime::Ime;
 use crate::held::HeldInputs;
 use crate::input::{
-    key_event, paste_event, pointer_phase, timestamp_s, wheel_pixels, InputTarget, MoveCoalescer,
-    Pen, PointerPhase, PointerSample,
+    key_event, paste_event, pointer_phase, text_event, timestamp_s, wheel_pixels, InputTarget,
+    MoveCoalescer, Pen, PointerPhase, PointerSample,
 };
 
 #[wasm_bindgen]
@@ -134,6 +135,8 @@ struct Shared {
     frame: RefCell<Option<FrameCallback>>,
     frame_id: Cell<Option<i32>>,
     restore: RefCell<Option<Restore>>,
+    /// The `EditContext` input methods commit text through (where the browser has one).
+    ime: RefCell<Option<Ime>>,
     disposed: Cell<bool>,
 }
 
@@ -168,6 +171,7 @@ impl InputCapture {
             frame: RefCell::new(None),
             frame_id: Cell::new(None),
             restore: RefCell::new(None),
+            ime: RefCell::new(None),
             disposed: Cell::new(false),
         });
         let weak = Rc::downgrade(&shared);
@@ -194,6 +198,14 @@ impl InputCapture {
         *shared.restore.borrow_mut() = Some(prepare(&canvas)?);
         shared.attach(&canvas)?;
         shared.attach_page()?;
+        let weak = Rc::downgrade(&shared);
+        *shared.ime.borrow_mut() = Ime::attach(&canvas, move |text, time_stamp_ms| {
+            if let Some(shared) = weak.upgrade() {
+                if !shared.disposed.get() {
+                    shared.send_in_order(text_event(text, time_stamp_ms));
+                }
+            }
+        });
         Ok(InputCapture { shared })
     }
 
@@ -206,6 +218,9 @@ impl InputCapture {
         }
         let old = s.canvas.replace(new.clone());
         s.detach(&old);
+        if let Some(ime) = s.ime.borrow().as_ref() {
+            ime.retarget(new);
+        }
         if let Err(e) = s.attach(new) {
             s.events.emit(ViewerEvent::Error(e));
         }
@@ -221,6 +236,9 @@ impl InputCapture {
         let canvas = s.canvas.borrow().clone();
         s.detach(&canvas);
         s.detach_page();
+        if let Some(ime) = s.ime.borrow_mut().take() {
+            ime.dispose();
+        }
         if let (Some(id), Some(window)) = (s.frame_id.take(), web_sys::window()) {
             // Cancelling an unknown id is a no-op: it cannot fail.
             let _ = window.cancel_animation_frame(id);
@@ -581,6 +599,11 @@ impl Shared {
 
     fn on_key(&self, down: bool, e: &KeyboardEvent) {
         let key = e.key();
+        if e.is_composing() || key == "Process" {
+            // An input method is composing: the keys are its own; its result comes as
+            // one `text` event (see `ime.rs`).
+            return;
+        }
         if key != "Tab" {
             e.prevent_default();
         }

@@ -9,6 +9,7 @@
 //! | `a11y.rs` | the canvas's role and accessible name |
 //! | `clipboard.rs` | the app's clipboard offers, written where the browser allows |
 //! | `boxes.rs` | the canvas's content-box size and where it is on the page (transforms, border, padding) |
+//! | `ime.rs` | text from input methods through an `EditContext` on the canvas |
 //! | `resize.rs` | `ResizeObserver` and the DPR watch -> layout and `SetViewport` (main thread) |
 //! | `session.rs` | one connection: probe, WebSocket, `Hello`, `SetViewport`, message dispatch, close report |
 //! | `core.rs` | decode and draw in order, ack, keyframe requests, stills (no DOM: worker-ready) |
@@ -27,6 +28,7 @@ mod core;
 mod error;
 mod events;
 mod image;
+mod ime;
 mod input;
 mod js;
 mod options;
