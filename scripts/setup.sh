@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # nasm: openh264's and libjpeg-turbo's assembly (halves encode time); cmake: libjpeg-turbo;
-# chromium: the Playwright browser; ffmpeg: independent MP4 checks. (wasm-opt comes from
+# chromium: the Playwright browser; firefox-esr: the Firefox leg (puppeteer-core over
+# WebDriver BiDi); ffmpeg: independent MP4 checks. (wasm-opt comes from
 # npm's binaryen: Debian's version 108 breaks wasm-bindgen 0.2.130 output.)
-APT_PACKAGES=(nasm cmake pkg-config chromium ffmpeg)
+APT_PACKAGES=(nasm cmake pkg-config chromium firefox-esr ffmpeg)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -35,7 +36,7 @@ fi
 
 if [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 
 log "building the viewer package (client-wasm/pkg: wasm-pack, then wasm-opt)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, lints (native and wasm32), native tests, a short
-# soak, the wasm parity test, the dependency-graph check, and the Playwright browser suite.
+# soak, the wasm parity test, the dependency-graph check, the Playwright browser suite
+# (Chromium) and the Firefox leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -30,3 +31,6 @@ wasm-pack test --node client-wasm
 
 step "Playwright (headless Chromium)"
 npx playwright test
+
+step "Firefox leg (headless firefox-esr over WebDriver BiDi)"
+npm run --silent test:firefox

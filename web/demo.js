@@ -53,6 +53,9 @@ function hudLines() {
 function render() {
   overlay.textContent = hudLines().join("\n");
   overlay.classList.toggle("error", status.error !== null);
+  // An error is announced (and shown even with hud=0); otherwise the overlay is a status.
+  overlay.setAttribute("role", status.error !== null ? "alert" : "status");
+  if (status.error !== null) overlay.hidden = false;
   document.body.dataset.state = status.state;
 }
 
@@ -95,6 +98,9 @@ function options() {
       if (state === "negotiated") status.error = null;
       render();
     },
+    onClipboard(text) {
+      events.push({ type: "clipboard", text, at: performance.now() });
+    },
     onError(error) {
       events.push({ type: "error", stage: error.stage, code: error.code, message: error.message, at: performance.now() });
       // A refused credential is final (the viewer never reconnects): say so plainly.
@@ -119,11 +125,19 @@ function options() {
 }
 
 if (params.get("hud") === "0") overlay.hidden = true;
-await init();
-const element = document.getElementById("view");
-// worker=1: the socket, decoder and drawing run in a Web Worker on an OffscreenCanvas.
-window.rfbView =
-  params.get("worker") === "1"
-    ? new WorkerView(element, new Worker("/pkg/worker.js", { type: "module", name: "rfb-viewer" }), options())
-    : new RemoteFramebufferView(element, options());
+try {
+  await init();
+  const element = document.getElementById("view");
+  // worker=1: the socket, decoder and drawing run in a Web Worker on an OffscreenCanvas.
+  window.rfbView =
+    params.get("worker") === "1"
+      ? new WorkerView(element, new Worker("/pkg/worker.js", { type: "module", name: "rfb-viewer" }), options())
+      : new RemoteFramebufferView(element, options());
+} catch (error) {
+  // The wasm did not load (a missing /pkg/: build it with `npm run build:viewer`), or the
+  // options were refused: say so instead of "loading…" for ever.
+  console.error("rfb demo: the viewer could not start:", error);
+  status.state = "error";
+  status.error = `the viewer could not start: ${error?.message ?? error}`;
+}
 render();

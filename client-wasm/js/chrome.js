@@ -4,7 +4,8 @@
  * that root. Styled from outside through custom properties (`--rfb-accent`,
  * `--rfb-chrome-bg`, `--rfb-chrome-fg`, `--rfb-font`, `--rfb-hud-font`, `--rfb-radius`,
  * `--rfb-warning`, `--rfb-error`) and parts (`canvas`, `chrome`, `toolbar`, `status`,
- * `latency`, `hud`, `button`, `hud-button`, `fullscreen-button`, `screenshot-button`).
+ * `latency`, `hud`, `button`, `hud-button`, `fullscreen-button`, `screenshot-button`,
+ * `alert`, `alert-message`, `retry-button`).
  */
 
 const STYLE = `
@@ -84,6 +85,7 @@ button {
   font: inherit;
   cursor: pointer;
 }
+button[hidden] { display: none; }
 button:hover, button[aria-pressed="true"] { background: var(--rfb-accent, #4f9dff); }
 button:focus-visible { outline: 2px solid var(--rfb-accent, #4f9dff); outline-offset: 1px; }
 button svg { width: 14px; height: 14px; fill: none; stroke: currentColor; stroke-width: 1.6; }
@@ -98,6 +100,24 @@ button svg { width: 14px; height: 14px; fill: none; stroke: currentColor; stroke
   font: var(--rfb-hud-font, 11px/1.45 ui-monospace, monospace);
 }
 .hud[hidden] { display: none; }
+.alert {
+  position: absolute;
+  left: 50%;
+  top: 50%;
+  transform: translate(-50%, -50%);
+  max-width: calc(100% - 24px);
+  box-sizing: border-box;
+  padding: 10px 12px;
+  border-radius: 6px;
+  border-left: 4px solid var(--rfb-error, #ff6b6b);
+  background: var(--rfb-chrome-bg, rgba(16, 16, 16, 0.85));
+  color: var(--rfb-chrome-fg, #f2f2f2);
+  font: var(--rfb-font, 12px/1.4 system-ui, sans-serif);
+  overflow-wrap: anywhere;
+}
+.alert[hidden] { display: none; }
+.alert p { margin: 0 0 8px; }
+.alert button { width: auto; padding: 0 10px; border-radius: 4px; background: var(--rfb-accent, #4f9dff); }
 `;
 
 const ICONS = {
@@ -118,6 +138,10 @@ export const TEMPLATE = `
     <button type="button" part="button screenshot-button" data-action="screenshot" title="Screenshot (PNG)" aria-label="Screenshot">${ICONS.screenshot}</button>
   </div>
   <pre class="hud" part="hud" hidden></pre>
+</div>
+<div class="alert" part="alert" role="alert" hidden>
+  <p class="message" part="alert-message"></p>
+  <button type="button" part="button retry-button" data-action="retry">Retry</button>
 </div>
 `;
 
@@ -175,6 +199,9 @@ export class Chrome {
     const $ = (selector) => root.querySelector(selector);
     this.#parts = {
       chrome: $(".chrome"),
+      alert: $(".alert"),
+      alertMessage: $(".alert .message"),
+      fullscreenButton: $('[data-action="fullscreen"]'),
       status: $(".status"),
       latency: $(".latency"),
       hud: $(".hud"),
@@ -190,6 +217,23 @@ export class Chrome {
 
   set visible(on) {
     this.#parts.chrome.hidden = !on;
+  }
+
+  /** Shows `message` in the alert (`role="alert"`, read out by screen readers) with its
+   * Retry button, whether or not the controls are on; null hides it. */
+  showError(message) {
+    const { alert, alertMessage } = this.#parts;
+    if (message === null) {
+      alert.hidden = true;
+      return;
+    }
+    alertMessage.textContent = message;
+    alert.hidden = false;
+  }
+
+  /** Hides the fullscreen button where the browser has no fullscreen API. */
+  set fullscreenAvailable(on) {
+    this.#parts.fullscreenButton.hidden = !on;
   }
 
   /** A new view (or none): forget the last one's numbers. */

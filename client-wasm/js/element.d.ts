@@ -38,6 +38,10 @@ export interface RfbViewEventMap {
   /** An error: the view's (`RfbViewerError`, with `stage`), or the view could not be built
    * (bad options, wasm failed to load), or a screenshot failed. */
   "rfb-error": CustomEvent<RfbViewerError | Error>;
+  /** The app offered text for the clipboard (`detail`: the text). The viewer writes it to
+   * the system clipboard itself where the browser allows (at once in Chromium, at the next
+   * click or key press on the view in Firefox and Safari). */
+  "rfb-clipboard": CustomEvent<string>;
 }
 
 /**

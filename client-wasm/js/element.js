@@ -7,7 +7,12 @@
  * Attributes mirror the view's options (table in README.md); `fit` and `background` apply
  * live through `setFit`, any other change rebuilds the view (dispose, then create) inside
  * the same element. The view is created when the element is connected and disposed when it
- * is removed. Events `rfb-state`, `rfb-stats` and `rfb-error` bubble out of the shadow root.
+ * is removed. Events `rfb-state`, `rfb-stats`, `rfb-error` and `rfb-clipboard` bubble out of
+ * the shadow root.
+ *
+ * Importing this module where there is no DOM (server-side rendering) defines the class on
+ * a plain base and registers nothing; properties set on an `<rfb-view>` before this module
+ * loaded apply when it upgrades.
  */
 import { Chrome, TEMPLATE, adoptStyles, download } from "./chrome.js";
 import { createView } from "./index.js";
@@ -31,6 +36,12 @@ const REBUILD_ATTRIBUTES = [
   "image-only", "no-input", "debug", "no-worker", "worker-url", "reconnect",
 ];
 
+/** True where the element can go fullscreen (not iOS Safari on a phone, some webviews). */
+function fullscreenAvailable() {
+  return typeof document !== "undefined" && document.fullscreenEnabled !== false &&
+    typeof Element === "function" && typeof Element.prototype.requestFullscreen === "function";
+}
+
 /** Workers already handed to a view (and so ended with it). */
 const usedWorkers = new WeakSet();
 
@@ -44,7 +55,16 @@ function reconnectOption(value) {
   throw new TypeError(`<rfb-view reconnect="${value}">: expected "on" or "off"`);
 }
 
-export class RfbViewElement extends HTMLElement {
+/** Properties a page may set before the element is defined (or before this module loads):
+ * they sit on the instance then, shadowing the class's accessors, until `connectedCallback`
+ * moves them through the setters. */
+const UPGRADED_PROPERTIES = ["options", "src", "fit", "background", "controls"];
+
+/** `HTMLElement` where there is one; a plain class elsewhere (server-side rendering in
+ * Node, a test runner without a DOM), so that importing this module never throws. */
+const ElementBase = typeof HTMLElement === "undefined" ? class {} : HTMLElement;
+
+export class RfbViewElement extends ElementBase {
   static observedAttributes = [...LIVE_ATTRIBUTES, ...CHROME_ATTRIBUTES, ...REBUILD_ATTRIBUTES];
 
   /** The live view, null while none is built. */
@@ -57,12 +77,16 @@ export class RfbViewElement extends HTMLElement {
   /** The `options` property (attributes win over it). */
   #options = {};
   #state = null;
+  /** The message of the last error that ended the connection (shown in the alert). */
+  #error = null;
   #shadow;
   #chrome;
 
   constructor() {
     super();
-    this.#shadow = this.attachShadow({ mode: "open" });
+    // delegatesFocus: el.focus() (and a click anywhere on it) focuses the canvas, which
+    // takes the keys when the view forwards input.
+    this.#shadow = this.attachShadow({ mode: "open", delegatesFocus: true });
     this.#shadow.innerHTML = TEMPLATE;
     adoptStyles(this.#shadow);
     this.#chrome = new Chrome(this.#shadow, (action) => this.#action(action));
@@ -71,6 +95,13 @@ export class RfbViewElement extends HTMLElement {
   // --- lifecycle ------------------------------------------------------------------------
 
   connectedCallback() {
+    for (const name of UPGRADED_PROPERTIES) {
+      if (Object.prototype.hasOwnProperty.call(this, name)) {
+        const value = this[name];
+        delete this[name];
+        this[name] = value;
+      }
+    }
     this.#renderChrome();
     if (this.#view === null && !this.#building) this.#queueBuild();
   }
@@ -96,9 +127,16 @@ export class RfbViewElement extends HTMLElement {
     return this.#view;
   }
 
-  /** The connection state of the view, null without one. */
+  /** The connection state: the view's, `error` when it could not be built, null before
+   * the first build. */
   get state() {
-    return this.#view === null ? null : this.#view.state;
+    return this.#view === null ? this.#state : this.#view.state;
+  }
+
+  /** The message of the error that ended the connection (also shown, with a Retry button,
+   * in the element's alert), null while none did. */
+  get error() {
+    return this.#error;
   }
 
   /**
@@ -167,10 +205,7 @@ export class RfbViewElement extends HTMLElement {
   async capture() {
     const view = this.#view;
     if (view === null) throw new Error("<rfb-view>: no view to capture (not connected yet?)");
-    const result = view.capture();
-    if (typeof result?.then === "function") return result;
-    // In-thread: capture() and stats() run back to back, no frame can land between them.
-    return { ...result, stats: view.stats() };
+    return view.capture();
   }
 
   /** The pixels on screen as a PNG `Blob` (what the screenshot button downloads). */
@@ -229,6 +264,7 @@ export class RfbViewElement extends HTMLElement {
     options.onState = (state) => {
       if (!live()) return;
       this.#state = state;
+      if (state === "negotiated") this.#error = null;
       this.#renderStatus();
       this.#emit("rfb-state", state);
       user.onState?.(state);
@@ -239,8 +275,20 @@ export class RfbViewElement extends HTMLElement {
       this.#emit("rfb-stats", { stats, timing });
       user.onStats?.(stats, timing);
     };
+    options.onClipboard = (text) => {
+      if (!live()) return;
+      this.#emit("rfb-clipboard", text);
+      user.onClipboard?.(text);
+    };
     options.onError = (error) => {
       if (!live()) return;
+      // What ended the connection: shown once the view settles in closed or error (a drop
+      // that will be retried only shows in the status).
+      if (error?.stage === "connection" || error?.stage === "server" || error?.stage === "browser" ||
+          error?.stage === "capabilities" || error?.retryInMs !== undefined) {
+        this.#error = error?.message ?? String(error);
+        this.#renderStatus();
+      }
       this.#emit("rfb-error", error);
       user.onError?.(error);
     };
@@ -276,7 +324,9 @@ export class RfbViewElement extends HTMLElement {
       // No view reports this one: say it here, once, like the view reports its own.
       console.error(`rfb-view: ${error?.message ?? error}`);
       this.#state = "error";
+      this.#error = `The viewer could not start: ${error?.message ?? error}`;
       this.#renderStatus();
+      this.#emit("rfb-state", "error");
       this.#emit("rfb-error", error);
       return;
     }
@@ -318,18 +368,34 @@ export class RfbViewElement extends HTMLElement {
 
   #renderChrome() {
     this.#chrome.visible = this.hasAttribute("controls");
+    this.#chrome.fullscreenAvailable = fullscreenAvailable();
   }
 
   #renderStatus() {
-    this.#chrome.showState(this.#view?.state ?? this.#state ?? "idle");
+    const state = this.#view?.state ?? this.#state ?? "idle";
+    this.#chrome.showState(state);
+    const final = state === "closed" || state === "error";
+    this.#chrome.showError(final && this.#error !== null ? this.#error : null);
   }
 
   /** The chrome's buttons (the HUD toggle is the chrome's own). */
   #action(action) {
     if (action === "fullscreen") {
-      const request = document.fullscreenElement === this ? document.exitFullscreen() : this.requestFullscreen();
+      if (!fullscreenAvailable()) return;
+      let request;
+      try {
+        request = document.fullscreenElement === this ? document.exitFullscreen() : this.requestFullscreen();
+      } catch (error) {
+        request = Promise.reject(error);
+      }
       // Refused by the browser (no user gesture, a sandboxed frame): not the stream's error.
-      request.catch((error) => console.warn(`rfb-view: fullscreen: ${error?.message ?? error}`));
+      Promise.resolve(request).catch((error) => console.warn(`rfb-view: fullscreen: ${error?.message ?? error}`));
+    } else if (action === "retry") {
+      this.#error = null;
+      this.#renderStatus();
+      // A view that failed for good (its worker died, it was never built) is built anew.
+      if (this.#view === null || this.#view.state === "error") this.#queueBuild();
+      else this.#view.reconnect();
     } else if (action === "screenshot") {
       this.screenshot().then(
         (blob) => download(blob, `rfb-${new Date().toISOString().replace(/[:.]/g, "-")}.png`),
@@ -347,6 +413,8 @@ export class RfbViewElement extends HTMLElement {
  * already defined is left alone. Importing this module already registers `rfb-view`.
  */
 export function defineRfbView(tagName = "rfb-view") {
+  // No custom elements registry (Node, SSR): nothing to register.
+  if (typeof customElements === "undefined") return RfbViewElement;
   const existing = customElements.get(tagName);
   if (existing) return existing;
   // A class can be registered once: another name gets a subclass.

@@ -15,8 +15,9 @@
 
 use rfb_protocol::fit::{backing_size, ViewGeometry};
 use rfb_protocol::input::{
-    button_from_dom, Buttons, KeyInput, Modifiers, PointerInput, PointerKind, WheelInput,
+    button_from_dom, Buttons, KeyInput, Modifiers, PointerInput, PointerKind, TextInput, WheelInput,
 };
+use rfb_protocol::limits::MAX_TEXT_BYTES;
 use rfb_protocol::{InputEvent, Viewport};
 
 /// Pixels per line for `WheelEvent.deltaMode == DOM_DELTA_LINE` (Firefox with a mouse
@@ -229,8 +230,40 @@ pub fn key_event(
     }
 }
 
-/// Latest-wins pacing of pointer moves: at most one `pointer_move` per pointer per
-/// animation frame, with no fixed rate cap (the display's refresh rate is the pace).
+/// `text` cut to [`MAX_TEXT_BYTES`] at a character boundary (a longer message would get the
+/// viewer closed), stamped.
+fn text_input(mut text: String, time_stamp_ms: f64) -> TextInput {
+    if text.len() > MAX_TEXT_BYTES {
+        let mut end = MAX_TEXT_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    TextInput {
+        text,
+        timestamp: timestamp_s(time_stamp_ms),
+    }
+}
+
+/// A `paste` event of `text` (cut to [`MAX_TEXT_BYTES`]).
+pub fn paste_event(text: String, time_stamp_ms: f64) -> InputEvent {
+    InputEvent::Paste(text_input(text, time_stamp_ms))
+}
+
+/// A `text` event: what an input method committed (cut to [`MAX_TEXT_BYTES`]).
+pub fn text_event(text: String, time_stamp_ms: f64) -> InputEvent {
+    InputEvent::Text(text_input(text, time_stamp_ms))
+}
+
+/// Most moves of one dragging pointer kept for one animation frame (the oldest go first).
+pub const MAX_TRAIL: usize = 64;
+
+/// Pacing of pointer moves per animation frame, with no fixed rate cap (the display's
+/// refresh rate is the pace): a hovering pointer's moves are latest-wins (one per frame),
+/// a dragging pointer's (a button held: a stroke, a selection) are all kept, in order, up
+/// to [`MAX_TRAIL`] per frame, so a drawing app gets the path the pen took (the DOM's
+/// `getCoalescedEvents()` supplies the points the browser merged).
 #[derive(Debug, Default)]
 pub struct MoveCoalescer {
     /// The newest move of each pointer not yet sent, in the order pointers first moved.
@@ -252,9 +285,25 @@ impl MoveCoalescer {
     /// call [`MoveCoalescer::animation_frame`] from it).
     pub fn moved(&mut self, event: InputEvent) -> bool {
         let id = pointer_id(&event);
-        match self.pending.iter_mut().find(|e| pointer_id(e) == id) {
-            Some(slot) => *slot = event,
-            None => self.pending.push(event),
+        let dragging = |e: &InputEvent| match e {
+            InputEvent::PointerMove(p) => p.buttons.0 != 0,
+            _ => false,
+        };
+        let last = self.pending.iter().rposition(|e| pointer_id(e) == id);
+        match last {
+            // A hover move replaces the pointer's pending hover move.
+            Some(i) if !dragging(&event) && !dragging(&self.pending[i]) => {
+                self.pending[i] = event;
+            }
+            _ => {
+                self.pending.push(event);
+                let mine = self.pending.iter().filter(|e| pointer_id(e) == id).count();
+                if mine > MAX_TRAIL {
+                    if let Some(oldest) = self.pending.iter().position(|e| pointer_id(e) == id) {
+                        self.pending.remove(oldest);
+                    }
+                }
+            }
         }
         !std::mem::replace(&mut self.frame_requested, true)
     }
@@ -269,6 +318,53 @@ impl MoveCoalescer {
     /// frame stays requested and will find nothing left.
     pub fn flush(&mut self) -> Vec<InputEvent> {
         std::mem::take(&mut self.pending)
+    }
+}
+
+/// Where an element sits on the page, as the browser reports it: enough to turn a pointer's
+/// viewport position into a position in the element's content box under any CSS transform
+/// that scales or translates it (zoomable dashboards, slide decks, Storybook's zoom).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElementBox {
+    /// `getBoundingClientRect()`: the transformed border box on the page.
+    pub rect_left: f64,
+    /// Top of the same rectangle.
+    pub rect_top: f64,
+    /// Its width (after transforms).
+    pub rect_width: f64,
+    /// Its height (after transforms).
+    pub rect_height: f64,
+    /// Left border plus left padding, in the element's own (untransformed) CSS pixels.
+    pub inset_left: f64,
+    /// Top border plus top padding.
+    pub inset_top: f64,
+    /// The border box's own width: content + padding + border, untransformed.
+    pub border_width: f64,
+    /// The border box's own height.
+    pub border_height: f64,
+}
+
+impl ElementBox {
+    /// The point at viewport position (`client_x`, `client_y`) in the element's content box,
+    /// in its own CSS pixels: the page-to-element scale is the transformed rectangle's size
+    /// over the element's own size (1 without a transform), then border and padding are
+    /// subtracted. A rotation or skew is not undone: such an element maps through its
+    /// bounding box.
+    pub fn content_point(&self, client_x: f64, client_y: f64) -> (f64, f64) {
+        let scale = |rect: f64, own: f64| {
+            let s = rect / own;
+            if s.is_finite() && s > 0.0 {
+                s
+            } else {
+                1.0
+            }
+        };
+        let sx = scale(self.rect_width, self.border_width);
+        let sy = scale(self.rect_height, self.border_height);
+        (
+            (client_x - self.rect_left) / sx - self.inset_left,
+            (client_y - self.rect_top) / sy - self.inset_top,
+        )
     }
 }
 

@@ -172,8 +172,42 @@ fn keys_carry_key_code_and_seconds() {
     ));
 }
 
+fn hovered_to(id: i32, x: f32) -> InputEvent {
+    let mut e = moved_to(id, x);
+    if let InputEvent::PointerMove(p) = &mut e {
+        p.buttons = rfb_protocol::input::Buttons(0);
+    }
+    e
+}
+
+#[test]
+fn a_drag_keeps_every_point_in_order_up_to_the_trail_cap() {
+    let mut c = MoveCoalescer::default();
+    c.moved(hovered_to(7, 100.0));
+    for x in 0..5 {
+        c.moved(moved_to(1, x as f32)); // button held: a stroke
+    }
+    c.moved(hovered_to(7, 101.0));
+    let xs: Vec<(i32, f32)> = c
+        .animation_frame()
+        .iter()
+        .map(|e| (pointer(e).pointer_id, pointer(e).x))
+        .collect();
+    assert_eq!(
+        xs,
+        vec![(7, 101.0), (1, 0.0), (1, 1.0), (1, 2.0), (1, 3.0), (1, 4.0)]
+    );
+    for x in 0..(MAX_TRAIL + 10) {
+        c.moved(moved_to(1, x as f32));
+    }
+    let trail = c.animation_frame();
+    assert_eq!(trail.len(), MAX_TRAIL);
+    assert_eq!(pointer(&trail[0]).x, 10.0, "the oldest points went first");
+}
+
 #[test]
 fn moves_coalesce_per_pointer_and_flush_before_other_events() {
+    let moved_to = hovered_to;
     let mut c = MoveCoalescer::default();
     assert!(c.moved(moved_to(1, 1.0)), "the first move requests a frame");
     assert!(!c.moved(moved_to(1, 2.0)), "one request per frame");
@@ -212,4 +246,75 @@ fn viewports_are_uncapped_physical_sizes_sent_once() {
     assert_eq!(t.changed(big), Some(big));
     assert_eq!(t.changed(big), None);
     assert_eq!(t.changed(v), Some(v));
+}
+
+fn element_box(scale: f64, inset: f64) -> ElementBox {
+    // A 640x360 content box with `inset` border + padding on each side, at (100, 50) on the
+    // page, scaled by `scale` about its top-left corner.
+    ElementBox {
+        rect_left: 100.0,
+        rect_top: 50.0,
+        rect_width: (640.0 + 2.0 * inset) * scale,
+        rect_height: (360.0 + 2.0 * inset) * scale,
+        inset_left: inset,
+        inset_top: inset,
+        border_width: 640.0 + 2.0 * inset,
+        border_height: 360.0 + 2.0 * inset,
+    }
+}
+
+#[test]
+fn content_point_undoes_a_scale_transform() {
+    // The case: scale(0.5), a click on the visual centre of the 640x360 frame.
+    let b = element_box(0.5, 0.0);
+    assert_eq!(b.content_point(100.0 + 160.0, 50.0 + 90.0), (320.0, 180.0));
+    assert_eq!(
+        element_box(1.0, 0.0).content_point(420.0, 230.0),
+        (320.0, 180.0)
+    );
+    assert_eq!(
+        element_box(2.0, 0.0).content_point(740.0, 410.0),
+        (320.0, 180.0)
+    );
+}
+
+#[test]
+fn content_point_subtracts_border_and_padding() {
+    let b = element_box(1.0, 15.0);
+    assert_eq!(b.content_point(115.0, 65.0), (0.0, 0.0));
+    let scaled = element_box(0.5, 15.0);
+    assert_eq!(
+        scaled.content_point(100.0 + 7.5 + 160.0, 50.0 + 7.5 + 90.0),
+        (320.0, 180.0)
+    );
+}
+
+#[test]
+fn content_point_of_an_element_with_no_size_does_not_divide_by_zero() {
+    let mut b = element_box(1.0, 0.0);
+    b.border_width = 0.0;
+    b.rect_width = 0.0;
+    let (x, y) = b.content_point(110.0, 60.0);
+    assert_eq!((x, y), (10.0, 10.0));
+}
+
+#[test]
+fn a_paste_is_cut_to_the_protocol_limit_at_a_character_boundary() {
+    let short = paste_event("héllo".into(), 2500.0);
+    assert_eq!(
+        short,
+        InputEvent::Paste(rfb_protocol::input::TextInput {
+            text: "héllo".into(),
+            timestamp: 2.5
+        })
+    );
+    // "é" is two bytes: a cut in its middle moves back to the character's start.
+    let long = "é".repeat(MAX_TEXT_BYTES);
+    match paste_event(long, 0.0) {
+        InputEvent::Paste(t) => {
+            assert!(t.text.len() <= MAX_TEXT_BYTES && t.text.len() >= MAX_TEXT_BYTES - 1);
+            assert!(t.text.chars().all(|c| c == 'é'));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+pub mod codec;
+pub mod held;
 pub mod input;
+pub mod liveness;
 pub mod policy;
 pub mod reconnect;
 pub mod server_report;

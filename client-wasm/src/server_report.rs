@@ -2,7 +2,7 @@
 //! (`SetQuality` from the adaptive controller, or the targets `Stats` reports), folded into
 //! one record the viewer's `stats()` and `onStats` read. No browser types.
 
-use rfb_protocol::{QualityTarget, ServerStats};
+use rfb_protocol::{QualityTarget, Role, ServerStats};
 
 /// The quality the server targets for this viewer, as far as the viewer knows.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -26,6 +26,8 @@ pub struct ServerReport {
     pub target: Option<Target>,
     /// `SetQuality` messages received.
     pub quality_changes: u32,
+    /// What this viewer may do, once the server said (`Role`).
+    pub role: Option<Role>,
 }
 
 impl ServerReport {
@@ -38,6 +40,16 @@ impl ServerReport {
             fps: stats.target_fps,
             ..previous
         });
+    }
+
+    /// A `Role` message arrived.
+    pub fn on_role(&mut self, role: Role) {
+        self.role = Some(role);
+    }
+
+    /// True unless the server said this viewer only watches: its input would be dropped.
+    pub fn may_control(&self) -> bool {
+        self.role.is_none_or(Role::may_control)
     }
 
     /// A `SetQuality` message arrived.
@@ -55,6 +67,16 @@ impl ServerReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_role_decides_whether_input_is_sent() {
+        let mut r = ServerReport::default();
+        assert!(r.may_control(), "before the server says, assume control");
+        r.on_role(Role::View);
+        assert!(!r.may_control());
+        r.on_role(Role::Control);
+        assert!(r.may_control());
+    }
 
     fn stats(bitrate: u64, fps: f32) -> ServerStats {
         ServerStats {

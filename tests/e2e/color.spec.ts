@@ -66,14 +66,14 @@ async function routeTagged(page: Page, tag: (frame: number) => boolean) {
 }
 
 async function canvasState(page: Page) {
-  return page.evaluate(() => {
+  return page.evaluate(async () => {
     const view = (window as any).rfbView;
     const canvas = view.canvas as HTMLCanvasElement;
     const ctx = canvas.getContext("2d") as any;
     return {
       context: ctx.getContextAttributes().colorSpace as string,
       stats: view.stats().colorSpace as string | null,
-      capture: view.capture().colorSpace as string | null,
+      capture: (await view.capture()).colorSpace as string | null,
       connected: canvas.isConnected,
       canvases: document.querySelectorAll("#view canvas").length,
     };
@@ -152,5 +152,41 @@ test.describe("colour spaces", () => {
     // And back to sRGB.
     await page.waitForFunction(() => (window as any).rfbView.stats().colorSpace === "srgb", null, { timeout: 20_000 });
     expect(await canvasState(page)).toMatchObject({ context: "srgb", connected: true, canvases: 1 });
+  });
+});
+
+test.describe("the page's own canvas", () => {
+  test.use({ viewport: { width: 640, height: 480 }, serverSpec: { extra: [...RECORD, "--web-dir", "tests/apps/static"] } });
+
+  test("a tag change never swaps a canvas the page passed in", async ({ page, server }) => {
+    // Frames 0-9 sRGB, then P3: the context (created for sRGB) stays, the browser converts.
+    await routeTagged(page, (n) => n >= 10);
+    await page.goto(`${server.url}element.html`);
+    await page.waitForFunction(() => document.body.dataset.ready === "1");
+    await page.evaluate(async () => {
+      const w = window as any;
+      const canvas = document.createElement("canvas");
+      canvas.style.cssText = "position: fixed; left: 0; top: 0; width: 640px; height: 480px";
+      document.body.append(canvas);
+      w.pageCanvas = canvas;
+      w.clicks = 0;
+      canvas.addEventListener("click", () => w.clicks++); // the page's own listener
+      w.rfbView = await w.rfbViewer.createView(canvas, { worker: false, imageOnly: true, fit: "fill" });
+    });
+    await page.waitForFunction(() => (window as any).rfbView.stats().colorSpace === "display-p3", null, { timeout: 20_000 });
+    const kept = await page.evaluate(() => {
+      const w = window as any;
+      return { same: w.rfbView.canvas === w.pageCanvas, connected: w.pageCanvas.isConnected, canvases: document.querySelectorAll("canvas").length };
+    });
+    expect(kept).toEqual({ same: true, connected: true, canvases: 1 });
+    // Still the test card, still taking input, the page's listener still on the live node.
+    for (let q = 0; q < 4; q++) {
+      const { actual, expected, seq } = await quadrantSrgb(page, q);
+      expectColor(actual as any, expected, `frame_seq ${seq}, quadrant ${q}`);
+    }
+    await resetRecorded(server);
+    await page.mouse.click(160, 120);
+    expect(await waitForEvent(server, "pointer_down")).toMatchObject({ x: 160, y: 120, inside: true });
+    expect(await page.evaluate(() => (window as any).clicks)).toBe(1);
   });
 });

@@ -279,7 +279,8 @@ test.describe("controls", () => {
     await expect(view.locator("[part~=status]")).toHaveText("negotiated");
     // The latency badge: the server's ack round trip, from the first stats tick.
     await expect(view.locator("[part~=latency]")).toHaveText(/^\d+\.\d ms$/, { timeout: 5_000 });
-    await expect(view.locator("[part~=button]")).toHaveCount(3);
+    await expect(view.locator("[part~=toolbar] [part~=button]")).toHaveCount(3);
+    await expect(view.locator("[part~=retry-button]")).toBeHidden(); // the alert shows only after an error
     await expect(view.locator("[part~=canvas]")).toHaveCount(1);
     expect(await view.locator("[part~=toolbar]").evaluate((e) => getComputedStyle(e).paddingTop)).toBe("7px");
     expect(await chrome.evaluate((e) => getComputedStyle(e).color)).toBe("rgb(4, 5, 6)");

@@ -20,6 +20,7 @@ export interface AppEvent {
   dx?: number;
   dy?: number;
   key?: string;
+  text?: string;
   code?: string;
   repeat?: boolean;
   width?: number;

@@ -62,11 +62,13 @@ for (const transport of ["video", "image"] as Transport[]) {
       const probe: [number, number][] = [[100, 150]];
       // One evaluate: switch to fill (and another background) and read the canvas before
       // any new frame can arrive.
-      const bar = await page.evaluate(() => {
+      const bar = await page.evaluate(async () => {
         const view = (window as any).rfbView;
-        const before = view.capture();
+        // capture() reads the pixels when called (it resolves later).
+        const pendingBefore = view.capture();
         view.setFit("fill", "#00ffff");
-        const after = view.capture();
+        const pendingAfter = view.capture();
+        const [before, after] = await Promise.all([pendingBefore, pendingAfter]);
         const at = (c: any) => Array.from(c.data.slice((150 * c.width + 100) * 4, (150 * c.width + 100) * 4 + 3));
         return { before: at(before), after: at(after), seq: view.stats().lastFrameSeq };
       });

@@ -27,9 +27,8 @@ export async function captureSnapshot(page: Page, target: Target, points: [numbe
       const w = window as any;
       const source = target.startsWith("window.") ? w[target.slice(7)] : document.querySelector(target);
       if (!source) throw new Error(`no ${target} on the page`);
-      const pending = source.capture();
-      // In-thread views capture synchronously: stats() right after reads the same frame.
-      const cap = typeof pending?.then === "function" ? await pending : { ...pending, stats: source.stats() };
+      // capture() resolves with the pixels and the stats of that frame, in both modes.
+      const cap = await source.capture();
       const pixels = points.map(([x, y]) => {
         const px = Math.min(cap.width - 1, Math.max(0, Math.floor(x)));
         const py = Math.min(cap.height - 1, Math.max(0, Math.floor(y)));

@@ -17,8 +17,8 @@ async function compareWithTestCard(page: Page) {
   return page.evaluate(async () => {
     const pkg = await import("/pkg/rfb_viewer.js" as string);
     const view = (window as any).rfbView;
-    const s = view.stats();
-    const cap = view.capture();
+    const cap = await view.capture();
+    const s = cap.stats;
     const seq = s.lastFrameSeq;
     const colors = [0, 1, 2, 3].map((q) => pkg.expectedQuadrantColor(seq, q));
     const [hw, hh] = [Math.floor(s.frameWidth / 2), Math.floor(s.frameHeight / 2)];

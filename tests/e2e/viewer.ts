@@ -55,12 +55,9 @@ export async function snapshot(page: Page, points: [number, number][]): Promise<
   return page.evaluate(async (points) => {
     const pkg = await import("/pkg/rfb_viewer.js" as string);
     const view = (window as any).rfbView;
-    // In-thread, capture() is synchronous: no frame can be drawn between stats() and it.
-    // A WorkerView's capture() resolves with the stats of the captured frame.
-    const before = view.stats();
-    const raw = view.capture();
-    const cap = raw instanceof Promise ? await raw : raw;
-    const stats = cap.stats ?? before;
+    // capture() resolves with the stats of the captured frame, in both modes.
+    const cap = await view.capture();
+    const stats = cap.stats;
     const pixels = points.map(([x, y]) => {
       const px = Math.min(cap.width - 1, Math.max(0, Math.floor(x)));
       const py = Math.min(cap.height - 1, Math.max(0, Math.floor(y)));

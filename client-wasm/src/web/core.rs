@@ -29,6 +29,7 @@ use super::input::InputGeometry;
 use super::surface::{draw_frame, Layout, Picture, Surface};
 use super::timer::Interval;
 use super::video::{OwnedFrame, VideoPipe};
+use crate::codec::CodecSupport;
 use crate::input::InputTarget;
 use crate::policy::{Arrival, Counters, Decoded, FramePolicy, InFlight};
 use crate::watchdog::Watchdog;
@@ -42,7 +43,7 @@ pub const WATCHDOG_CHECK_MS: i32 = 200;
 extern "C" {
     /// The global `performance.now()` (windows and workers), in milliseconds.
     #[wasm_bindgen(js_namespace = performance, js_name = now)]
-    fn performance_now() -> f64;
+    pub(crate) fn performance_now() -> f64;
 }
 
 /// Where the core sends its messages to the server.
@@ -50,6 +51,10 @@ pub trait Outbox {
     /// Sends one message (dropped quietly when the connection is already gone: the close
     /// itself is reported by the session).
     fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError>;
+
+    /// The browser cannot decode the stream's video (see `crate::codec`): the connection
+    /// should start over without advertising H.264.
+    fn video_unsupported(&self) {}
 }
 
 /// The picture on screen, kept so a layout change can redraw it; closed when replaced.
@@ -124,6 +129,13 @@ struct State {
     copy_video: bool,
     /// The canvas of the converted frame last replaced on screen, reused for the next one.
     spare_canvas: Option<web_sys::OffscreenCanvas>,
+    /// The conversion buffers, kept between frames (`None` while a conversion has them).
+    scratch: Option<super::video_copy::Scratch>,
+    /// Whether and how the stream's codec decodes here (video streams only).
+    codec: Option<CodecSupport>,
+    /// The browser cannot decode this stream's video: chunks are acknowledged and ignored
+    /// until the session reconnects without H.264.
+    video_refused: bool,
 }
 
 /// The decode/draw core of one connection.
@@ -164,6 +176,9 @@ impl ViewerCore {
             connection: 0,
             copy_video: false,
             spare_canvas: None,
+            scratch: None,
+            codec: None,
+            video_refused: false,
         };
         let core = ViewerCore {
             state: Rc::new(RefCell::new(state)),
@@ -201,9 +216,14 @@ impl ViewerCore {
         st.video = None;
         st.watchdog.reset();
         st.needs_rebuild = config.transport.is_video();
+        st.codec = config
+            .transport
+            .is_video()
+            .then(|| CodecSupport::configured(st.codec.take(), &config.codec));
         st.config = Some(config);
         if st.needs_rebuild {
             st.rebuild(&self.state);
+            st.check_support(&self.state);
         }
     }
 
@@ -216,6 +236,12 @@ impl ViewerCore {
         let is_video = st.config.as_ref().is_some_and(|c| c.transport.is_video());
         if !is_video {
             st.unexpected_frame(chunk.header.seq, "a video chunk on a non-video stream");
+            return;
+        }
+        if st.video_refused {
+            // Switching to images: acknowledge so the server's window does not fill.
+            let ack = st.policy.decode_failed(chunk.header.seq);
+            st.send_ack(ack);
             return;
         }
         let broken = st.video.as_ref().is_none_or(VideoPipe::is_closed);
@@ -393,6 +419,7 @@ impl ViewerCore {
         }
         st.config = None;
         st.closed = false;
+        st.video_refused = false;
     }
 
     /// Closes the decoder and releases the held frame; later messages are ignored. The

@@ -28,6 +28,15 @@ pub enum ViewerError {
         "this browser decodes none of the stream formats (H.264 via WebCodecs, JPEG, PNG, WebP)"
     )]
     NoCapabilities,
+    /// The connection showed no sign of life in time (see `crate::liveness`): the viewer
+    /// gave it up and reconnects.
+    #[error("connection to {url} {what}")]
+    Timeout {
+        /// The stream URL.
+        url: String,
+        /// What did not happen in time.
+        what: String,
+    },
     /// The WebSocket could not be opened or was lost without a close handshake.
     #[error("connection to {url} {what} (code {code}{reason})")]
     Connection {
@@ -125,7 +134,7 @@ impl ViewerError {
             ViewerError::Options { .. } => "options",
             ViewerError::Browser { .. } => "browser",
             ViewerError::NoCapabilities => "capabilities",
-            ViewerError::Connection { .. } => "connection",
+            ViewerError::Connection { .. } | ViewerError::Timeout { .. } => "connection",
             ViewerError::ServerClosed { .. } => "server",
             ViewerError::Protocol { .. } => "protocol",
             ViewerError::Configure { .. } => "configure",

@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
-use rfb_protocol::{QualityTarget, ServerStats};
+use rfb_protocol::{QualityTarget, Role, ServerStats};
 use wasm_bindgen::prelude::*;
 
 use super::error::ViewerError;
@@ -84,6 +84,10 @@ pub enum ViewerEvent {
     ServerStats(ServerStats),
     /// The server changed the quality it targets for this viewer.
     Quality(QualityTarget),
+    /// The server said what this viewer may do.
+    Role(Role),
+    /// The app offered text for the system clipboard.
+    Clipboard(String),
 }
 
 /// Folds a report the server sent about itself (`ServerStats`, `Quality`) into `server`;
@@ -92,6 +96,7 @@ pub fn fold_server_report(server: &Cell<ServerReport>, event: &ViewerEvent, debu
     let mut report = server.get();
     match event {
         ViewerEvent::ServerStats(stats) => report.on_stats(*stats),
+        ViewerEvent::Role(role) => report.on_role(*role),
         ViewerEvent::Quality(quality) => {
             if debug {
                 web_sys::console::debug_1(&JsValue::from_str(&format!(

@@ -7,12 +7,17 @@
 //!   focuses the canvas (it gets `tabindex=0`) and captures the pointer, so a drag that
 //!   leaves the canvas keeps reporting (with `inside: false` and clamped coordinates).
 //!   `touch-action: none` stops the browser from scrolling or zooming on touch drags.
-//! - Moves are coalesced per animation frame (latest position per pointer); downs, ups,
+//! - Moves are paced per animation frame: a hovering pointer's latest position, every
+//!   point of a drag (with the points `getCoalescedEvents()` recovers); downs, ups,
 //!   wheels and keys go out at once, after any pending move.
 //! - Wheel and key events are `preventDefault`ed (the page neither scrolls nor reacts to
 //!   keys meant for the app); key listeners sit on the canvas, so they only fire while it
 //!   has focus. Tab is forwarded but not prevented, so keyboard users can leave the canvas.
 //!   The context menu is suppressed so right-clicks reach the app.
+//! - Nothing stays held in the app ([`HeldInputs`]): when the canvas loses focus (Tab, a
+//!   click elsewhere), the window loses focus (Alt-Tab), the page is hidden, pointer
+//!   capture is lost or the browser cancels a pointer, the viewer sends the `key_up`s and
+//!   `pointer_up`s the browser will never deliver to it.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -25,12 +30,16 @@ use web_sys::{
     PointerEvent, WheelEvent,
 };
 
+use super::boxes::element_box;
+use super::clipboard::ClipboardOffer;
 use super::core::Outbox;
 use super::error::ViewerError;
 use super::events::{EventSink, ViewerEvent};
+use super::ime::Ime;
+use crate::held::HeldInputs;
 use crate::input::{
-    key_event, pointer_phase, wheel_pixels, InputTarget, MoveCoalescer, Pen, PointerPhase,
-    PointerSample,
+    key_event, paste_event, pointer_phase, text_event, timestamp_s, wheel_pixels, InputTarget,
+    MoveCoalescer, Pen, PointerPhase, PointerSample,
 };
 
 #[wasm_bindgen]
@@ -45,16 +54,42 @@ extern "C" {
 }
 
 /// The DOM events listened to on the canvas.
-const EVENTS: [&str; 8] = [
+const EVENTS: [&str; 11] = [
     "pointerdown",
     "pointermove",
     "pointerup",
     "pointercancel",
+    "lostpointercapture",
     "wheel",
     "keydown",
     "keyup",
     "contextmenu",
+    "blur",
+    "paste",
 ];
+
+/// The events on the window and the document after which the canvas gets no more key or
+/// button releases: the window lost focus (Alt-Tab), the page was hidden.
+const PAGE_EVENTS: [(PageTarget, &str); 2] = [
+    (PageTarget::Window, "blur"),
+    (PageTarget::Document, "visibilitychange"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageTarget {
+    Window,
+    Document,
+}
+
+impl PageTarget {
+    fn get(self) -> Option<web_sys::EventTarget> {
+        let window = web_sys::window()?;
+        match self {
+            PageTarget::Window => Some(window.into()),
+            PageTarget::Document => window.document().map(Into::into),
+        }
+    }
+}
 
 /// One listener: the event type and its callback, kept so it can be removed.
 struct Listener {
@@ -67,6 +102,12 @@ struct Listener {
 pub trait InputGeometry {
     /// The mapping, `None` before there is a frame to map onto.
     fn input_target(&self) -> Option<InputTarget>;
+
+    /// False while the server says this viewer only watches (`Role::View`): then no input
+    /// is sent (the server would drop it) and keys and pastes are left to the page.
+    fn may_control(&self) -> bool {
+        true
+    }
 }
 
 /// What the embedder's canvas looked like before input was enabled, restored on dispose.
@@ -83,12 +124,19 @@ struct Shared {
     geometry: Rc<dyn InputGeometry>,
     outbox: Rc<dyn Outbox>,
     events: Rc<dyn EventSink>,
+    clipboard: Rc<ClipboardOffer>,
     moves: RefCell<MoveCoalescer>,
+    /// What the app was told is held down (released when the canvas loses the input).
+    held: RefCell<HeldInputs>,
     listeners: RefCell<Vec<Listener>>,
+    /// Listeners on the window and the document.
+    page_listeners: RefCell<Vec<(PageTarget, Listener)>>,
     /// The `requestAnimationFrame` callback that sends coalesced moves, and its pending id.
     frame: RefCell<Option<FrameCallback>>,
     frame_id: Cell<Option<i32>>,
     restore: RefCell<Option<Restore>>,
+    /// The `EditContext` input methods commit text through (where the browser has one).
+    ime: RefCell<Option<Ime>>,
     disposed: Cell<bool>,
 }
 
@@ -108,17 +156,22 @@ impl InputCapture {
         geometry: Rc<dyn InputGeometry>,
         outbox: Rc<dyn Outbox>,
         events: Rc<dyn EventSink>,
+        clipboard: Rc<ClipboardOffer>,
     ) -> Result<InputCapture, ViewerError> {
         let shared = Rc::new(Shared {
             canvas: RefCell::new(canvas.clone()),
             geometry,
             outbox,
             events,
+            clipboard,
             moves: RefCell::new(MoveCoalescer::default()),
+            held: RefCell::new(HeldInputs::default()),
             listeners: RefCell::new(Vec::new()),
+            page_listeners: RefCell::new(Vec::new()),
             frame: RefCell::new(None),
             frame_id: Cell::new(None),
             restore: RefCell::new(None),
+            ime: RefCell::new(None),
             disposed: Cell::new(false),
         });
         let weak = Rc::downgrade(&shared);
@@ -144,6 +197,15 @@ impl InputCapture {
         *shared.listeners.borrow_mut() = listeners;
         *shared.restore.borrow_mut() = Some(prepare(&canvas)?);
         shared.attach(&canvas)?;
+        shared.attach_page()?;
+        let weak = Rc::downgrade(&shared);
+        *shared.ime.borrow_mut() = Ime::attach(&canvas, move |text, time_stamp_ms| {
+            if let Some(shared) = weak.upgrade() {
+                if !shared.disposed.get() {
+                    shared.send_in_order(text_event(text, time_stamp_ms));
+                }
+            }
+        });
         Ok(InputCapture { shared })
     }
 
@@ -156,6 +218,9 @@ impl InputCapture {
         }
         let old = s.canvas.replace(new.clone());
         s.detach(&old);
+        if let Some(ime) = s.ime.borrow().as_ref() {
+            ime.retarget(new);
+        }
         if let Err(e) = s.attach(new) {
             s.events.emit(ViewerEvent::Error(e));
         }
@@ -170,6 +235,10 @@ impl InputCapture {
         }
         let canvas = s.canvas.borrow().clone();
         s.detach(&canvas);
+        s.detach_page();
+        if let Some(ime) = s.ime.borrow_mut().take() {
+            ime.dispose();
+        }
         if let (Some(id), Some(window)) = (s.frame_id.take(), web_sys::window()) {
             // Cancelling an unknown id is a no-op: it cannot fail.
             let _ = window.cancel_animation_frame(id);
@@ -215,6 +284,24 @@ fn prepare(canvas: &HtmlCanvasElement) -> Result<Restore, ViewerError> {
     })
 }
 
+/// `e.getCoalescedEvents()`: the moves the browser merged into `e` (empty where the
+/// browser has none, and for synthetic events).
+fn coalesced(e: &PointerEvent) -> Vec<PointerEvent> {
+    let Ok(get) = js_sys::Reflect::get(e, &"getCoalescedEvents".into()) else {
+        return Vec::new();
+    };
+    let Ok(get) = get.dyn_into::<js_sys::Function>() else {
+        return Vec::new();
+    };
+    match get.call0(e) {
+        Ok(list) => js_sys::Array::from(&list)
+            .iter()
+            .filter_map(|v| v.dyn_into::<PointerEvent>().ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Focuses the canvas without scrolling the page to it.
 pub fn focus(canvas: &HtmlCanvasElement) {
     let options = FocusOptions::new();
@@ -243,6 +330,76 @@ impl Shared {
         Ok(())
     }
 
+    /// Listens on the window and the document (see [`PAGE_EVENTS`]).
+    fn attach_page(self: &Rc<Self>) -> Result<(), ViewerError> {
+        for (target, kind) in PAGE_EVENTS {
+            let Some(on) = target.get() else { continue };
+            let weak: Weak<Shared> = Rc::downgrade(self);
+            let callback = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+                if let Some(shared) = weak.upgrade() {
+                    shared.page_event(kind, &event);
+                }
+            });
+            on.add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref())
+                .map_err(|e| ViewerError::Browser {
+                    what: "listening for focus and visibility changes",
+                    reason: super::error::js_reason(&e),
+                })?;
+            self.page_listeners
+                .borrow_mut()
+                .push((target, Listener { kind, callback }));
+        }
+        Ok(())
+    }
+
+    fn detach_page(&self) {
+        for (target, l) in self.page_listeners.borrow_mut().drain(..) {
+            if let Some(on) = target.get() {
+                // Removing a listener never throws for a function argument.
+                let _ = on.remove_event_listener_with_callback(
+                    l.kind,
+                    l.callback.as_ref().unchecked_ref(),
+                );
+            }
+        }
+    }
+
+    /// The window lost focus or the page's visibility changed.
+    fn page_event(&self, kind: &str, event: &Event) {
+        if self.disposed.get() {
+            return;
+        }
+        let hidden = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.hidden());
+        if kind == "blur" || hidden {
+            self.release_all(event.time_stamp());
+        }
+    }
+
+    /// Sends a release for everything the app was told is held.
+    fn release_all(&self, time_stamp_ms: f64) {
+        let pending = self.moves.borrow_mut().flush();
+        pending.into_iter().for_each(|m| self.send(m));
+        let released = self
+            .held
+            .borrow_mut()
+            .release_all(timestamp_s(time_stamp_ms));
+        released.into_iter().for_each(|e| self.send_unfiltered(e));
+    }
+
+    /// Sends a release for the buttons of one pointer (its capture was lost or the browser
+    /// cancelled it).
+    fn release_pointer(&self, pointer_id: i32, time_stamp_ms: f64) {
+        let pending = self.moves.borrow_mut().flush();
+        pending.into_iter().for_each(|m| self.send(m));
+        let released = self
+            .held
+            .borrow_mut()
+            .release_pointer(pointer_id, timestamp_s(time_stamp_ms));
+        released.into_iter().for_each(|e| self.send_unfiltered(e));
+    }
+
     fn detach(&self, canvas: &HtmlCanvasElement) {
         for l in self.listeners.borrow().iter() {
             // Removing a listener never throws for a function argument.
@@ -251,7 +408,41 @@ impl Shared {
         }
     }
 
+    /// Text pasted into the focused view reaches the app as one `paste` event (at most
+    /// `MAX_TEXT_BYTES`, cut at a character boundary).
+    fn on_paste(&self, event: &Event) {
+        if !self.geometry.may_control() {
+            return;
+        }
+        let text = js_sys::Reflect::get(event, &"clipboardData".into())
+            .ok()
+            .filter(|d| !d.is_null() && !d.is_undefined())
+            .and_then(|data| {
+                let get = js_sys::Reflect::get(&data, &"getData".into()).ok()?;
+                let get = get.dyn_into::<js_sys::Function>().ok()?;
+                get.call1(&data, &"text/plain".into()).ok()?.as_string()
+            });
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            return;
+        };
+        event.prevent_default();
+        self.send_in_order(paste_event(text, event.time_stamp()));
+    }
+
     fn send(&self, event: InputEvent) {
+        if !self.geometry.may_control() {
+            return; // a watcher: the server would drop it
+        }
+        // Ups of nothing held and buttons already released for the app are left out.
+        let Some(event) = self.held.borrow().filter(event) else {
+            return;
+        };
+        self.held.borrow_mut().observe(&event);
+        self.send_unfiltered(event);
+    }
+
+    /// Sends `event` as it is (the releases [`HeldInputs`] made: it already forgot them).
+    fn send_unfiltered(&self, event: InputEvent) {
         if let Err(e) = self.outbox.send(&ClientMessage::Input(event)) {
             self.events.emit(ViewerEvent::Error(e));
         }
@@ -275,11 +466,24 @@ impl Shared {
                 }
             }
             "keydown" | "keyup" => {
+                if kind == "keydown" {
+                    self.clipboard.gesture();
+                }
                 if let Some(e) = event.dyn_ref::<KeyboardEvent>() {
-                    self.on_key(kind == "keydown", e);
+                    if self.geometry.may_control() {
+                        self.on_key(kind == "keydown", e);
+                    }
                 }
             }
+            "paste" => self.on_paste(&event),
             "contextmenu" => event.prevent_default(),
+            // Focus left the canvas: key releases now go elsewhere.
+            "blur" => self.release_all(event.time_stamp()),
+            "pointercancel" | "lostpointercapture" => {
+                if let Some(e) = event.dyn_ref::<PointerEvent>() {
+                    self.release_pointer(e.pointer_id(), e.time_stamp());
+                }
+            }
             _ => {
                 if let Some(e) = event.dyn_ref::<PointerEvent>() {
                     self.on_pointer(kind, e);
@@ -288,14 +492,24 @@ impl Shared {
         }
     }
 
-    /// The pointer position relative to the canvas's content box, in CSS pixels.
-    fn sample(&self, e: &MouseEvent, pointer_type: PointerKind, pointer_id: i32) -> PointerSample {
+    /// The pointer position in the canvas's content box, in its own CSS pixels (through any
+    /// CSS transform that scales it, less border and padding); `target` gives the content
+    /// box's size.
+    fn sample(
+        &self,
+        e: &MouseEvent,
+        target: &InputTarget,
+        pointer_type: PointerKind,
+        pointer_id: i32,
+    ) -> PointerSample {
         let canvas = self.canvas.borrow();
-        let rect = canvas.get_bounding_client_rect();
+        let content = (target.geometry.css_width, target.geometry.css_height);
         let precise = e.unchecked_ref::<PreciseMouseEvent>();
+        let (css_x, css_y) =
+            element_box(&canvas, content).content_point(precise.client_x(), precise.client_y());
         PointerSample {
-            css_x: precise.client_x() - rect.left() - f64::from(canvas.client_left()),
-            css_y: precise.client_y() - rect.top() - f64::from(canvas.client_top()),
+            css_x,
+            css_y,
             button: e.button(),
             buttons: e.buttons(),
             modifiers: modifiers_of(e),
@@ -311,6 +525,7 @@ impl Shared {
             return;
         };
         if kind == "pointerdown" {
+            self.clipboard.gesture();
             // No text selection or native drag; focus (for keys) and capture (for drags
             // that leave the canvas) explicitly instead.
             e.prevent_default();
@@ -323,19 +538,36 @@ impl Shared {
         let Some(target) = self.geometry.input_target() else {
             return; // no frame yet: nothing to map onto
         };
-        let mut sample = self.sample(e, PointerKind::from_dom(&e.pointer_type()), e.pointer_id());
-        sample.pen = Pen::from_dom(
-            e.pressure(),
-            f64::from(e.tilt_x()),
-            f64::from(e.tilt_y()),
-            f64::from(e.twist()),
-        );
-        let event = target.pointer(phase, &sample);
+        let kind = PointerKind::from_dom(&e.pointer_type());
+        let event_of = |e: &PointerEvent| {
+            let mut sample = self.sample(e, &target, kind, e.pointer_id());
+            sample.pen = Pen::from_dom(
+                e.pressure(),
+                f64::from(e.tilt_x()),
+                f64::from(e.tilt_y()),
+                f64::from(e.twist()),
+            );
+            target.pointer(phase, &sample)
+        };
         if phase != PointerPhase::Move {
-            self.send_in_order(event);
+            self.send_in_order(event_of(e));
             return;
         }
-        if self.moves.borrow_mut().moved(event) {
+        // A drag keeps the points the browser merged into this event.
+        let merged = if e.buttons() != 0 {
+            coalesced(e)
+        } else {
+            Vec::new()
+        };
+        let mut request = false;
+        if merged.is_empty() {
+            request |= self.moves.borrow_mut().moved(event_of(e));
+        } else {
+            for m in &merged {
+                request |= self.moves.borrow_mut().moved(event_of(m));
+            }
+        }
+        if request {
             self.request_frame();
         }
     }
@@ -359,7 +591,7 @@ impl Shared {
         let Some(target) = self.geometry.input_target() else {
             return;
         };
-        let sample = self.sample(e, PointerKind::Mouse, 0);
+        let sample = self.sample(e, &target, PointerKind::Mouse, 0);
         let page = (target.geometry.css_width, target.geometry.css_height);
         let delta = wheel_pixels(e.delta_x(), e.delta_y(), e.delta_mode(), page);
         self.send_in_order(target.wheel(&sample, delta));
@@ -367,6 +599,11 @@ impl Shared {
 
     fn on_key(&self, down: bool, e: &KeyboardEvent) {
         let key = e.key();
+        if e.is_composing() || key == "Process" {
+            // An input method is composing: the keys are its own; its result comes as
+            // one `text` event (see `ime.rs`).
+            return;
+        }
         if key != "Tab" {
             e.prevent_default();
         }

@@ -87,6 +87,12 @@ pub fn stats_object(core: &CoreStats, frame: Option<&InFlight>, server: &ServerR
             "qualityChanges",
             JsValue::from_f64(f64::from(server.quality_changes)),
         ),
+        (
+            "role",
+            server
+                .role
+                .map_or(JsValue::NULL, |r| JsValue::from_str(r.name())),
+        ),
     ])
 }
 

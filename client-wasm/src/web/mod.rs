@@ -3,8 +3,13 @@
 //!
 //! | file | job |
 //! |------|-----|
-//! | `view.rs` | the exported handle: element, options, callbacks (main thread) |
+//! | `shell.rs` | the one view shell both views share: element and canvas, layout, size and DPR watches, input, `setFit`, accessibility, dispose (main thread) |
+//! | `view.rs` | `RemoteFramebufferView`: the shell with an in-thread core and session, callbacks (main thread) |
 //! | `input.rs` | pointer, wheel and key listeners -> `Input` messages (main thread) |
+//! | `a11y.rs` | the canvas's role and accessible name |
+//! | `clipboard.rs` | the app's clipboard offers, written where the browser allows |
+//! | `boxes.rs` | the canvas's content-box size and where it is on the page (transforms, border, padding) |
+//! | `ime.rs` | text from input methods through an `EditContext` on the canvas |
 //! | `resize.rs` | `ResizeObserver` and the DPR watch -> layout and `SetViewport` (main thread) |
 //! | `session.rs` | one connection: probe, WebSocket, `Hello`, `SetViewport`, message dispatch, close report |
 //! | `core.rs` | decode and draw in order, ack, keyframe requests, stills (no DOM: worker-ready) |
@@ -16,16 +21,21 @@
 //! | `worker/` | worker mode: `WorkerView` (main thread), `runWorker` (in the worker), the `OffscreenCanvas` surface |
 //! | `socket.rs`, `timer.rs`, `events.rs`, `options.rs`, `error.rs`, `js.rs` | plumbing |
 
+mod a11y;
+mod boxes;
+mod clipboard;
 mod core;
 mod error;
 mod events;
 mod image;
+mod ime;
 mod input;
 mod js;
 mod options;
 mod probe;
 mod resize;
 mod session;
+mod shell;
 mod socket;
 mod surface;
 mod timer;
@@ -114,15 +124,28 @@ export interface RemoteFramebufferViewOptions {
    * unknown stream, protocol violations) are never retried; `reconnect()` forces an attempt anyway. */
   reconnect?: boolean | ReconnectOptions;
   /** Convert software-decoded (I420) video frames to pixels in the viewer (wasm, SIMD)
-   * instead of the browser's `drawImage`. Default: on in a `WorkerView` (headless
-   * Chromium without a GPU otherwise makes the worker wait for the page's main thread on
-   * every frame), off on the main thread. Frames a GPU decoder produced are always drawn by
+   * instead of the browser's `drawImage`. Default: on in a `WorkerView` in Chromium
+   * (without a GPU it otherwise makes the worker wait for the page's main thread on every
+   * frame), off in other browsers and on the main thread. Frames a GPU decoder produced are always drawn by
    * the browser. */
   copyVideoFrames?: boolean;
+  /** Milliseconds from opening the WebSocket to the server's stream configuration before
+   * the attempt is given up and retried (a socket stuck connecting, a server that never
+   * answers); default 10000. A negotiated connection that hears nothing for three of the
+   * server's heartbeat intervals is given up the same way. */
+  connectTimeoutMs?: number;
+  /** Worker mode: milliseconds to wait for the worker to start (load the wasm and say it
+   * is ready) before the view fails with an error naming the likely cause; default 10000. */
+  workerTimeoutMs?: number;
   /** Called on every state change. */
   onState?: (state: ViewState) => void;
   /** Called every second with the viewer's stats and timings. */
   onStats?: (stats: ViewerStats, timing: StatsTiming) => void;
+  /** Called when the app offers text for the clipboard (`Display::set_clipboard`). The
+   * viewer writes it to the system clipboard itself where the browser allows: at once in
+   * Chromium (a focused page may write), at the next click or key press on the view in
+   * Firefox and Safari (they require a user gesture). */
+  onClipboard?: (text: string) => void;
   /** Called for every error (it is also logged with `console.error`). */
   onError?: (error: RfbViewerError) => void;
 }
@@ -180,6 +203,9 @@ export interface ViewerStats {
   targetJpegQuality: number | null;
   /** `SetQuality` messages received. */
   qualityChanges: number;
+  /** What this viewer may do, as the server said: `control` (input, resize and paste
+   * reach the app) or `view` (the viewer sends none); null before the server said. */
+  role: "control" | "view" | null;
 }
 
 /** The second argument of `onStats`. */
@@ -211,9 +237,8 @@ export interface CaptureResult {
   /** The canvas's colour space (the bytes are in it); null before the first frame. */
   colorSpace: "srgb" | "display-p3" | null;
   data: Uint8ClampedArray;
-  /** The stats of the frame in `data` (`WorkerView` only; in-thread, `stats()` right
-   * after `capture()` describes the same frame). */
-  stats?: ViewerStats;
+  /** The stats of exactly the frame in `data`. */
+  stats: ViewerStats;
 }
 
 /** An error reported through `onError`. */

@@ -9,6 +9,10 @@ use super::surface::DEFAULT_MAX_BACKING_DIMENSION;
 use crate::reconnect::ReconnectPolicy;
 use crate::watchdog::DEFAULT_STALL_AFTER_MS;
 
+/// How long a worker view waits for its worker's `ready` by default (ms): loading and
+/// compiling the wasm takes well under a second; ten leaves room for a slow device.
+pub const DEFAULT_WORKER_READY_MS: f64 = 10_000.0;
+
 /// The default letterbox colour.
 pub const DEFAULT_BACKGROUND: &str = "#000000";
 
@@ -43,12 +47,19 @@ pub struct Options {
     /// Convert software-decoded video frames in the viewer rather than the browser
     /// (`None`: the mode's default, on in a worker, off on the main thread).
     pub copy_video_frames: Option<bool>,
+    /// Milliseconds from opening the socket to the server's `Config` before the attempt is
+    /// given up (and retried).
+    pub connect_timeout_ms: f64,
+    /// Milliseconds a worker view waits for its worker to start before failing.
+    pub worker_ready_ms: f64,
     /// `onState(state)`.
     pub on_state: Option<Function>,
     /// `onStats(stats, serverStats)`.
     pub on_stats: Option<Function>,
     /// `onError(error)`.
     pub on_error: Option<Function>,
+    /// `onClipboard(text)`.
+    pub on_clipboard: Option<Function>,
 }
 
 fn invalid(option: &'static str, reason: impl Into<String>) -> ViewerError {
@@ -189,9 +200,16 @@ impl Options {
                         .ok_or_else(|| invalid("copyVideoFrames", "expected a boolean"))
                 })
                 .transpose()?,
+            connect_timeout_ms: r
+                .number("connectTimeoutMs", 100.0, 600_000.0)?
+                .unwrap_or(crate::liveness::DEFAULT_CONNECT_TIMEOUT_MS),
+            worker_ready_ms: r
+                .number("workerTimeoutMs", 100.0, 600_000.0)?
+                .unwrap_or(DEFAULT_WORKER_READY_MS),
             on_state: r.function("onState")?,
             on_stats: r.function("onStats")?,
             on_error: r.function("onError")?,
+            on_clipboard: r.function("onClipboard")?,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Watching the viewer's size (main thread): a `ResizeObserver` on the canvas for its CSS
-//! size, and a `matchMedia("(resolution: <dpr>dppx)")` query, re-armed at every change,
+//! size (and, where the browser reports it, its exact size in device pixels:
+//! `device-pixel-content-box`), and a `matchMedia("(resolution: <dpr>dppx)")` query, re-armed at every change,
 //! for the device pixel ratio (browser zoom, moving the window to another screen). The view
 //! turns both into a new layout (the backing store follows) and a `SetViewport`.
 
@@ -20,16 +21,18 @@ pub struct SizeWatch {
 }
 
 impl SizeWatch {
-    /// Observes `target`; `on_size(width, height)` runs for every change (and once at the
-    /// start, as `ResizeObserver` does).
+    /// Observes `target`; `on_size(width, height, device)` runs for every change (and once
+    /// at the start, as `ResizeObserver` does), `device` being the content box in device
+    /// pixels where the browser says.
     pub fn new(
         target: &Element,
-        on_size: impl Fn(f64, f64) + 'static,
+        on_size: impl Fn(f64, f64, Option<(u32, u32)>) + 'static,
     ) -> Result<SizeWatch, ViewerError> {
         let callback = Closure::<dyn FnMut(Array)>::new(move |entries: Array| {
             if let Some(entry) = entries.iter().last() {
+                let device = device_pixels(&entry);
                 let rect = entry.unchecked_into::<ResizeObserverEntry>().content_rect();
-                on_size(rect.width(), rect.height());
+                on_size(rect.width(), rect.height(), device);
             }
         });
         let observer = ResizeObserver::new(callback.as_ref().unchecked_ref()).map_err(|e| {
@@ -38,7 +41,7 @@ impl SizeWatch {
                 reason: js_reason(&e),
             }
         })?;
-        observer.observe(target);
+        observe(&observer, target);
         Ok(SizeWatch {
             observer,
             _callback: callback,
@@ -48,13 +51,42 @@ impl SizeWatch {
     /// Observes `new` instead of `old` (the canvas was replaced).
     pub fn retarget(&self, old: &Element, new: &Element) {
         self.observer.unobserve(old);
-        self.observer.observe(new);
+        observe(&self.observer, new);
     }
 
     /// Stops observing.
     pub fn dispose(&self) {
         self.observer.disconnect();
     }
+}
+
+/// Observes `target`'s device-pixel content box where the browser supports it (it then also
+/// reports moves that change the device pixels covered), its content box elsewhere.
+fn observe(observer: &ResizeObserver, target: &Element) {
+    let options = js_sys::Object::new();
+    // Setting a property on a fresh object cannot fail.
+    let _ = js_sys::Reflect::set(&options, &"box".into(), &"device-pixel-content-box".into());
+    let observe = js_sys::Reflect::get(observer, &"observe".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let with_box = observe.is_some_and(|f| f.call2(observer, target, &options).is_ok());
+    if !with_box {
+        observer.observe(target);
+    }
+}
+
+/// `entry.devicePixelContentBoxSize[0]` as whole device pixels, if the browser has it.
+fn device_pixels(entry: &JsValue) -> Option<(u32, u32)> {
+    let sizes = js_sys::Reflect::get(entry, &"devicePixelContentBoxSize".into()).ok()?;
+    let first = js_sys::Reflect::get_u32(&sizes, 0).ok()?;
+    let size = |key: &str| {
+        js_sys::Reflect::get(&first, &key.into())
+            .ok()?
+            .as_f64()
+            .filter(|v| v.is_finite() && *v >= 1.0 && *v <= 65_535.0)
+            .map(|v| v.round() as u32)
+    };
+    Some((size("inlineSize")?, size("blockSize")?))
 }
 
 /// Reports the window's device pixel ratio whenever it changes.
@@ -128,8 +160,9 @@ impl DprWatch {
     }
 }
 
-/// What changed: the canvas's CSS size (`Some`) or the window's DPR (`None`).
-pub type LayoutChange = Option<(f64, f64)>;
+/// What changed: the canvas's CSS size and, where known, its device-pixel size (`Some`),
+/// or the window's DPR (`None`).
+pub type LayoutChange = Option<(f64, f64, Option<(u32, u32)>)>;
 
 /// Both watches of one view's canvas: its CSS size and, unless the view's DPR is fixed by
 /// an option, the window's device pixel ratio.
@@ -149,8 +182,8 @@ impl LayoutWatch {
     ) -> Result<LayoutWatch, ViewerError> {
         let on_change = Rc::new(on_change);
         let on_size = on_change.clone();
-        let size = SizeWatch::new(canvas, move |width, height| {
-            on_size(Some((width, height)), None);
+        let size = SizeWatch::new(canvas, move |width, height, device| {
+            on_size(Some((width, height, device)), None);
         })?;
         let dpr = if follow_dpr {
             Some(DprWatch::new(window.clone(), move |_dpr, rearm_error| {
@@ -180,9 +213,15 @@ impl LayoutWatch {
 /// fixes it (`follow_dpr` false).
 pub fn relaid(layout: &Layout, change: LayoutChange, follow_dpr: bool) -> Layout {
     let mut layout = layout.clone();
-    if let Some((width, height)) = change {
-        layout.css_width = width;
-        layout.css_height = height;
+    match change {
+        Some((width, height, device)) => {
+            layout.css_width = width;
+            layout.css_height = height;
+            // Device pixels only count at the window's own DPR.
+            layout.device_size = device.filter(|_| follow_dpr);
+        }
+        // The DPR changed: the device-pixel size is stale until the observer reports.
+        None => layout.device_size = None,
     }
     if follow_dpr {
         if let Some(window) = web_sys::window() {

@@ -10,6 +10,14 @@
 //! and a keyframe, so the picture resumes by itself. A refusal (4401, 4426, 4406, 4404, a
 //! protocol violation) ends in `closed` with no retry; `reconnect()` forces an attempt now
 //! in any state.
+//!
+//! Dead links ([`Liveness`]): an attempt that has no `Config` within `connectTimeoutMs`
+//! (a socket stuck in `CONNECTING`, a server that accepts and never answers) and a
+//! negotiated connection that hears nothing for three of the server's heartbeat intervals
+//! (half-open after a laptop slept) are given up and retried like a lost connection. The
+//! backoff starts over only after a connection stayed negotiated for
+//! [`crate::liveness::STABLE_AFTER_MS`], so a server that crashes right after `Config` is
+//! retried ever more slowly, not every 250 ms for ever.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -21,14 +29,15 @@ use rfb_protocol::{
 use wasm_bindgen::JsValue;
 use web_sys::WebSocket;
 
-use super::core::{Outbox, ViewerCore};
+use super::core::{performance_now, Outbox, ViewerCore};
 use super::error::ViewerError;
 use super::events::{EventSink, ViewState, ViewerEvent};
 use super::options::Options;
 use super::probe;
 use super::socket::{send_if_open, Socket, SocketHandler};
-use super::timer::Timeout;
+use super::timer::{Interval, Timeout};
 use crate::input::{viewport, ViewportTracker};
+use crate::liveness::{was_stable, Dead, Liveness};
 use crate::reconnect::{retries_after, Backoff, ReconnectPolicy};
 
 /// What a session needs to connect.
@@ -46,6 +55,8 @@ pub struct SessionParams {
     pub debug: bool,
     /// How to reconnect after the connection ends (`None`: never by itself).
     pub reconnect: Option<ReconnectPolicy>,
+    /// Milliseconds from opening the socket to `Config` before the attempt is given up.
+    pub connect_timeout_ms: f64,
 }
 
 impl SessionParams {
@@ -58,13 +69,20 @@ impl SessionParams {
             image_only: options.image_only,
             debug: options.debug,
             reconnect: options.reconnect,
+            connect_timeout_ms: options.connect_timeout_ms,
         }
     }
 }
 
+/// What the session does when the core finds the stream's video undecodable.
+type OnVideoUnsupported = Box<dyn Fn()>;
+
 /// The socket the core's messages go out on, once there is one.
 #[derive(Default)]
-pub struct SocketSlot(RefCell<Option<WebSocket>>);
+pub struct SocketSlot(
+    RefCell<Option<WebSocket>>,
+    RefCell<Option<OnVideoUnsupported>>,
+);
 
 impl SocketSlot {
     /// Sends an already encoded client message (input the main thread encoded, in worker
@@ -80,6 +98,12 @@ impl SocketSlot {
 impl Outbox for SocketSlot {
     fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError> {
         self.send_encoded(&encode_client(msg))
+    }
+
+    fn video_unsupported(&self) {
+        if let Some(on) = self.1.borrow().as_ref() {
+            on();
+        }
     }
 }
 
@@ -99,13 +123,22 @@ struct State {
     backoff: Option<Backoff>,
     /// The scheduled reconnect attempt.
     retry: Option<Timeout>,
+    /// The current attempt's liveness (`None` between attempts).
+    liveness: Option<Liveness>,
+    /// What the server lets this viewer do (a watcher sends no viewport changes).
+    role: Option<rfb_protocol::Role>,
     disposed: bool,
 }
+
+/// How often the liveness of the connection is checked (ms).
+const LIVENESS_CHECK_MS: i32 = 250;
 
 struct Shared {
     st: RefCell<State>,
     slot: Rc<SocketSlot>,
     socket: RefCell<Option<Socket>>,
+    /// Runs the liveness checks for the session's whole life.
+    watch: RefCell<Option<Interval>>,
     /// This session, for the callbacks it schedules.
     me: Weak<Shared>,
 }
@@ -137,12 +170,34 @@ impl Session {
                 viewport: ViewportTracker::default(),
                 backoff,
                 retry: None,
+                liveness: None,
+                role: None,
                 disposed: false,
             }),
             slot,
             socket: RefCell::new(None),
+            watch: RefCell::new(None),
             me: me.clone(),
         });
+        let weak = Rc::downgrade(&shared);
+        *shared.slot.1.borrow_mut() = Some(Box::new(move || {
+            // From a task of its own: the core is borrowed while it reports this.
+            let weak = weak.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(shared) = weak.upgrade() {
+                    Shared::fall_back_to_images(&shared);
+                }
+            });
+        }));
+        let weak = Rc::downgrade(&shared);
+        match Interval::new(LIVENESS_CHECK_MS, move || {
+            if let Some(shared) = weak.upgrade() {
+                Shared::check_liveness(&shared);
+            }
+        }) {
+            Ok(timer) => *shared.watch.borrow_mut() = Some(timer),
+            Err(e) => shared.st.borrow().events.emit(ViewerEvent::Error(e)),
+        }
         let weak = Rc::downgrade(&shared);
         wasm_bindgen_futures::spawn_local(async move {
             let image_only = match weak.upgrade() {
@@ -168,6 +223,9 @@ impl Session {
         let mut st = self.shared.st.borrow_mut();
         if !st.opened || st.disposed || st.state.is_final() {
             return;
+        }
+        if st.role.is_some_and(|r| !r.may_control()) {
+            return; // a watcher: the server would drop it
         }
         if let Some(viewport) = st.viewport.changed(viewport) {
             st.log(&format!("sending {viewport:?}"));
@@ -203,9 +261,12 @@ impl Session {
             let mut st = self.shared.st.borrow_mut();
             st.disposed = true;
             st.retry = None;
+            st.liveness = None;
             st.state = ViewState::Closed;
             st.core.close();
         }
+        // Dropped outside its own callback: dispose is never called from the check.
+        self.shared.watch.borrow_mut().take();
         self.shared.slot.0.borrow_mut().take();
         // Dropping the socket detaches its handlers and closes it with 1000.
         let socket = self.shared.socket.borrow_mut().take();
@@ -253,6 +314,10 @@ impl Shared {
         st.opened = false;
         st.report = None;
         st.viewport = ViewportTracker::default();
+        st.liveness = Some(Liveness::new(
+            st.params.connect_timeout_ms,
+            performance_now(),
+        ));
         st.core.resume();
         st.log(&format!("connecting to {}", st.params.url));
         let url = st.params.url.clone();
@@ -264,6 +329,76 @@ impl Shared {
             // A malformed URL: retrying cannot help.
             Err(e) => st.fail(e),
         }
+    }
+
+    /// The browser cannot decode the stream's H.264 (the core reported why): connect
+    /// again advertising images only.
+    fn fall_back_to_images(shared: &Rc<Shared>) {
+        {
+            let mut st = shared.st.borrow_mut();
+            if st.disposed {
+                return;
+            }
+            st.params.image_only = true;
+            st.caps.retain(|c| c != rfb_protocol::CAP_H264_ANNEXB);
+            if st.caps.is_empty() {
+                st.fail(ViewerError::NoCapabilities);
+                return;
+            }
+            st.log("video does not decode here: reconnecting with images only");
+            st.retry = None;
+            st.core.suspend();
+            st.force_state(ViewState::Reconnecting);
+        }
+        Shared::open_socket(shared);
+    }
+
+    /// The periodic liveness check: a connection that shows no sign of life in time is
+    /// dropped and handled like a lost one (reported, retried with backoff).
+    fn check_liveness(shared: &Rc<Shared>) {
+        let dead = {
+            let mut st = shared.st.borrow_mut();
+            if st.disposed {
+                return;
+            }
+            match st.liveness.as_mut() {
+                Some(liveness) => liveness.check(performance_now()),
+                None => None,
+            }
+        };
+        let Some(dead) = dead else { return };
+        // Dropping the socket detaches its handlers and closes it.
+        shared.slot.0.borrow_mut().take();
+        let socket = shared.socket.borrow_mut().take();
+        drop(socket);
+        let mut st = shared.st.borrow_mut();
+        let what = match dead {
+            Dead::NoConfig {
+                opened: false,
+                after_ms,
+            } => format!("did not open within {after_ms:.0} ms (no answer from the server)"),
+            Dead::NoConfig {
+                opened: true,
+                after_ms,
+            } => format!(
+                "opened, but the server sent no stream configuration within {after_ms:.0} ms"
+            ),
+            Dead::Silent {
+                silent_ms,
+                heartbeat_ms,
+            } => format!(
+                "went silent: nothing for {silent_ms:.0} ms although the server sends \
+                 something every {heartbeat_ms} ms (a dead or half-open link)"
+            ),
+        };
+        st.log(&format!("giving the connection up: {what}"));
+        let error = ViewerError::Timeout {
+            url: st.params.url.clone(),
+            what,
+        };
+        st.connection_over();
+        // 1006: what the browser reports for a connection lost without a close; retried.
+        st.ended(1006, Some(error), &shared.me);
     }
 
     /// The scheduled attempt is due. Runs from a task of its own, not inside the timer's
@@ -301,6 +436,18 @@ impl State {
         if self.state != state {
             self.state = state;
             self.events.emit(ViewerEvent::State(state));
+        }
+    }
+
+    /// The attempt is over: the backoff starts over if it had been negotiated long
+    /// enough to count as a good connection.
+    fn connection_over(&mut self) {
+        let liveness = self.liveness.take();
+        let negotiated_for = liveness.and_then(|l| l.negotiated_for(performance_now()));
+        if was_stable(negotiated_for) {
+            if let Some(backoff) = self.backoff.as_mut() {
+                backoff.reset();
+            }
         }
     }
 
@@ -370,10 +517,10 @@ impl State {
         };
         match msg {
             ServerMessage::Config(config) => {
-                self.core.config(config);
-                if let Some(backoff) = self.backoff.as_mut() {
-                    backoff.reset();
+                if let Some(liveness) = self.liveness.as_mut() {
+                    liveness.negotiated(performance_now(), config.heartbeat_ms);
                 }
+                self.core.config(config);
                 self.set_state(ViewState::Negotiated);
             }
             ServerMessage::VideoChunk(chunk) => self.core.video_chunk(&chunk),
@@ -388,9 +535,14 @@ impl State {
                 self.report = Some(report);
             }
             ServerMessage::Heartbeat => self.core.heartbeat(),
-            ServerMessage::Role(role) => self.log(&format!("role now {}", role.name())),
+            ServerMessage::Role(role) => {
+                self.log(&format!("role now {}", role.name()));
+                self.role = Some(role);
+                self.events.emit(ViewerEvent::Role(role));
+            }
             ServerMessage::Clipboard(offer) => {
-                self.log(&format!("clipboard offer of {} bytes", offer.text.len()))
+                self.log(&format!("clipboard offer of {} bytes", offer.text.len()));
+                self.events.emit(ViewerEvent::Clipboard(offer.text));
             }
         }
     }
@@ -447,6 +599,9 @@ impl SocketHandler for Shared {
     fn opened(&self) {
         let mut st = self.st.borrow_mut();
         st.opened = true;
+        if let Some(liveness) = st.liveness.as_mut() {
+            liveness.opened();
+        }
         st.set_state(ViewState::Open);
         let hello = st.hello();
         st.log(&format!("open, sending {hello:?}"));
@@ -458,6 +613,9 @@ impl SocketHandler for Shared {
     fn message(&self, bytes: Vec<u8>) {
         let mut st = self.st.borrow_mut();
         if !st.disposed {
+            if let Some(liveness) = st.liveness.as_mut() {
+                liveness.heard(performance_now());
+            }
             st.handle(&bytes);
         }
     }
@@ -478,6 +636,7 @@ impl SocketHandler for Shared {
         st.log(&format!("closed with {code} {reason:?}"));
         self.slot.0.borrow_mut().take();
         let error = st.close_error(code, reason);
+        st.connection_over();
         st.ended(code, error, &self.me);
     }
 }

@@ -8,9 +8,11 @@
 //! Colour: a 2D context's `colorSpace` is fixed when it is created, so the context is
 //! created at the first draw, in the colour space of that frame (`srgb`, or `display-p3`
 //! for frames tagged Display P3), and drawing never converts between the two. When a later
-//! frame is tagged differently, the canvas element is replaced by a clone (same attributes,
-//! so same style, id, class and tabindex) with a fresh context, and the view is told so it
-//! moves its listeners and observers.
+//! frame is tagged differently and the view created the canvas, the element is replaced by
+//! a clone (same attributes, so same style, id, class and tabindex) with a fresh context,
+//! and the view is told so it moves its listeners and observers. A canvas the page passed
+//! in is never replaced (the page holds references and listeners on it): frames of the
+//! other colour space are drawn into its context, converted by the browser.
 
 use std::cell::RefCell;
 
@@ -51,18 +53,42 @@ pub struct Layout {
     pub dpr: f64,
     /// Largest backing-store side.
     pub max_backing_dimension: u32,
+    /// The content box in device pixels exactly, where the browser reports it
+    /// (`devicePixelContentBoxSize`): at a fractional DPR (1.25, 1.5) `CSS size x DPR`
+    /// rounded can be a pixel off the pixels the canvas covers, which blurs everything by
+    /// resampling. `None`: the DPR is overridden, or the browser does not say. Used only
+    /// when within a pixel of `CSS size x DPR`.
+    pub device_size: Option<(u32, u32)>,
 }
 
 impl Layout {
-    /// The geometry of a `width x height` frame on this layout.
+    /// The geometry of a `width x height` frame on this layout: the backing store is the
+    /// exact device-pixel size when known, else `CSS size x DPR`, capped either way.
     pub fn geometry(&self, width: u32, height: u32) -> ViewGeometry {
-        ViewGeometry::new(
+        let mut geometry = ViewGeometry::new(
             self.fit,
             (width, height),
             (self.css_width, self.css_height),
             self.dpr,
             self.max_backing_dimension,
-        )
+        );
+        // Only a correction of the rounding is believed: Chromium's DPR emulation (devtools,
+        // automation) reports CSS pixels here, which would halve the resolution at DPR 2.
+        let near = |device: u32, css: f64| (f64::from(device) - css * self.dpr).abs() <= 1.0;
+        let device = self.device_size.filter(|&(w, h)| {
+            w > 0 && h > 0 && near(w, self.css_width) && near(h, self.css_height)
+        });
+        if let Some((w, h)) = device {
+            let (w, h) = rfb_protocol::fit::backing_size(
+                f64::from(w),
+                f64::from(h),
+                1.0,
+                self.max_backing_dimension,
+            );
+            geometry.backing_width = w;
+            geometry.backing_height = h;
+        }
+        geometry
     }
 }
 
@@ -111,7 +137,10 @@ pub type OnReplaced = Box<dyn Fn(&HtmlCanvasElement)>;
 pub struct CanvasSurface {
     canvas: RefCell<HtmlCanvasElement>,
     context: RefCell<Option<Context>>,
-    on_replaced: OnReplaced,
+    /// `None` for a canvas the page passed in: it is never replaced (the page's listeners
+    /// and references must keep pointing at the live element), so frames in another
+    /// colour space are drawn into its context and converted by the browser.
+    on_replaced: Option<OnReplaced>,
 }
 
 struct Context {
@@ -177,8 +206,10 @@ fn actual_color_space(context: &CanvasRenderingContext2d) -> Option<String> {
 }
 
 impl CanvasSurface {
-    /// A surface on `canvas`; `on_replaced` is called when the element is replaced.
-    pub fn new(canvas: HtmlCanvasElement, on_replaced: OnReplaced) -> CanvasSurface {
+    /// A surface on `canvas`. With `on_replaced` (a canvas the view created), a change of
+    /// colour space moves to a fresh element and `on_replaced` is told; without (the page's
+    /// own canvas), the element is kept whatever the frames' colour space.
+    pub fn new(canvas: HtmlCanvasElement, on_replaced: Option<OnReplaced>) -> CanvasSurface {
         CanvasSurface {
             canvas: RefCell::new(canvas),
             context: RefCell::new(None),
@@ -190,7 +221,7 @@ impl CanvasSurface {
     /// already has a context in another colour space).
     fn context_for(&self, color: ColorSpace) -> Result<CanvasRenderingContext2d, ViewerError> {
         if let Some(ctx) = self.context.borrow().as_ref() {
-            if ctx.color == color {
+            if ctx.color == color || self.on_replaced.is_none() {
                 return Ok(ctx.context.clone());
             }
         }
@@ -198,7 +229,21 @@ impl CanvasSurface {
             self.replace_canvas()?;
         }
         let mut context = context_2d(&self.canvas.borrow(), color)?;
-        if actual_color_space(&context).is_some_and(|c| c != color.canvas_color_space()) {
+        let mismatch = actual_color_space(&context).filter(|c| c != color.canvas_color_space());
+        if let (Some(actual), None) = (&mismatch, &self.on_replaced) {
+            // The page's canvas already had a context in the other space: draw into it.
+            let color = if actual == "display-p3" {
+                rfb_protocol::DISPLAY_P3
+            } else {
+                rfb_protocol::SRGB
+            };
+            *self.context.borrow_mut() = Some(Context {
+                context: context.clone(),
+                color,
+            });
+            return Ok(context);
+        }
+        if mismatch.is_some() {
             // The embedder's canvas already had a 2D context in the other colour space.
             self.replace_canvas()?;
             context = context_2d(&self.canvas.borrow(), color)?;
@@ -234,7 +279,9 @@ impl CanvasSurface {
             super::input::focus(&new);
         }
         *self.canvas.borrow_mut() = new.clone();
-        (self.on_replaced)(&new);
+        if let Some(on_replaced) = &self.on_replaced {
+            on_replaced(&new);
+        }
         Ok(())
     }
 }

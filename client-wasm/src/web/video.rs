@@ -12,6 +12,7 @@ use web_sys::{
 };
 
 use super::error::{js_reason, ViewerError};
+use crate::codec::Acceleration;
 
 /// A decoded frame, closed when dropped (a decoder stalls when its frames are not closed).
 pub struct OwnedFrame(VideoFrame);
@@ -47,9 +48,17 @@ pub struct VideoPipe {
     _error: Closure<dyn FnMut(JsValue)>,
 }
 
-/// The `VideoDecoderConfig` for a stream `Config`.
-pub fn decoder_config(config: &StreamConfig) -> VideoDecoderConfig {
+/// The `VideoDecoderConfig` for a stream `Config`, built with `acceleration`.
+pub fn decoder_config(config: &StreamConfig, acceleration: Acceleration) -> VideoDecoderConfig {
     let decoder_config = VideoDecoderConfig::new(&config.codec);
+    if acceleration != Acceleration::Default {
+        // Setting a property on a fresh dictionary object cannot fail.
+        let _ = js_sys::Reflect::set(
+            &decoder_config,
+            &"hardwareAcceleration".into(),
+            &acceleration.name().into(),
+        );
+    }
     decoder_config.set_optimize_for_latency(true);
     decoder_config.set_coded_width(config.width);
     decoder_config.set_coded_height(config.height);
@@ -77,6 +86,7 @@ impl VideoPipe {
     /// frame; `on_error` the decoder's asynchronous errors (after which it is closed).
     pub fn new(
         config: &StreamConfig,
+        acceleration: Acceleration,
         on_frame: impl FnMut(OwnedFrame) + 'static,
         mut on_error: impl FnMut(ViewerError) + 'static,
     ) -> Result<VideoPipe, ViewerError> {
@@ -106,7 +116,7 @@ impl VideoPipe {
             _error: error,
         };
         pipe.decoder
-            .configure(&decoder_config(config))
+            .configure(&decoder_config(config, acceleration))
             .map_err(configure_error)?;
         Ok(pipe)
     }
@@ -153,5 +163,20 @@ impl Drop for VideoPipe {
             // Closing an open decoder cannot fail; its pending outputs are discarded.
             let _ = self.decoder.close();
         }
+    }
+}
+
+/// Whether this browser decodes `config` built with `acceleration`
+/// (`VideoDecoder.isConfigSupported` with the stream's real codec string, size and colour
+/// space). A browser without the method or a failed query counts as supported: the decoder
+/// itself will tell.
+pub async fn supports(config: &StreamConfig, acceleration: Acceleration) -> bool {
+    let promise = VideoDecoder::is_config_supported(&decoder_config(config, acceleration));
+    match wasm_bindgen_futures::JsFuture::from(promise).await {
+        Ok(support) => support
+            .unchecked_into::<web_sys::VideoDecoderSupport>()
+            .get_supported()
+            .unwrap_or(true),
+        Err(_) => true,
     }
 }

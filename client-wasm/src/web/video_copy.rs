@@ -3,7 +3,11 @@
 //! range the stream's `Config` announced (the `yuv` crate, the same one the server encodes
 //! with), and put on a frame-sized `OffscreenCanvas` (`putImageData`), which the surface
 //! then draws through the fit like any picture. Two such canvases alternate (the one on
-//! screen and the next), so nothing is allocated per frame.
+//! screen and the next), and the buffers a conversion goes through ([`Scratch`]: the JS
+//! staging buffer `copyTo` fills, its copy in wasm memory, the RGBA result and the
+//! `ImageData` it is written to) are kept for the next frame, so a steady stream allocates
+//! nothing per frame: the planes are copied out once, into wasm once, converted, and
+//! written into the canvas's pixels.
 //!
 //! Worker mode uses it because headless Chromium without a GPU makes a worker wait for the
 //! page's main thread whenever it turns a `VideoFrame` into pixels itself (`drawImage`,
@@ -24,6 +28,30 @@ use yuv::{YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
 use super::error::js_reason;
 
+/// The buffers of one conversion, reused by the next (see the module doc).
+#[derive(Default)]
+pub struct Scratch {
+    /// What `copyTo` writes (a JS buffer: wasm memory may grow, detaching views of it,
+    /// while the copy is under way).
+    staging: Option<Uint8Array>,
+    /// The planes in wasm memory.
+    planes: Vec<u8>,
+    /// The converted pixels.
+    rgba: Vec<u8>,
+    /// The `ImageData` they are put through, with its size and colour space.
+    image: Option<(ImageData, u32, u32, ColorSpace)>,
+}
+
+/// True where the viewer should convert I420 frames itself by default in a worker: in
+/// Chromium (it has `navigator.userAgentData`), whose worker waits for the page's main
+/// thread to turn a `VideoFrame` into pixels when there is no GPU. Other engines draw the
+/// frame without that wait, so the browser's own path (no copies) is kept there.
+pub fn copy_by_default() -> bool {
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or_default();
+    Reflect::get(&navigator, &"userAgentData".into())
+        .is_ok_and(|v| !v.is_undefined() && !v.is_null())
+}
+
 /// True for frames this module converts: I420 in CPU memory (software decoders).
 pub fn is_copyable(frame: &VideoFrame) -> bool {
     frame.format() == Some(VideoPixelFormat::I420)
@@ -37,6 +65,7 @@ pub async fn copy_frame(
     encoding: YuvEncoding,
     color: ColorSpace,
     spare: Option<OffscreenCanvas>,
+    scratch: &mut Scratch,
 ) -> Result<OffscreenCanvas, String> {
     let rect = frame
         .visible_rect()
@@ -44,8 +73,11 @@ pub async fn copy_frame(
     let (width, height) = (rect.width() as u32, rect.height() as u32);
     let size = frame.allocation_size().map_err(|e| js_reason(&e))?;
     // A JS buffer, not wasm memory: the copy completes later, and wasm memory may grow
-    // (detaching any view of it) meanwhile.
-    let buffer = Uint8Array::new_with_length(size);
+    // (detaching any view of it) meanwhile. Reused while frames keep their size.
+    let buffer = match scratch.staging.take() {
+        Some(b) if b.length() == size => b,
+        _ => Uint8Array::new_with_length(size),
+    };
     let layouts = JsFuture::from(
         frame
             .copy_to_with_u8_array(&buffer)
@@ -60,7 +92,34 @@ pub async fn copy_frame(
     let [y, u, v] = layouts.as_slice() else {
         return Err(format!("I420 copy gave {} planes", layouts.len()));
     };
-    let bytes = buffer.to_vec();
+    let mut bytes = std::mem::take(&mut scratch.planes);
+    bytes.resize(size as usize, 0);
+    buffer.copy_to(&mut bytes);
+    scratch.staging = Some(buffer);
+    let converted = convert(&bytes, [y, u, v], (width, height), size, encoding, scratch);
+    scratch.planes = bytes;
+    converted?;
+    let canvas = match spare {
+        Some(c) if (c.width(), c.height()) == (width, height) => c,
+        _ => OffscreenCanvas::new(width, height).map_err(|e| js_reason(&e))?,
+    };
+    let context = canvas_context(&canvas, color)?;
+    let data = image_data(scratch, width, height, color)?;
+    context
+        .put_image_data(&data, 0, 0)
+        .map_err(|e| js_reason(&e))?;
+    Ok(canvas)
+}
+
+/// The I420 `bytes` (planes at `layouts`) converted into `scratch.rgba`.
+fn convert(
+    bytes: &[u8],
+    [y, u, v]: [&PlaneLayout; 3],
+    (width, height): (u32, u32),
+    size: u32,
+    encoding: YuvEncoding,
+    scratch: &mut Scratch,
+) -> Result<(), String> {
     let plane = |layout: &PlaneLayout, rows: u32| -> Result<(&[u8], u32), String> {
         let (offset, stride) = (layout.get_offset() as usize, layout.get_stride());
         let end = offset + stride as usize * rows as usize;
@@ -83,7 +142,8 @@ pub async fn copy_frame(
         width,
         height,
     };
-    let mut rgba = vec![0u8; width as usize * height as usize * 4];
+    let rgba = &mut scratch.rgba;
+    rgba.resize(width as usize * height as usize * 4, 0);
     let range = if encoding.full_range {
         YuvRange::Full
     } else {
@@ -93,18 +153,8 @@ pub async fn copy_frame(
         MatrixCoefficients::Bt709 => YuvStandardMatrix::Bt709,
         MatrixCoefficients::Bt601 => YuvStandardMatrix::Bt601,
     };
-    yuv::yuv420_to_rgba(&image, &mut rgba, width * 4, range, matrix)
-        .map_err(|e| format!("YUV -> RGBA: {e}"))?;
-    let canvas = match spare {
-        Some(c) if (c.width(), c.height()) == (width, height) => c,
-        _ => OffscreenCanvas::new(width, height).map_err(|e| js_reason(&e))?,
-    };
-    let context = canvas_context(&canvas, color)?;
-    let data = image_data(&rgba, width, height, color)?;
-    context
-        .put_image_data(&data, 0, 0)
-        .map_err(|e| js_reason(&e))?;
-    Ok(canvas)
+    yuv::yuv420_to_rgba(&image, rgba, width * 4, range, matrix)
+        .map_err(|e| format!("YUV -> RGBA: {e}"))
 }
 
 /// The canvas's 2D context (created in `color` the first time).
@@ -127,8 +177,31 @@ fn canvas_context(
         .map_err(|_| "getContext('2d') returned something else".to_string())
 }
 
-/// `new ImageData(rgba, width, height, { colorSpace })` (web-sys lacks the settings form).
+/// An `ImageData` holding `scratch.rgba`: the last one, its pixels overwritten, when the
+/// size and colour space are unchanged, else a new one.
 fn image_data(
+    scratch: &mut Scratch,
+    width: u32,
+    height: u32,
+    color: ColorSpace,
+) -> Result<ImageData, String> {
+    if let Some((image, w, h, c)) = scratch.image.as_ref() {
+        if (*w, *h, *c) == (width, height, color) {
+            let data = Reflect::get(image, &"data".into())
+                .map_err(|e| js_reason(&e))?
+                .dyn_into::<Uint8ClampedArray>()
+                .map_err(|_| "ImageData.data is not a Uint8ClampedArray".to_string())?;
+            data.copy_from(&scratch.rgba);
+            return Ok(image.clone());
+        }
+    }
+    let image = new_image_data(&scratch.rgba, width, height, color)?;
+    scratch.image = Some((image.clone(), width, height, color));
+    Ok(image)
+}
+
+/// `new ImageData(rgba, width, height, { colorSpace })` (web-sys lacks the settings form).
+fn new_image_data(
     rgba: &[u8],
     width: u32,
     height: u32,

@@ -1,23 +1,24 @@
-//! `RemoteFramebufferView`: the one exported handle. It owns the main-thread parts (the
-//! element and its canvas, the size and DPR watches, input capture, the stats timer, the
-//! embedder's callbacks) and wires them to a [`Session`] and a [`ViewerCore`], which need
-//! no DOM.
+//! `RemoteFramebufferView`: the view whose connection, decoding and drawing run on the main
+//! thread. The element side (canvas, size and DPR watches, input, accessibility, `setFit`)
+//! is the [`Shell`] both views share; this back-end wires it to a [`Session`] and a
+//! [`ViewerCore`] (which need no DOM), and keeps the stats timer and the callbacks.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use js_sys::Function;
 use wasm_bindgen::prelude::*;
-use web_sys::{HtmlCanvasElement, HtmlElement};
+use web_sys::HtmlCanvasElement;
 
+use super::clipboard::ClipboardOffer;
 use super::core::ViewerCore;
 use super::error::{js_reason, ViewerError};
-use super::events::{fold_server_report, Deferred, EventSink, ViewerEvent};
-use super::input::InputCapture;
+use super::events::{fold_server_report, Deferred, ViewerEvent};
+use super::input::InputGeometry;
 use super::js::{stats_object, timing_object};
-use super::options::{parse_fit, Options};
-use super::resize::{relaid, LayoutChange, LayoutWatch};
+use super::options::Options;
 use super::session::{Session, SessionParams, SocketSlot};
+use super::shell::{window, Backend, Shell};
 use super::surface::{CanvasSurface, Layout};
 use crate::input::viewport;
 use crate::server_report::ServerReport;
@@ -38,43 +39,46 @@ struct StatsTimer {
 }
 
 struct Inner {
-    /// The canvas drawn on (replaced when the frames' colour space changes).
-    canvas: RefCell<HtmlCanvasElement>,
-    owns_canvas: bool,
-    dpr_override: Option<f64>,
+    /// The element side: canvas, watches, input, accessibility.
+    shell: Rc<Shell>,
     core: ViewerCore,
     session: Session,
-    slot: Rc<SocketSlot>,
     sink: Rc<Deferred>,
     server: Rc<Cell<ServerReport>>,
-    watch: RefCell<Option<LayoutWatch>>,
-    input: RefCell<Option<InputCapture>>,
     stats_timer: RefCell<Option<StatsTimer>>,
     disposed: Cell<bool>,
 }
 
-pub(super) fn window() -> Result<web_sys::Window, ViewerError> {
-    web_sys::window().ok_or_else(|| ViewerError::Browser {
-        what: "RemoteFramebufferView",
-        reason: "needs a window (use the worker entry point elsewhere)".into(),
-    })
+/// What input capture asks the in-thread view: where the frame is, and whether input
+/// reaches the app (not for a `view` role).
+struct InThread {
+    core: ViewerCore,
+    server: Rc<Cell<ServerReport>>,
 }
 
-/// `ws(s)://<location.host>/`.
-pub(super) fn default_url(window: &web_sys::Window) -> Result<String, ViewerError> {
-    let location = window.location();
-    let read = |r: Result<String, JsValue>| {
-        r.map_err(|e| ViewerError::Browser {
-            what: "reading location",
-            reason: js_reason(&e),
-        })
-    };
-    let scheme = if read(location.protocol())? == "https:" {
-        "wss"
-    } else {
-        "ws"
-    };
-    Ok(format!("{scheme}://{}/", read(location.host())?))
+impl InputGeometry for InThread {
+    fn input_target(&self) -> Option<crate::input::InputTarget> {
+        self.core.input_target()
+    }
+
+    fn may_control(&self) -> bool {
+        self.server.get().may_control()
+    }
+}
+
+impl Backend for Inner {
+    fn layout(&self) -> Layout {
+        self.core.layout()
+    }
+
+    fn set_layout(&self, layout: Layout) {
+        if self.disposed.get() {
+            return;
+        }
+        let viewport = viewport(layout.css_width, layout.css_height, layout.dpr);
+        self.core.set_layout(layout);
+        self.session.viewport_changed(viewport);
+    }
 }
 
 /// Calls an embedder callback; an exception it throws is logged, not lost.
@@ -97,10 +101,12 @@ pub(super) fn call(callback: &Option<Function>, name: &str, args: &[&JsValue]) {
 pub(super) fn event_handler(
     options: &Options,
     server: Rc<Cell<ServerReport>>,
+    clipboard: Rc<ClipboardOffer>,
 ) -> Rc<dyn Fn(ViewerEvent)> {
-    let (on_state, on_error, debug) = (
+    let (on_state, on_error, on_clipboard, debug) = (
         options.on_state.clone(),
         options.on_error.clone(),
+        options.on_clipboard.clone(),
         options.debug,
     );
     Rc::new(move |event| match event {
@@ -125,7 +131,11 @@ pub(super) fn event_handler(
             let _ = js_sys::Reflect::set(&js, &"retryInMs".into(), &retry_in_ms.into());
             call(&on_error, "onError", &[&js]);
         }
-        report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_)) => {
+        ViewerEvent::Clipboard(text) => {
+            clipboard.offer(text.clone());
+            call(&on_clipboard, "onClipboard", &[&JsValue::from_str(&text)]);
+        }
+        report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_) | ViewerEvent::Role(_)) => {
             fold_server_report(&server, &report, debug);
         }
     })
@@ -147,87 +157,48 @@ impl RemoteFramebufferView {
 
     fn create(element: JsValue, options: &JsValue) -> Result<RemoteFramebufferView, ViewerError> {
         let options = Options::from_js(options)?;
-        let window = window()?;
-        let url = match options.url.clone() {
-            Some(url) => url,
-            None => default_url(&window)?,
-        };
-        let params = SessionParams::new(url, &options);
-        let (canvas, owns_canvas) = match element.dyn_into::<HtmlCanvasElement>() {
-            Ok(canvas) => (canvas, false),
-            Err(element) => {
-                let container =
-                    element
-                        .dyn_into::<HtmlElement>()
-                        .map_err(|_| ViewerError::Options {
-                            option: "element",
-                            reason: "expected a canvas or an HTML element".into(),
-                        })?;
-                (create_canvas(&window, &container)?, true)
-            }
-        };
-        let rect = canvas.get_bounding_client_rect();
-        let dpr = options
-            .device_pixel_ratio
-            .unwrap_or_else(|| window.device_pixel_ratio());
-        let layout = Layout {
-            fit: options.fit,
-            background: options.background.clone(),
-            css_width: rect.width(),
-            css_height: rect.height(),
-            dpr,
-            max_backing_dimension: options.max_backing_dimension,
-        };
         let server = Rc::new(Cell::new(ServerReport::default()));
-        let sink = Deferred::new(event_handler(&options, server.clone()));
+        let clipboard = Rc::new(ClipboardOffer::default());
+        let sink = Deferred::new(event_handler(&options, server.clone(), clipboard.clone()));
+        let (shell, url, layout) = Shell::new(element, &options, sink.clone())?;
+        let params = SessionParams::new(url, &options);
         let slot = Rc::new(SocketSlot::default());
-        let inner = Rc::new_cyclic(|weak: &Weak<Inner>| {
-            let weak = weak.clone();
-            let surface = CanvasSurface::new(
-                canvas.clone(),
-                Box::new(move |new: &HtmlCanvasElement| {
-                    if let Some(inner) = weak.upgrade() {
-                        inner.canvas_replaced(new);
-                    }
-                }),
-            );
-            let core = ViewerCore::new(
-                Box::new(surface),
-                layout,
-                slot.clone(),
-                sink.clone(),
-                options.debug,
-                options.decoder_stall_ms,
-            );
-            core.copy_video_frames(options.copy_video_frames.unwrap_or(false));
-            let session = Session::start(params, core.clone(), slot.clone(), sink.clone());
-            Inner {
-                canvas: RefCell::new(canvas.clone()),
-                owns_canvas,
-                dpr_override: options.device_pixel_ratio,
-                core,
-                session,
-                slot,
-                sink,
-                server,
-                watch: RefCell::new(None),
-                input: RefCell::new(None),
-                stats_timer: RefCell::new(None),
-                disposed: Cell::new(false),
+        let weak_shell = Rc::downgrade(&shell);
+        let on_replaced: super::surface::OnReplaced = Box::new(move |new: &HtmlCanvasElement| {
+            if let Some(shell) = weak_shell.upgrade() {
+                shell.canvas_replaced(new);
             }
         });
-        Inner::watch_size(&inner, &window)?;
-        if options.input {
-            let capture = InputCapture::new(
-                canvas,
-                Rc::new(inner.core.clone()),
-                inner.slot.clone(),
-                inner.sink.clone(),
-            )?;
-            *inner.input.borrow_mut() = Some(capture);
-        }
+        // Only a canvas the view created may be swapped for another colour space.
+        let surface =
+            CanvasSurface::new(shell.canvas(), shell.owns_canvas().then_some(on_replaced));
+        let core = ViewerCore::new(
+            Box::new(surface),
+            layout,
+            slot.clone(),
+            sink.clone(),
+            options.debug,
+            options.decoder_stall_ms,
+        );
+        core.copy_video_frames(options.copy_video_frames.unwrap_or(false));
+        let session = Session::start(params, core.clone(), slot.clone(), sink.clone());
+        let inner = Rc::new(Inner {
+            shell: shell.clone(),
+            core,
+            session,
+            sink,
+            server,
+            stats_timer: RefCell::new(None),
+            disposed: Cell::new(false),
+        });
+        let backend: Weak<dyn Backend> = Rc::downgrade(&inner) as Weak<Inner>;
+        let controls = Rc::new(InThread {
+            core: inner.core.clone(),
+            server: inner.server.clone(),
+        });
+        shell.attach(backend, controls, slot, clipboard, options.input)?;
         if options.on_stats.is_some() {
-            Inner::start_stats_timer(&inner, &window, options.on_stats.clone())?;
+            Inner::start_stats_timer(&inner, &window()?, options.on_stats.clone())?;
         }
         Ok(RemoteFramebufferView { inner })
     }
@@ -239,11 +210,12 @@ impl RemoteFramebufferView {
         self.inner.stats()
     }
 
-    /// The canvas the view draws on. It is replaced by a clone when the stream's colour
-    /// space changes (a 2D context's colour space is fixed), so read it when needed.
+    /// The canvas the view draws on. A canvas the view created in a container is replaced
+    /// by a clone when the stream's colour space changes (a 2D context's colour space is
+    /// fixed), so read it when needed; a canvas the page passed in is never replaced.
     #[wasm_bindgen(getter)]
     pub fn canvas(&self) -> HtmlCanvasElement {
-        self.inner.canvas.borrow().clone()
+        self.inner.shell.canvas()
     }
 
     /// `connecting`, `open`, `negotiated`, `closed` or `error`.
@@ -252,11 +224,19 @@ impl RemoteFramebufferView {
         self.inner.session.state().name().to_string()
     }
 
-    /// The canvas pixels: `{ width, height, colorSpace, data }` with `data` RGBA bytes in
-    /// the canvas's colour space.
-    #[wasm_bindgen(unchecked_return_type = "CaptureResult")]
-    pub fn capture(&self) -> Result<JsValue, JsValue> {
-        self.inner.core.capture().map_err(|e| e.to_js())
+    /// The canvas pixels and the stats of the frame they show: resolves to `{ width,
+    /// height, colorSpace, data, stats }` with `data` RGBA bytes in the canvas's colour
+    /// space. The pixels are read when `capture()` is called (a `Promise`, like a
+    /// `WorkerView`'s, so code works with both).
+    #[wasm_bindgen(unchecked_return_type = "Promise<CaptureResult>")]
+    pub fn capture(&self) -> js_sys::Promise {
+        match self.inner.core.capture() {
+            Ok(capture) => {
+                let _ = js_sys::Reflect::set(&capture, &"stats".into(), &self.inner.stats());
+                js_sys::Promise::resolve(&capture)
+            }
+            Err(e) => js_sys::Promise::reject(&e.to_js()),
+        }
     }
 
     /// Changes the fit mode (`contain`, `cover`, `fill`) and optionally the letterbox
@@ -267,14 +247,7 @@ impl RemoteFramebufferView {
         #[wasm_bindgen(unchecked_param_type = "FitMode")] fit: String,
         background: Option<String>,
     ) -> Result<(), JsValue> {
-        let fit = parse_fit(&fit).map_err(|e| e.to_js())?;
-        let mut layout = self.inner.core.layout();
-        layout.fit = fit;
-        if let Some(background) = background {
-            layout.background = background;
-        }
-        self.inner.core.set_layout(layout);
-        Ok(())
+        self.inner.shell.set_fit(&fit, background)
     }
 
     /// Drops the connection (if any) and connects again now: also after the server
@@ -292,34 +265,6 @@ impl RemoteFramebufferView {
     }
 }
 
-pub(super) fn create_canvas(
-    window: &web_sys::Window,
-    container: &HtmlElement,
-) -> Result<HtmlCanvasElement, ViewerError> {
-    let dom_error = |e: JsValue| ViewerError::Browser {
-        what: "creating the canvas",
-        reason: js_reason(&e),
-    };
-    let document = window
-        .document()
-        .ok_or_else(|| dom_error(JsValue::from_str("no document")))?;
-    let canvas = document
-        .create_element("canvas")
-        .map_err(dom_error)?
-        .dyn_into::<HtmlCanvasElement>()
-        .map_err(|_| {
-            dom_error(JsValue::from_str(
-                "createElement('canvas') returned something else",
-            ))
-        })?;
-    let style = canvas.style();
-    for (property, value) in [("display", "block"), ("width", "100%"), ("height", "100%")] {
-        style.set_property(property, value).map_err(dom_error)?;
-    }
-    container.append_child(&canvas).map_err(dom_error)?;
-    Ok(canvas)
-}
-
 impl Inner {
     fn stats(&self) -> JsValue {
         stats_object(
@@ -327,50 +272,6 @@ impl Inner {
             self.core.shown_frame().as_ref(),
             &self.server.get(),
         )
-    }
-
-    /// Follows the canvas's CSS size and, unless overridden, the window's DPR.
-    fn watch_size(inner: &Rc<Inner>, window: &web_sys::Window) -> Result<(), ViewerError> {
-        let weak: Weak<Inner> = Rc::downgrade(inner);
-        let watch = LayoutWatch::new(
-            &inner.canvas.borrow(),
-            window,
-            inner.dpr_override.is_none(),
-            move |change, error| {
-                if let Some(inner) = weak.upgrade() {
-                    if let Some(e) = error {
-                        inner.sink.emit(ViewerEvent::Error(e));
-                    }
-                    inner.relayout(change);
-                }
-            },
-        )?;
-        *inner.watch.borrow_mut() = Some(watch);
-        Ok(())
-    }
-
-    /// The canvas size or the DPR changed: redraw at the new backing size and tell the
-    /// server.
-    fn relayout(&self, change: LayoutChange) {
-        if self.disposed.get() {
-            return;
-        }
-        let layout = relaid(&self.core.layout(), change, self.dpr_override.is_none());
-        let viewport = viewport(layout.css_width, layout.css_height, layout.dpr);
-        self.core.set_layout(layout);
-        self.session.viewport_changed(viewport);
-    }
-
-    /// The surface replaced the canvas (another colour space): move the watches and the
-    /// input listeners to the new element. Runs inside a draw: it must not call the core.
-    fn canvas_replaced(&self, new: &HtmlCanvasElement) {
-        let old = self.canvas.replace(new.clone());
-        if let Some(watch) = self.watch.borrow().as_ref() {
-            watch.retarget(&old, new);
-        }
-        if let Some(input) = self.input.borrow().as_ref() {
-            input.retarget(new);
-        }
     }
 
     fn start_stats_timer(
@@ -404,19 +305,11 @@ impl Inner {
         }
         self.sink.detach();
         self.session.dispose();
-        if let Some(input) = self.input.borrow_mut().take() {
-            input.dispose();
-        }
-        if let Some(watch) = self.watch.borrow_mut().take() {
-            watch.dispose();
-        }
+        self.shell.dispose();
         if let Some(timer) = self.stats_timer.borrow_mut().take() {
             if let Some(window) = web_sys::window() {
                 window.clear_interval_with_handle(timer.id);
             }
-        }
-        if self.owns_canvas {
-            self.canvas.borrow().remove();
         }
     }
 }

@@ -146,9 +146,10 @@ pub(crate) async fn run(
         registration.metrics.clone(),
         sink,
     );
-    if let Some(viewport) = hello.viewport {
-        // The first viewport counts like any later one: a `resize` event and, under
-        // match-client, the first target size.
+    // The first viewport of a controller counts like any later one: a `resize` event
+    // and, under match-client, the first target size. A watcher's is not input it sent,
+    // so it is neither forwarded nor counted as refused.
+    if let Some(viewport) = hello.viewport.filter(|_| role.may_control()) {
         if session
             .on_message(rfb_protocol::ClientMessage::SetViewport(viewport))
             .is_err()

@@ -9,10 +9,11 @@ use std::rc::{Rc, Weak};
 use rfb_protocol::{ClientMessage, BT601_LIMITED};
 
 use super::{performance_now, Held, State};
+use crate::codec::{Acceleration, Next};
 use crate::policy::{Decoded, InFlight};
 use crate::web::error::ViewerError;
 use crate::web::events::ViewerEvent;
-use crate::web::video::{OwnedFrame, VideoPipe};
+use crate::web::video::{supports, OwnedFrame, VideoPipe};
 use crate::web::video_copy::{copy_frame, is_copyable};
 
 impl State {
@@ -28,8 +29,13 @@ impl State {
         let generation = self.generation;
         let (on_frame, on_error): (Weak<RefCell<State>>, Weak<RefCell<State>>) =
             (Rc::downgrade(shared), Rc::downgrade(shared));
+        let acceleration = self
+            .codec
+            .as_ref()
+            .map_or(Acceleration::Default, |c| c.acceleration());
         let pipe = VideoPipe::new(
             config,
+            acceleration,
             move |frame| {
                 if let Some(state) = on_frame.upgrade() {
                     state
@@ -48,7 +54,11 @@ impl State {
         );
         match pipe {
             Ok(pipe) => {
-                self.log(&format!("decoder configured for {}", pipe.codec()));
+                self.log(&format!(
+                    "decoder configured for {} ({})",
+                    pipe.codec(),
+                    acceleration.name()
+                ));
                 self.video = Some(pipe);
             }
             Err(e) => {
@@ -64,15 +74,43 @@ impl State {
     /// and rebuild the decoder at that keyframe (not here: this may run inside the
     /// decoder's own callback). The canvas keeps the last frame drawn meanwhile.
     pub(super) fn decoder_failed(&mut self, mut error: ViewerError) {
+        if self.video_refused {
+            return; // video was given up: a late callback of the last decoder
+        }
         if let ViewerError::Decode { seq, .. } = &mut error {
             if *seq == 0 {
                 *seq = self.policy.oldest_in_flight().unwrap_or(0);
             }
         }
         self.events.emit(ViewerEvent::Error(error));
+        let next = self.codec.as_mut().map(|c| c.failed(false));
+        self.next_decoder(next);
+    }
+
+    /// After a failure: drop what the decoder held and rebuild it at the next keyframe,
+    /// or give video up when the codec does not decode here (see `crate::codec`).
+    fn next_decoder(&mut self, next: Option<Next>) {
         let (ack, reset) = self.policy.decoder_failed();
         self.send_ack(ack);
         self.watchdog.reset();
+        // The decoder itself is dropped at the rebuild (this may run inside its callback).
+        if next == Some(Next::GiveUp) {
+            let codec = self
+                .config
+                .as_ref()
+                .map_or("", |c| c.codec.as_str())
+                .to_string();
+            self.events.emit(ViewerEvent::Error(ViewerError::Configure {
+                codec,
+                reason: "this browser cannot decode it (also not with prefer-software); \
+                         switching to images"
+                    .into(),
+            }));
+            self.needs_rebuild = false;
+            self.video_refused = true;
+            self.outbox.video_unsupported();
+            return;
+        }
         self.decoder_resets += 1;
         if reset {
             self.send(&ClientMessage::DecoderReset);
@@ -80,11 +118,44 @@ impl State {
         self.needs_rebuild = true;
     }
 
+    /// Asks the browser whether it decodes the current configuration as the next decoder
+    /// will be built; a no is handled like a failure before the first frame (software
+    /// next, then images), and the next rung is checked the same way.
+    pub(super) fn check_support(&self, shared: &Rc<RefCell<State>>) {
+        let (Some(config), Some(codec)) = (self.config.clone(), self.codec.as_ref()) else {
+            return;
+        };
+        let acceleration = codec.acceleration();
+        let connection = self.connection;
+        let weak = Rc::downgrade(shared);
+        wasm_bindgen_futures::spawn_local(async move {
+            if supports(&config, acceleration).await {
+                return;
+            }
+            let Some(state) = weak.upgrade() else { return };
+            let mut st = state.borrow_mut();
+            let current = st.codec.as_ref().map(|c| c.acceleration());
+            if st.closed || st.connection != connection || current != Some(acceleration) {
+                return; // another connection, configuration or rung by now
+            }
+            st.log(&format!(
+                "{} is not supported with {}",
+                config.codec,
+                acceleration.name()
+            ));
+            let next = st.codec.as_mut().map(|c| c.failed(true));
+            st.next_decoder(next);
+            if matches!(next, Some(Next::Rebuild(_))) {
+                st.check_support(&state);
+            }
+        });
+    }
+
     /// The watchdog's periodic look at the decoder: one that closed itself unnoticed, or
     /// that holds chunks without producing frames, is failed (a stalled one is closed
     /// first, dropping its queue).
     pub(super) fn check_watchdog(&mut self) {
-        if self.closed || self.needs_rebuild {
+        if self.closed || self.needs_rebuild || self.video_refused {
             return;
         }
         let Some(pipe) = self.video.as_ref() else {
@@ -110,6 +181,9 @@ impl State {
     fn video_done(&mut self, generation: u32, frame: OwnedFrame, shared: Weak<RefCell<State>>) {
         if self.closed || generation != self.generation {
             return; // dropping `frame` closes it
+        }
+        if let Some(codec) = self.codec.as_mut() {
+            codec.decoded();
         }
         let decoded = self.policy.video_decoded(frame.timestamp_us());
         let queued = self.policy.counters().decode_queue_size;
@@ -144,13 +218,16 @@ impl State {
             .unwrap_or(BT601_LIMITED);
         let connection = self.connection;
         let spare = self.spare_canvas.take();
+        // A conversion already under way has the buffers: this one gets fresh ones.
+        let mut scratch = self.scratch.take().unwrap_or_default();
         wasm_bindgen_futures::spawn_local(async move {
-            let result = copy_frame(frame.frame(), encoding, info.color, spare).await;
+            let result = copy_frame(frame.frame(), encoding, info.color, spare, &mut scratch).await;
             drop(frame);
             let Some(state) = shared.upgrade() else {
                 return;
             };
             let mut st = state.borrow_mut();
+            st.scratch = Some(scratch);
             if st.closed || st.connection != connection {
                 return;
             }

@@ -1,7 +1,8 @@
-//! `WorkerView`: the main-thread half of worker mode. It transfers the canvas to the
-//! worker, keeps the element's size and DPR watches and the input capture here, mirrors
-//! what the worker reports (state, stats, the frame input maps onto), and calls the
-//! embedder's callbacks.
+//! `WorkerView`: the main-thread half of worker mode. The element side (canvas, size and
+//! DPR watches, input, accessibility, `setFit`) is the [`Shell`] both views share; this
+//! back-end transfers the canvas to the worker, posts it the layout, mirrors what the
+//! worker reports (state, stats, the frame input maps onto) and calls the embedder's
+//! callbacks.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -10,25 +11,32 @@ use std::rc::{Rc, Weak};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use rfb_protocol::{encode_client, ClientMessage};
 use wasm_bindgen::prelude::*;
-use web_sys::{ErrorEvent, HtmlCanvasElement, HtmlElement, MessageEvent, Worker};
+use web_sys::{Event, HtmlCanvasElement, MessageEvent, Worker};
 
 use super::{field, layout_to_js, message, Handler};
 use crate::input::InputTarget;
 use crate::server_report::ServerReport;
+use crate::web::clipboard::ClipboardOffer;
 use crate::web::core::{CoreStats, Outbox};
 use crate::web::error::{js_reason, ViewerError};
 use crate::web::events::{Deferred, EventSink, ViewState, ViewerEvent};
-use crate::web::input::{InputCapture, InputGeometry};
+use crate::web::input::InputGeometry;
 use crate::web::js::stats_object;
-use crate::web::options::{parse_fit, Options};
-use crate::web::resize::{relaid, LayoutChange, LayoutWatch};
+use crate::web::options::Options;
+use crate::web::shell::{Backend, Shell};
 use crate::web::surface::Layout;
-use crate::web::view::{call, create_canvas, default_url, event_handler, window};
+use crate::web::timer::Timeout;
+use crate::web::view::{call, event_handler};
+
+/// How long a disposed view's worker gets to close its socket cleanly (1000) before it is
+/// terminated.
+const DISPOSE_GRACE_MS: i32 = 1000;
 
 /// The options the worker reads (the rest stay on the main thread; callbacks cannot cross
 /// `postMessage`).
-const WORKER_OPTIONS: [&str; 8] = [
+const WORKER_OPTIONS: [&str; 9] = [
     "token",
+    "connectTimeoutMs",
     "imageOnly",
     "maxInflight",
     "debug",
@@ -48,9 +56,9 @@ type Pending = (Function, Function);
 
 struct Host {
     worker: Worker,
-    canvas: HtmlCanvasElement,
-    owns_canvas: bool,
-    dpr_override: Option<f64>,
+    /// The element side: canvas, watches, input, accessibility.
+    shell: Rc<Shell>,
+    /// The layout last sent to the worker.
     layout: RefCell<Layout>,
     /// The worker said `ready`; before that, messages wait in `queue`.
     ready: Cell<bool>,
@@ -64,11 +72,29 @@ struct Host {
     on_stats: Option<Function>,
     captures: RefCell<HashMap<u32, Pending>>,
     next_capture: Cell<u32>,
-    watch: RefCell<Option<LayoutWatch>>,
-    input: RefCell<Option<InputCapture>>,
     on_message: Handler<MessageEvent>,
-    on_error: Handler<ErrorEvent>,
+    on_error: Handler<Event>,
+    on_message_error: Handler<MessageEvent>,
+    /// Fails the view if the worker has not said `ready` in time.
+    ready_timeout: RefCell<Option<Timeout>>,
     disposed: Cell<bool>,
+}
+
+impl Backend for Host {
+    fn layout(&self) -> Layout {
+        self.layout.borrow().clone()
+    }
+
+    fn set_layout(&self, layout: Layout) {
+        if self.disposed.get() || *self.layout.borrow() == layout {
+            return;
+        }
+        *self.layout.borrow_mut() = layout.clone();
+        self.post(
+            message("layout", &[("layout", layout_to_js(&layout))]),
+            None,
+        );
+    }
 }
 
 /// What input capture talks to: the host, weakly (the host owns the capture).
@@ -83,6 +109,14 @@ impl InputGeometry for Mirror {
             geometry,
             pixel_ratio,
         })
+    }
+
+    fn may_control(&self) -> bool {
+        let Some(host) = self.0.upgrade() else {
+            return false;
+        };
+        let role = field(&host.stats.borrow(), "role").as_string();
+        role.as_deref() != Some("view")
     }
 }
 
@@ -132,7 +166,7 @@ impl WorkerView {
     /// The canvas the view shows (its drawing happens in the worker).
     #[wasm_bindgen(getter)]
     pub fn canvas(&self) -> HtmlCanvasElement {
-        self.host.canvas.clone()
+        self.host.shell.canvas()
     }
 
     /// `connecting`, `open`, `negotiated`, `reconnecting`, `closed` or `error`.
@@ -169,14 +203,7 @@ impl WorkerView {
         #[wasm_bindgen(unchecked_param_type = "FitMode")] fit: String,
         background: Option<String>,
     ) -> Result<(), JsValue> {
-        let fit = parse_fit(&fit).map_err(|e| e.to_js())?;
-        let mut layout = self.host.layout.borrow().clone();
-        layout.fit = fit;
-        if let Some(background) = background {
-            layout.background = background;
-        }
-        self.host.set_layout(layout);
-        Ok(())
+        self.host.shell.set_fit(&fit, background)
     }
 
     /// Drops the connection (if any) and connects again now.
@@ -200,24 +227,12 @@ impl Host {
         options_js: &JsValue,
     ) -> Result<Rc<Host>, ViewerError> {
         let options = Options::from_js(options_js)?;
-        let window = window()?;
-        let url = match options.url.clone() {
-            Some(url) => url,
-            None => default_url(&window)?,
-        };
-        let (canvas, owns_canvas) = match element.dyn_into::<HtmlCanvasElement>() {
-            Ok(canvas) => (canvas, false),
-            Err(element) => {
-                let container =
-                    element
-                        .dyn_into::<HtmlElement>()
-                        .map_err(|_| ViewerError::Options {
-                            option: "element",
-                            reason: "expected a canvas or an HTML element".into(),
-                        })?;
-                (create_canvas(&window, &container)?, true)
-            }
-        };
+        let server = Rc::new(Cell::new(ServerReport::default()));
+        let clipboard = Rc::new(ClipboardOffer::default());
+        let sink = Deferred::new(event_handler(&options, server, clipboard.clone()));
+        // Dropped (undoing what it did to the element) if anything below fails.
+        let (shell, url, layout) = Shell::new(element, &options, sink.clone())?;
+        let canvas = shell.canvas();
         let offscreen =
             canvas
                 .transfer_control_to_offscreen()
@@ -228,25 +243,10 @@ impl Host {
                         js_reason(&e)
                     ),
                 })?;
-        let rect = canvas.get_bounding_client_rect();
-        let layout = Layout {
-            fit: options.fit,
-            background: options.background.clone(),
-            css_width: rect.width(),
-            css_height: rect.height(),
-            dpr: options
-                .device_pixel_ratio
-                .unwrap_or_else(|| window.device_pixel_ratio()),
-            max_backing_dimension: options.max_backing_dimension,
-        };
-        let server = Rc::new(Cell::new(ServerReport::default()));
-        let sink = Deferred::new(event_handler(&options, server));
         let initial_stats = stats_object(&CoreStats::default(), None, &ServerReport::default());
         let host = Rc::new(Host {
             worker,
-            canvas: canvas.clone(),
-            owns_canvas,
-            dpr_override: options.device_pixel_ratio,
+            shell: shell.clone(),
             layout: RefCell::new(layout.clone()),
             ready: Cell::new(false),
             queue: RefCell::new(Vec::new()),
@@ -257,13 +257,14 @@ impl Host {
             on_stats: options.on_stats.clone(),
             captures: RefCell::new(HashMap::new()),
             next_capture: Cell::new(1),
-            watch: RefCell::new(None),
-            input: RefCell::new(None),
             on_message: RefCell::new(None),
             on_error: RefCell::new(None),
+            on_message_error: RefCell::new(None),
+            ready_timeout: RefCell::new(None),
             disposed: Cell::new(false),
         });
         host.listen();
+        host.expect_ready(options.worker_ready_ms)?;
         host.sink.emit(ViewerEvent::State(ViewState::Connecting));
         // Queued until the worker is ready.
         let worker_options = Object::new();
@@ -284,12 +285,9 @@ impl Host {
             ],
         );
         host.post(start, Some(Array::of1(&offscreen)));
-        Host::watch_size(&host, &window)?;
-        if options.input {
-            let mirror = Rc::new(Mirror(Rc::downgrade(&host)));
-            let capture = InputCapture::new(canvas, mirror.clone(), mirror, host.sink.clone())?;
-            *host.input.borrow_mut() = Some(capture);
-        }
+        let mirror = Rc::new(Mirror(Rc::downgrade(&host)));
+        let backend: Weak<dyn Backend> = Rc::downgrade(&host) as Weak<Host>;
+        shell.attach(backend, mirror.clone(), mirror, clipboard, options.input)?;
         Ok(host)
     }
 
@@ -303,25 +301,70 @@ impl Host {
         self.worker
             .set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         *self.on_message.borrow_mut() = Some(on_message);
+        // A script that fails to load (a 404, a wrong MIME type, a CSP refusal) fires a
+        // plain `Event`; an uncaught exception in the worker an `ErrorEvent`.
         let weak = Rc::downgrade(self);
-        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |e: Event| {
             if let Some(host) = weak.upgrade() {
-                // An uncaught error in the worker, or its script failed to load (a 404, a
-                // CSP `worker-src` refusal): nothing will be drawn.
-                let reason = if e.message().is_empty() {
-                    "the worker script failed to load or threw".to_string()
-                } else {
-                    e.message()
+                e.prevent_default();
+                let message = Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .filter(|m| !m.is_empty());
+                let reason = match message {
+                    Some(message) => format!("the worker failed: {message}"),
+                    None => "the worker script failed to load (not found, not served as \
+                        JavaScript, refused by the page's Content-Security-Policy, or it \
+                        does not parse); nothing will be shown"
+                        .to_string(),
                 };
-                host.sink.emit(ViewerEvent::Error(worker_error(reason)));
-                if !host.ready.get() {
-                    host.set_state(ViewState::Error);
-                }
+                host.failed(reason);
             }
         });
         self.worker
             .set_onerror(Some(on_error.as_ref().unchecked_ref()));
         *self.on_error.borrow_mut() = Some(on_error);
+        let weak = Rc::downgrade(self);
+        let on_message_error = Closure::<dyn FnMut(MessageEvent)>::new(move |_: MessageEvent| {
+            if let Some(host) = weak.upgrade() {
+                host.sink.emit(ViewerEvent::Error(worker_error(
+                    "a message from the worker could not be read (messageerror)".into(),
+                )));
+            }
+        });
+        self.worker
+            .set_onmessageerror(Some(on_message_error.as_ref().unchecked_ref()));
+        *self.on_message_error.borrow_mut() = Some(on_message_error);
+    }
+
+    /// Fails the view if the worker does not say `ready` within `after_ms`.
+    fn expect_ready(self: &Rc<Self>, after_ms: f64) -> Result<(), ViewerError> {
+        let weak = Rc::downgrade(self);
+        let timeout = Timeout::new(after_ms.round() as i32, move || {
+            if let Some(host) = weak.upgrade() {
+                if !host.ready.get() {
+                    host.failed(format!(
+                        "the worker did not start within {after_ms:.0} ms (is the `worker` \
+                         script the package's worker.js or a copy of it?)"
+                    ));
+                }
+            }
+        })?;
+        *self.ready_timeout.borrow_mut() = Some(timeout);
+        Ok(())
+    }
+
+    /// The worker is unusable (it failed to load, threw, or never started): report why,
+    /// end it and go to `error`. `reconnect()` cannot bring it back; a new view can.
+    fn failed(&self, reason: String) {
+        if self.disposed.get() || self.state.get() == ViewState::Error {
+            return;
+        }
+        self.sink.emit(ViewerEvent::Error(worker_error(reason)));
+        self.worker.terminate();
+        self.ready.set(false);
+        self.queue.borrow_mut().clear();
+        self.set_state(ViewState::Error);
     }
 
     /// Posts to the worker, or queues until it is ready.
@@ -359,6 +402,9 @@ impl Host {
         match kind.as_str() {
             "ready" => {
                 self.ready.set(true);
+                // Not dropped here: this may run from the timeout's own task.
+                let timeout = self.ready_timeout.borrow_mut().take();
+                wasm_bindgen_futures::spawn_local(async move { drop(timeout) });
                 let queued = std::mem::take(&mut *self.queue.borrow_mut());
                 for (msg, transfer) in queued {
                     self.post(msg, transfer);
@@ -396,6 +442,10 @@ impl Host {
                     },
                 );
             }
+            "clipboard" => {
+                let text = field(data, "text").as_string().unwrap_or_default();
+                self.sink.emit(ViewerEvent::Clipboard(text));
+            }
             "tick" => {
                 let stats = field(data, "stats");
                 *self.stats.borrow_mut() = stats.clone();
@@ -425,71 +475,37 @@ impl Host {
         }
     }
 
-    fn set_layout(&self, layout: Layout) {
-        if *self.layout.borrow() == layout {
-            return;
-        }
-        *self.layout.borrow_mut() = layout.clone();
-        self.post(
-            message("layout", &[("layout", layout_to_js(&layout))]),
-            None,
-        );
-    }
-
-    /// Follows the canvas's CSS size and, unless overridden, the window's DPR.
-    fn watch_size(host: &Rc<Host>, window: &web_sys::Window) -> Result<(), ViewerError> {
-        let weak: Weak<Host> = Rc::downgrade(host);
-        let watch = LayoutWatch::new(
-            &host.canvas,
-            window,
-            host.dpr_override.is_none(),
-            move |change, error| {
-                if let Some(host) = weak.upgrade() {
-                    if let Some(e) = error {
-                        host.sink.emit(ViewerEvent::Error(e));
-                    }
-                    host.relayout(change);
-                }
-            },
-        )?;
-        *host.watch.borrow_mut() = Some(watch);
-        Ok(())
-    }
-
-    fn relayout(&self, change: LayoutChange) {
-        if self.disposed.get() {
-            return;
-        }
-        let layout = relaid(&self.layout.borrow(), change, self.dpr_override.is_none());
-        self.set_layout(layout);
-    }
-
     fn dispose(&self) {
         if self.disposed.get() {
             return;
         }
-        if self.ready.get() {
-            // The worker closes its socket (1000) and then itself.
-            let _ = self.worker.post_message(&message("dispose", &[]));
+        if self.ready.get() && self.worker.post_message(&message("dispose", &[])).is_ok() {
+            // The worker closes its socket (1000) and then itself; one that is stuck (a
+            // busy loop, a hung decoder) is ended anyway after a grace period.
+            let worker = self.worker.clone();
+            let end = Closure::once_into_js(move || worker.terminate());
+            let ended = web_sys::window().map(|w| {
+                w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    end.unchecked_ref(),
+                    DISPOSE_GRACE_MS,
+                )
+            });
+            if !matches!(ended, Some(Ok(_))) {
+                self.worker.terminate();
+            }
         } else {
             self.worker.terminate();
         }
         self.disposed.set(true);
         self.sink.detach();
+        self.ready_timeout.borrow_mut().take();
         self.worker.set_onmessage(None);
         self.worker.set_onerror(None);
+        self.worker.set_onmessageerror(None);
         for (_, (_, reject)) in self.captures.borrow_mut().drain() {
             let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new("the view was disposed"));
         }
-        if let Some(input) = self.input.borrow_mut().take() {
-            input.dispose();
-        }
-        if let Some(watch) = self.watch.borrow_mut().take() {
-            watch.dispose();
-        }
-        if self.owns_canvas {
-            self.canvas.remove();
-        }
+        self.shell.dispose();
     }
 }
 

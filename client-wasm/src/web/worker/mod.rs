@@ -16,6 +16,7 @@
 //! | worker -> host | `state` | `state` |
 //! | worker -> host | `error` | `message`, `stage`, `code`, `retryInMs` (a scheduled reconnect) |
 //! | worker -> host | `stats` | `stats` (`ViewerStats`), `target` (frame size and DPR input maps onto) |
+//! | worker -> host | `clipboard` | `text` (the app's clipboard offer) |
 //! | worker -> host | `tick` | `stats`, `timing` (once a second, for `onStats`) |
 //! | worker -> host | `capture` | `id`, `result` (pixels transferred, with their `stats`) or `error` |
 //!
@@ -59,6 +60,14 @@ pub(super) fn layout_to_js(layout: &Layout) -> JsValue {
         ("cssHeight", layout.css_height.into()),
         ("dpr", layout.dpr.into()),
         ("maxBackingDimension", layout.max_backing_dimension.into()),
+        (
+            "deviceWidth",
+            layout.device_size.map_or(JsValue::NULL, |(w, _)| w.into()),
+        ),
+        (
+            "deviceHeight",
+            layout.device_size.map_or(JsValue::NULL, |(_, h)| h.into()),
+        ),
     ])
 }
 
@@ -82,5 +91,14 @@ pub(super) fn layout_from_js(value: &JsValue) -> Result<Layout, ViewerError> {
         css_height: number("cssHeight")?,
         dpr: number("dpr")?,
         max_backing_dimension: number("maxBackingDimension")? as u32,
+        device_size: match (
+            field(value, "deviceWidth").as_f64(),
+            field(value, "deviceHeight").as_f64(),
+        ) {
+            (Some(w), Some(h)) if w >= 1.0 && h >= 1.0 && w <= 65_535.0 && h <= 65_535.0 => {
+                Some((w as u32, h as u32))
+            }
+            _ => None,
+        },
     })
 }

@@ -195,9 +195,13 @@ impl Runner {
             options.debug,
             options.decoder_stall_ms,
         );
-        // Drawing a VideoFrame in a worker can wait on the page's main thread (headless
-        // Chromium without a GPU): convert software-decoded frames here instead.
-        core.copy_video_frames(options.copy_video_frames.unwrap_or(true));
+        // Drawing a VideoFrame in a worker can wait on the page's main thread (Chromium
+        // without a GPU): there, convert software-decoded frames here instead.
+        core.copy_video_frames(
+            options
+                .copy_video_frames
+                .unwrap_or_else(crate::web::video_copy::copy_by_default),
+        );
         let session = Session::start(params, core.clone(), slot.clone(), sink.clone());
         let weak = Rc::downgrade(self);
         let push = Interval::new(STATS_PUSH_MS, move || {
@@ -362,7 +366,10 @@ fn event_forwarder(
         }
         ViewerEvent::Error(error) => host.error(&error, None),
         ViewerEvent::Disconnected { error, retry_in_ms } => host.error(&error, Some(retry_in_ms)),
-        report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_)) => {
+        ViewerEvent::Clipboard(text) => {
+            host.post(&message("clipboard", &[("text", text.into())]), None)
+        }
+        report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_) | ViewerEvent::Role(_)) => {
             fold_server_report(&server, &report, debug);
         }
     })

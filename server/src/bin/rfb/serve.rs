@@ -104,6 +104,11 @@ pub struct ServeArgs {
     /// Largest side --match-client renders.
     #[arg(long, default_value_t = 3840)]
     max_render_dimension: u32,
+    /// Answer every paste a viewer sends by offering the same text back for the viewers'
+    /// clipboards (`Display::set_clipboard`): a round trip for trying and testing both
+    /// directions of the clipboard.
+    #[arg(long)]
+    clipboard_echo: bool,
     /// Folder of the demo page (default: the checkout's `web/`).
     #[arg(long)]
     web_dir: Option<PathBuf>,
@@ -271,6 +276,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     for (stream, extra) in extras {
         loops.spawn(async move {
             publish_loop(&stream, extra.pattern, fps, color, max, move |_| extra.size).await
+        });
+    }
+    if args.clipboard_echo {
+        let display = display.clone();
+        loops.spawn(async move {
+            while let Some(event) = display.next_event().await {
+                if let rfb::DisplayEvent::Input(input) = event {
+                    if let rfb_protocol::InputEvent::Paste(paste) = &input.event {
+                        display.set_clipboard(&paste.text);
+                    }
+                }
+            }
+            Ok(())
         });
     }
     {
