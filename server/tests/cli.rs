@@ -9,17 +9,31 @@ fn rfb(args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
 fn doctor_measures_every_encoder_and_names_what_a_browser_needs() {
     let (ok, out) = rfb(&["doctor", "--frames", "4"]);
     assert!(ok, "{out}");
-    for needle in ["protocol", "2.0", "assembly (nasm)", "WebCodecs", "--origin"] {
+    for needle in [
+        "protocol",
+        "2.0",
+        "assembly (nasm)",
+        "WebCodecs",
+        "--origin",
+    ] {
         assert!(out.contains(needle), "{needle:?} missing from\n{out}");
     }
-    for encoder in ["H.264 (openh264)", "JPEG (libjpeg-turbo)", "PNG (image)", "WebP"] {
+    for encoder in [
+        "H.264 (openh264)",
+        "JPEG (libjpeg-turbo)",
+        "PNG (image)",
+        "WebP",
+    ] {
         let line = out
             .lines()
             .find(|l| l.contains(encoder))
