@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rfb::bench::{parse_bitrate, parse_pattern};
-use rfb::{Display, Frame, RateControl, RecordOptions, RecordSummary, Recorder, StreamOptions};
+use rfb::{
+    Display, Frame, Mp4Layout, RateControl, RecordOptions, RecordSummary, Recorder, StreamOptions,
+};
 use rfb_protocol::Pattern;
 
 /// Flags of `rfb record`.
@@ -37,6 +39,10 @@ pub struct RecordArgs {
     /// An IDR every N frames (0 = only the first).
     #[arg(long, default_value_t = 60)]
     keyframe_interval: u32,
+    /// MP4 layout: fragmented (playable at every moment; a kill loses at most the last
+    /// second) or classic (one `moov`, written when the recording stops).
+    #[arg(long, default_value = "fragmented", value_parser = parse_layout)]
+    layout: Mp4Layout,
     /// The MP4 file to write.
     output: PathBuf,
 }
@@ -54,8 +60,14 @@ impl RecordArgs {
             rate_control,
             fps: self.fps,
             keyframe_interval: self.keyframe_interval,
+            layout: self.layout,
         }
     }
+}
+
+/// `--layout` / `--record-layout`: `fragmented` or `classic`.
+pub fn parse_layout(name: &str) -> Result<Mp4Layout, String> {
+    name.parse()
 }
 
 /// Runs `rfb record` on a runtime of its own.
@@ -94,12 +106,18 @@ async fn run(args: RecordArgs) -> anyhow::Result<()> {
 }
 
 /// `rfb serve --record`: starts recording `display` when a path is given.
-pub fn start(display: &Display, path: Option<&Path>, fps: f32) -> anyhow::Result<Option<Recorder>> {
+pub fn start(
+    display: &Display,
+    path: Option<&Path>,
+    fps: f32,
+    layout: Mp4Layout,
+) -> anyhow::Result<Option<Recorder>> {
     let Some(path) = path else {
         return Ok(None);
     };
     let options = RecordOptions {
         fps,
+        layout,
         ..RecordOptions::default()
     };
     let recorder = display

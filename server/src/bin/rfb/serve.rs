@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rfb::adaptive::AdaptiveConfig;
 use rfb::bench::{parse_bitrate, parse_pattern, parse_size};
-use rfb::{serve, Display, Frame, FrameMeta, ResizePolicy, ServeOptions, StreamOptions};
+use rfb::{serve, Display, Frame, FrameMeta, Mp4Layout, ResizePolicy, ServeOptions, StreamOptions};
 use rfb_protocol::{ColorSpace, ImageFormat, Pattern, DISPLAY_P3, SRGB};
 
 use crate::limits::{AccessArgs, LimitArgs};
@@ -78,6 +78,11 @@ pub struct ServeArgs {
     /// Also record the `default` stream to this MP4 file, finalised on exit.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// MP4 layout of --record: fragmented (playable at every moment; a kill loses at most
+    /// the last second) or classic (one `moov`, written on exit).
+    #[arg(long, value_name = "LAYOUT", default_value = "fragmented",
+          value_parser = crate::record::parse_layout)]
+    record_layout: Mp4Layout,
     /// A second frame size, WIDTHxHEIGHT, to alternate with (see --resize-every).
     #[arg(long, value_parser = parse_size, requires = "resize_every")]
     alt_size: Option<(u32, u32)>,
@@ -269,7 +274,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     std::io::stdout().flush().ok();
-    let recorder = crate::record::start(&display, args.record.as_deref(), args.fps)?;
+    let recorder = crate::record::start(
+        &display,
+        args.record.as_deref(),
+        args.fps,
+        args.record_layout,
+    )?;
 
     let (fps, max, color) = (args.fps, args.max_frames, args.color);
     let mut loops = tokio::task::JoinSet::new();
