@@ -1,6 +1,7 @@
 //! `rfb record`: publish a pattern into a headless display (no server, no viewer) and
 //! record it to an MP4 file; and the helpers behind `rfb serve --record`.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -70,15 +71,18 @@ pub fn parse_layout(name: &str) -> Result<Mp4Layout, String> {
     name.parse()
 }
 
-/// Runs `rfb record` on a runtime of its own.
+/// Runs `rfb record` on a runtime of its own (time for the pacing, I/O for the signals).
 pub fn main(args: RecordArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()?;
     runtime.block_on(run(args))
 }
 
+/// Records `--frames` frames, or fewer when SIGTERM, SIGINT or SIGHUP comes first: the
+/// file is finalised either way.
 async fn run(args: RecordArgs) -> anyhow::Result<()> {
+    let mut shutdown = crate::shutdown::Shutdown::listen().context("listening for signals")?;
     anyhow::ensure!(
         args.fps > 0.0 && args.fps.is_finite(),
         "--fps must be positive"
@@ -89,16 +93,30 @@ async fn run(args: RecordArgs) -> anyhow::Result<()> {
     let recorder = display
         .record(&args.output, args.options())
         .context("starting the recording")?;
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.fps)));
-    // Burst: a late frame does not push back the ones after it, so the clip lasts N / fps.
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    for n in 1..=args.frames {
-        ticker.tick().await;
-        let seq = display.publish(Frame::rgb(w, h, args.pattern.render(n, w, h))?)?;
-        // A clip keeps every frame: wait for it (stop() reports why if the recording ended).
-        if !recorder.wait_recorded(seq).await {
-            break;
+    println!(
+        "recording {} ({} MP4); SIGTERM, SIGINT or SIGHUP stops and finalises it",
+        args.output.display(),
+        args.layout
+    );
+    std::io::stdout().flush().ok();
+    let publishing = async {
+        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.fps)));
+        // Burst: a late frame does not push back the ones after it, so the clip lasts N / fps.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        for n in 1..=args.frames {
+            ticker.tick().await;
+            let seq = display.publish(Frame::rgb(w, h, args.pattern.render(n, w, h))?)?;
+            // A clip keeps every frame: wait for it (stop() reports why if the recording
+            // ended).
+            if !recorder.wait_recorded(seq).await {
+                break;
+            }
         }
+        anyhow::Ok(())
+    };
+    tokio::select! {
+        published = publishing => published?,
+        signal = shutdown.recv() => eprintln!("{signal}: stopping the recording"),
     }
     let summary = recorder.stop().await?;
     println!("{}", describe(&summary));

@@ -75,7 +75,8 @@ pub struct ServeArgs {
     /// Stop after publishing this many frames (per stream) and exit.
     #[arg(long)]
     max_frames: Option<u64>,
-    /// Also record the `default` stream to this MP4 file, finalised on exit.
+    /// Also record the `default` stream to this MP4 file, finalised on exit (Ctrl-C,
+    /// SIGTERM, SIGHUP, --max-frames).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
     /// MP4 layout of --record: fragmented (playable at every moment; a kill loses at most
@@ -224,8 +225,9 @@ impl ServeArgs {
     }
 }
 
-/// Runs the server until Ctrl-C or `--max-frames`.
+/// Runs the server until Ctrl-C, SIGTERM, SIGHUP or `--max-frames`.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut shutdown = crate::shutdown::Shutdown::listen().context("listening for signals")?;
     anyhow::ensure!(
         args.fps > 0.0 && args.fps.is_finite(),
         "--fps must be positive"
@@ -310,7 +312,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     tokio::select! {
         Some(result) = loops.join_next() => result.context("a publish loop panicked")??,
-        signal = tokio::signal::ctrl_c() => signal.context("waiting for Ctrl-C")?,
+        signal = shutdown.recv() => eprintln!("{signal}: stopping"),
     }
     loops.abort_all();
     crate::record::finish(recorder).await?;
