@@ -7,6 +7,13 @@
 //! delimit access units). An IDR whose parameter sets differ from the current ones starts
 //! a new sample entry: a colour-tag change restarts the encoder, whose SPS then signals the
 //! new primaries.
+//!
+//! With [`AvcSamples::in_band_on_change`] (the fragmented layout), that IDR also keeps its
+//! SPS and PPS in the sample, identical to the new entry's `avcC`: ffmpeg 5.1 does not
+//! switch decoder configuration on a fragment's `tfhd` sample description index, so
+//! without them it would keep decoding with the first entry's SPS and report the old
+//! colour primaries (the pixels are the same either way; `server/tests/color.rs` checks
+//! the primaries).
 
 use shiguredo_mp4::bitstream::h264::{build_avc1_box, H264SampleEntryConfig, LengthSize};
 use shiguredo_mp4::boxes::{Avc1Box, SampleEntry};
@@ -35,10 +42,20 @@ pub struct AvcSample<'a> {
 #[derive(Debug, Default)]
 pub struct AvcSamples {
     entry: Option<Avc1Box>,
+    in_band_on_change: bool,
     scratch: Vec<u8>,
 }
 
 impl AvcSamples {
+    /// Samples that keep their SPS and PPS when they start a sample entry other than the
+    /// first (see the module docs).
+    pub fn in_band_on_change() -> AvcSamples {
+        AvcSamples {
+            in_band_on_change: true,
+            ..AvcSamples::default()
+        }
+    }
+
     /// Converts one Annex B access unit. `None` when it holds no picture data (parameter
     /// sets or delimiters alone). [`RecordError::Mux`] when no IDR with SPS and PPS came
     /// first.
@@ -48,6 +65,7 @@ impl AvcSamples {
         keyframe: bool,
     ) -> Result<Option<AvcSample<'_>>, RecordError> {
         let nals = nal_units(access_unit);
+        let first = self.entry.is_none();
         let entry = if keyframe {
             self.update_entry(&nals)?
         } else {
@@ -58,9 +76,11 @@ impl AvcSamples {
                 "the first access unit is not an IDR with SPS and PPS".to_string(),
             ));
         }
+        let in_band = self.in_band_on_change && entry.is_some() && !first;
         self.scratch.clear();
         for nal in nals {
-            if matches!(nal_type(nal), Some(NAL_SPS | NAL_PPS | NAL_AUD)) {
+            let parameter_set = matches!(nal_type(nal), Some(NAL_SPS | NAL_PPS));
+            if nal_type(nal) == Some(NAL_AUD) || (parameter_set && !in_band) {
                 continue;
             }
             let len = u32::try_from(nal.len()).map_err(mux_error)?;

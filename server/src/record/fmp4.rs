@@ -153,7 +153,7 @@ impl<W: Write + Seek + SyncData> Fmp4Sink<W> {
         let mut sink = Fmp4Sink {
             out,
             path: path.to_path_buf(),
-            avc: AvcSamples::default(),
+            avc: AvcSamples::in_band_on_change(),
             fragmenter: Fragmenter::new(Timeline::new(record_start_us, fps_hint)),
             payload: Vec::new(),
             muxer,

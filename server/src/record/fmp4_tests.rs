@@ -460,6 +460,29 @@ fn a_colour_change_adds_a_sample_entry_to_the_header_in_place() {
         samples[31].keyframe && samples[31].avcc.is_some(),
         "the new entry's IDR"
     );
+    // It also carries its parameter sets in-band (ffmpeg ignores the fragment's entry
+    // index); the first IDR does not (they are in the first entry's avcC only).
+    let in_band = |sample: &Read| -> Vec<u8> {
+        let mut types = Vec::new();
+        let mut rest = sample.data.as_slice();
+        while rest.len() >= 4 {
+            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            types.push(rest[4] & 0x1f);
+            rest = &rest[4 + len..];
+        }
+        types.into_iter().filter(|t| *t == 7 || *t == 8).collect()
+    };
+    assert_eq!(
+        in_band(&samples[31]),
+        vec![7, 8],
+        "SPS and PPS in the P3 IDR"
+    );
+    let (sps, _) = samples[31].avcc.clone().expect("avcC");
+    assert!(
+        samples[31].data.windows(sps.len()).any(|w| w == sps),
+        "the entry's own SPS"
+    );
+    assert!(in_band(&samples[0]).is_empty());
     check_pictures(&samples, &(0..62).collect::<Vec<_>>());
 }
 
