@@ -56,6 +56,6 @@ pub use events::{DisplayEvent, DownscaleHint, InputEvent, Principal, EVENT_QUEUE
 pub use frame::{Frame, PixelFormat, PublishedFrame};
 pub use metrics::MetricsSnapshot;
 pub use options::{ServeOptions, StreamOptions};
-pub use record::{RateControl, RecordError, RecordOptions, RecordSummary, Recorder};
+pub use record::{Mp4Layout, RateControl, RecordError, RecordOptions, RecordSummary, Recorder};
 pub use server::{serve, serve_server, Resources, Server, DEFAULT_STREAM};
 pub use sizing::{ResizePolicy, TargetSize};

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use probe::*;
-use rfb::{Display, Frame, RecordError, RecordOptions, Recorder, StreamOptions};
+use rfb::{Display, Frame, Mp4Layout, RecordError, RecordOptions, Recorder, StreamOptions};
 use rfb_protocol::test_card;
 
 const FPS: f64 = 30.0;
@@ -90,42 +90,60 @@ async fn ffprobe_sees_h264_of_the_right_size_count_and_duration_and_ffmpeg_the_r
 
 #[tokio::test]
 async fn a_sparse_publisher_records_its_two_second_pause() {
-    let (w, h) = (320, 240);
-    let display = headless(w, h);
-    let path = scratch("sparse.mp4");
-    let recorder = display.record(&path, RecordOptions::default()).unwrap();
-    display
-        .publish(Frame::rgb(w, h, test_card(1, w, h)).unwrap())
-        .unwrap();
-    let first = Instant::now();
-    assert!(recorder.wait_recorded(1).await);
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    display
-        .publish(Frame::rgb(w, h, test_card(2, w, h)).unwrap())
-        .unwrap();
-    let gap = first.elapsed().as_secs_f64();
-    recorder.stop().await.unwrap();
+    // Both layouts time samples alike; the fragmented one closes its first fragment by
+    // wall time during the pause and extends the frame on screen until the next one.
+    for layout in Mp4Layout::ALL {
+        let (w, h) = (320, 240);
+        let display = headless(w, h);
+        let path = scratch(&format!("sparse-{layout}.mp4"));
+        let options = RecordOptions {
+            layout,
+            ..RecordOptions::default()
+        };
+        let recorder = display.record(&path, options).unwrap();
+        display
+            .publish(Frame::rgb(w, h, test_card(1, w, h)).unwrap())
+            .unwrap();
+        let first = Instant::now();
+        assert!(recorder.wait_recorded(1).await);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        display
+            .publish(Frame::rgb(w, h, test_card(2, w, h)).unwrap())
+            .unwrap();
+        let gap = first.elapsed().as_secs_f64();
+        recorder.stop().await.unwrap();
 
-    let packets = packets(&path);
-    assert_eq!(packets.len(), 2, "{packets:?}");
-    let (a, b) = (packets[0], packets[1]);
-    assert_eq!(a.pts, 0.0);
-    assert!(
-        (b.pts - gap).abs() < 0.02 && b.pts >= 2.0,
-        "second frame at {} s, published {gap} s after the first",
-        b.pts
-    );
-    assert!(
-        (a.duration - b.pts).abs() < 1e-4,
-        "first frame lasts the pause: {a:?}"
-    );
-    assert!(
-        (b.duration - 1.0 / FPS).abs() < 0.001,
-        "last frame: one period: {b:?}"
-    );
-    let frames = decode(&path, w, h);
-    assert_eq!(frames.len(), 2);
-    check_card(&frames[1], w, (0, 0, w, h), 2, "after the pause");
+        let packets = packets(&path);
+        assert_eq!(packets.len(), 2, "{layout}: {packets:?}");
+        let (a, b) = (packets[0], packets[1]);
+        assert_eq!(a.pts, 0.0);
+        assert!(
+            (b.pts - gap).abs() < 0.02 && b.pts >= 2.0,
+            "{layout}: second frame at {} s, published {gap} s after the first",
+            b.pts
+        );
+        // The last frame lasts one period: the file ends 1/30 s after it.
+        let duration = facts(&path).duration;
+        assert!(
+            (duration - b.pts - 1.0 / FPS).abs() < 0.001,
+            "{layout}: last frame from {} s, file until {duration} s",
+            b.pts
+        );
+        if layout == Mp4Layout::Classic {
+            // ffprobe 5.1 reports per-packet durations from `stts` only (N/A in fragments).
+            assert!(
+                (a.duration - b.pts).abs() < 1e-4,
+                "first frame lasts the pause: {a:?}"
+            );
+            assert!(
+                (b.duration - 1.0 / FPS).abs() < 0.001,
+                "last frame: one period: {b:?}"
+            );
+        }
+        let frames = decode(&path, w, h);
+        assert_eq!(frames.len(), 2);
+        check_card(&frames[1], w, (0, 0, w, h), 2, "after the pause");
+    }
 }
 
 #[tokio::test]

@@ -26,12 +26,33 @@
 //! skips frames and counts them in [`RecordSummary::frames_skipped`]; `publish()` and the
 //! viewers never wait for it.
 //!
-//! The file is H.264 (openh264, constrained baseline) as AVC in MP4 (`record/mux.rs`),
-//! timed by the real publish times: variable frame rate, so a frame, 2 s of nothing and a
-//! frame play with the 2 s pause (`record/timeline.rs` has every rule, including the last
-//! frame's duration: until the stop, at least one `1 / fps` period). Its picture size is
-//! the first recorded frame's; frames of another size are scaled into it with their aspect
-//! ratio kept (`record/scale.rs`).
+//! The file is H.264 (openh264, constrained baseline) as AVC in MP4, timed by the real
+//! publish times: variable frame rate, so a frame, 2 s of nothing and a frame play with the
+//! 2 s pause (`record/timeline.rs` has every rule, including the last frame's duration:
+//! until the stop, at least one `1 / fps` period). Its picture size is the first recorded
+//! frame's; frames of another size are scaled into it with their aspect ratio kept
+//! (`record/scale.rs`).
+//!
+//! # Layouts: what survives what
+//!
+//! [`RecordOptions::layout`] picks one of two [`Mp4Layout`]s:
+//!
+//! - **Fragmented** (default, `record/fmp4.rs`): `ftyp` + `moov` (with `mvex`, in the
+//!   file's first 4 KiB), then one `moof` + `mdat` fragment per second at most, each
+//!   written as soon as it closes, then an `mfra` index on stop. The file plays at every
+//!   moment: a process killed (SIGKILL, a crash, an OOM kill, a power cut once the disk
+//!   caught up: `sync_data` runs at most every 2 s) loses the open fragment, about the
+//!   last second, and nothing before it. `record/fragmenter.rs` decides the boundaries:
+//!   after 1 s of publishes, or after ~1 s of wall time when nothing new is published, in
+//!   which case the frame on screen is written with a provisional duration that grows in
+//!   place every second until the next frame arrives, so a still screen is in the file
+//!   too and the pause plays exactly as it happened.
+//! - **Classic** (`record/mux.rs`): `ftyp`, one `mdat` appended as frames come, and one
+//!   `moov` with every sample table written on stop: what every MP4 tool reads, but the
+//!   file has no `moov` and does not play until the recording stopped cleanly.
+//!
+//! `rfb serve --record` and `rfb record` stop cleanly on SIGTERM, SIGINT and SIGHUP;
+//! against SIGKILL only the fragmented layout helps.
 //!
 //! Colour: the SPS signals BT.601 limited range and the frames' colour tag (BT.709 or
 //! Display P3 primaries, sRGB transfer; `record/encoder.rs`); pixels are never converted.
@@ -41,40 +62,88 @@
 //! # Stopping, dropping, failing
 //!
 //! - [`Recorder::stop`] records the newest frame published before the call if it was not
-//!   yet, writes the `moov` box, syncs the file and returns a [`RecordSummary`].
+//!   yet, finalises the file (fragmented: the last fragment, the total duration in the
+//!   header, the `mfra` index; classic: the `moov` box), syncs it and returns a
+//!   [`RecordSummary`].
 //! - Dropping a [`Recorder`] without `stop()` does the same on the recording thread, in the
 //!   background: the drop does not wait. The file is complete once that thread is done
 //!   (milliseconds, plus the time to write whatever the disk still buffers); if the process
-//!   exits first, the file has no `moov` and does not play. Use `stop().await`, or
+//!   exits first, a fragmented file ends at its last closed fragment (it plays, without an
+//!   index) and a classic one has no `moov` and does not play. Use `stop().await`, or
 //!   [`Display::record_while`], where that matters.
 //! - Errors come back as [`RecordError`], never as a panic: the path is checked when
 //!   [`Display::record`] creates the file and writes its header; a later failure (disk
-//!   full) ends the recording, keeps what was written playable when the `moov` box still
-//!   fits, and is returned by `stop()` (or logged once with `tracing` when the recorder was
-//!   dropped). Viewers are unaffected either way.
+//!   full) ends the recording and is returned by `stop()` (or logged once with `tracing`
+//!   when the recorder was dropped). What was written stays playable: fragmented, every
+//!   fragment before the failed write; classic, everything when the `moov` box still fits.
+//!   Viewers are unaffected either way.
 
+mod avc;
 mod encoder;
+mod fmp4;
+mod fragmenter;
 mod mux;
 mod scale;
+mod sink;
 mod timeline;
 mod worker;
 
-use std::fs::File;
 use std::future::Future;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 
 pub use encoder::{MIN_QP, RECORD_YUV};
+pub use fmp4::HEADER_BYTES;
+pub use fragmenter::{FRAGMENT_TICKS, MAX_FRAGMENT_BYTES};
 pub use timeline::TIMESCALE;
 
 use crate::display::Display;
 use crate::error::EncodeError;
 
-/// Buffered bytes between the encoder and the file.
-const WRITE_BUFFER: usize = 1 << 20;
+/// How the MP4 file is laid out; see the module docs for what survives what.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Mp4Layout {
+    /// `ftyp` + `moov` (with `mvex`), then a `moof` + `mdat` fragment per second at most,
+    /// each written as soon as it closes, then an `mfra` index on stop: playable at every
+    /// moment, so a killed process loses at most the last second.
+    #[default]
+    Fragmented,
+    /// One `mdat`, then one `moov` with every sample table, written on stop: what every
+    /// MP4 tool reads, but nothing plays until the recording stopped cleanly.
+    Classic,
+}
+
+impl Mp4Layout {
+    /// Both layouts.
+    pub const ALL: [Mp4Layout; 2] = [Mp4Layout::Fragmented, Mp4Layout::Classic];
+
+    /// `fragmented` or `classic` (the CLI's spelling).
+    pub fn name(self) -> &'static str {
+        match self {
+            Mp4Layout::Fragmented => "fragmented",
+            Mp4Layout::Classic => "classic",
+        }
+    }
+}
+
+impl std::str::FromStr for Mp4Layout {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Mp4Layout, String> {
+        Mp4Layout::ALL
+            .into_iter()
+            .find(|layout| layout.name() == name)
+            .ok_or_else(|| format!("unknown MP4 layout {name:?}; one of fragmented, classic"))
+    }
+}
+
+impl std::fmt::Display for Mp4Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// How the recorder spends bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,10 +174,12 @@ pub struct RecordOptions {
     pub fps: f32,
     /// An IDR every this many recorded frames (0 = only the first); players seek to IDRs.
     pub keyframe_interval: u32,
+    /// Fragmented (default: survives a kill) or classic (one `moov` at the end).
+    pub layout: Mp4Layout,
 }
 
 impl Default for RecordOptions {
-    /// Quality with QP 20..=40, 30 fps, an IDR every 60 frames.
+    /// Quality with QP 20..=40, 30 fps, an IDR every 60 frames, fragmented.
     fn default() -> Self {
         RecordOptions {
             rate_control: RateControl::Quality {
@@ -117,6 +188,7 @@ impl Default for RecordOptions {
             },
             fps: 30.0,
             keyframe_interval: 60,
+            layout: Mp4Layout::Fragmented,
         }
     }
 }
@@ -304,12 +376,7 @@ impl Display {
         let path = path.as_ref().to_path_buf();
         let epoch = self.state.epoch;
         let start_us = epoch.elapsed().as_micros() as u64;
-        let file = File::create(&path).map_err(|source| RecordError::Create {
-            path: path.clone(),
-            source,
-        })?;
-        let out = BufWriter::with_capacity(WRITE_BUFFER, file);
-        let sink = mux::Mp4Sink::start(out, &path, start_us, options.fps)?;
+        let sink = sink::Sink::create(&path, options.layout, start_us, options.fps)?;
         let (stop_tx, stop_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
         let (progress_tx, progress_rx) = watch::channel(worker::Progress::default());

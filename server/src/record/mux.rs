@@ -1,7 +1,8 @@
-//! [`Mp4Sink`]: H.264 access units into an MP4 file (ISO BMFF), as AVC: an `avc1` sample
-//! entry whose `avcC` holds the SPS and PPS, length-prefixed NAL units in `mdat`, one
-//! duration per sample in `stts` (variable frame rate, see [`super::timeline`]) and the
-//! IDR access units listed in `stss`.
+//! [`Mp4Sink`]: the classic layout ([`super::Mp4Layout::Classic`]; the default is
+//! `fmp4.rs`'s fragmented one). H.264 access units into an MP4 file (ISO BMFF), as AVC:
+//! an `avc1` sample entry whose `avcC` holds the SPS and PPS, length-prefixed NAL units in
+//! `mdat`, one duration per sample in `stts` (variable frame rate, see
+//! [`super::timeline`]) and the IDR access units listed in `stss`.
 //!
 //! # Why `shiguredo_mp4`
 //!
@@ -30,26 +31,21 @@
 //! is unknown in advance). Until `finish` runs the file has no `moov` and players refuse
 //! it; see [`super::Recorder`] for when `finish` runs.
 //!
-//! SPS and PPS NAL units are taken out of the samples (they live in `avcC`); an IDR whose
-//! parameter sets differ from the current ones starts a new sample entry, which the muxer
-//! supports (the recorder encodes at one size, so this does not happen in practice).
+//! Samples come from [`AvcSamples`] (`record/avc.rs`, shared with the fragmented layout):
+//! SPS and PPS live in `avcC`, and an IDR with new parameter sets starts a new sample entry.
 
 use std::io::{Seek, SeekFrom, Write};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use shiguredo_mp4::bitstream::h264::{build_avc1_box, H264SampleEntryConfig, LengthSize};
-use shiguredo_mp4::boxes::{Avc1Box, SampleEntry};
+use shiguredo_mp4::boxes::SampleEntry;
 use shiguredo_mp4::mux::{Mp4FileMuxer, Mp4FileMuxerOptions, Sample};
 use shiguredo_mp4::TrackKind;
 
+use super::avc::{mux_error, AvcSamples};
 use super::timeline::{Timeline, TIMESCALE};
 use super::RecordError;
-use crate::encode::sps::{nal_type, nal_units, NAL_PPS, NAL_SPS};
-
-/// NAL type of an access unit delimiter (dropped: MP4 samples delimit access units).
-const NAL_AUD: u8 = 9;
 
 /// What [`Mp4Sink::finish`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,15 +74,10 @@ pub struct Mp4Sink<W: Write + Seek> {
     path: PathBuf,
     muxer: Mp4FileMuxer,
     timeline: Timeline,
-    entry: Option<Avc1Box>,
+    avc: AvcSamples,
     pending: Option<Pending>,
     position: u64,
     samples: u64,
-    scratch: Vec<u8>,
-}
-
-fn mux_error(err: impl std::fmt::Display) -> RecordError {
-    RecordError::Mux(err.to_string())
 }
 
 impl<W: Write + Seek> Mp4Sink<W> {
@@ -119,10 +110,9 @@ impl<W: Write + Seek> Mp4Sink<W> {
             path: path.to_path_buf(),
             muxer,
             timeline: Timeline::new(record_start_us, fps_hint),
-            entry: None,
+            avc: AvcSamples::default(),
             pending: None,
             samples: 0,
-            scratch: Vec::new(),
         })
     }
 
@@ -141,33 +131,14 @@ impl<W: Write + Seek> Mp4Sink<W> {
         keyframe: bool,
         timestamp_us: u64,
     ) -> Result<(), RecordError> {
-        let nals = nal_units(access_unit);
-        let new_entry = if keyframe {
-            self.update_entry(&nals)?
-        } else {
-            None
-        };
-        if self.entry.is_none() {
-            return Err(RecordError::Mux(
-                "the first access unit is not an IDR with SPS and PPS".to_string(),
-            ));
-        }
-        self.scratch.clear();
-        for nal in nals {
-            if matches!(nal_type(nal), Some(NAL_SPS | NAL_PPS | NAL_AUD)) {
-                continue;
-            }
-            let len = u32::try_from(nal.len()).map_err(mux_error)?;
-            self.scratch.extend_from_slice(&len.to_be_bytes());
-            self.scratch.extend_from_slice(nal);
-        }
-        if self.scratch.is_empty() {
+        let Some(sample) = self.avc.convert(access_unit, keyframe)? else {
             return Ok(());
-        }
-        if let Err(e) = self.out.write_all(&self.scratch) {
+        };
+        let (size, new_entry) = (sample.data.len(), sample.entry);
+        if let Err(e) = self.out.write_all(sample.data) {
             return Err(self.write_error(e));
         }
-        let (offset, size) = (self.position, self.scratch.len());
+        let offset = self.position;
         self.position += size as u64;
         if let Some(duration) = self.timeline.place(timestamp_us) {
             self.append_pending(duration)?;
@@ -179,29 +150,6 @@ impl<W: Write + Seek> Mp4Sink<W> {
             entry: new_entry,
         });
         Ok(())
-    }
-
-    /// Builds the sample entry from an IDR's parameter sets; `Some` when it changed.
-    fn update_entry(&mut self, nals: &[&[u8]]) -> Result<Option<SampleEntry>, RecordError> {
-        let of_type = |t: u8| -> Vec<Vec<u8>> {
-            nals.iter()
-                .filter(|n| nal_type(n) == Some(t))
-                .map(|n| n.to_vec())
-                .collect()
-        };
-        let (sps, pps) = (of_type(NAL_SPS), of_type(NAL_PPS));
-        if sps.is_empty() || pps.is_empty() {
-            return Ok(None);
-        }
-        let config = H264SampleEntryConfig {
-            length_size: LengthSize::FourBytes,
-        };
-        let avc1 = build_avc1_box(&sps, &pps, &config).map_err(mux_error)?;
-        if self.entry.as_ref() == Some(&avc1) {
-            return Ok(None);
-        }
-        self.entry = Some(avc1.clone());
-        Ok(Some(SampleEntry::Avc1(avc1)))
     }
 
     fn append_pending(&mut self, duration: u32) -> Result<(), RecordError> {

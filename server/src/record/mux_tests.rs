@@ -9,6 +9,7 @@ use shiguredo_mp4::demux::{Input, Mp4FileDemuxer};
 
 use super::*;
 use crate::decode::H264Decoder;
+use crate::encode::sps::{nal_type, nal_units, NAL_PPS, NAL_SPS};
 use crate::frame::Frame;
 use crate::record::encoder::{RecordEncoder, RECORD_YUV};
 use crate::record::{RateControl, RecordOptions};

@@ -6,7 +6,10 @@ use super::*;
 use crate::frame::Frame;
 use crate::options::StreamOptions;
 use rfb_protocol::test_card;
-use shiguredo_mp4::demux::{Input, Mp4FileDemuxer};
+use shiguredo_mp4::demux::{
+    DemuxError, Fmp4FileDemuxer, Input, Mp4FileDemuxer, Mp4FileKind, Mp4FileKindDetector,
+};
+use shiguredo_mp4::{BoxHeader, Decode};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rfb-record-unit-{}", std::process::id()));
@@ -22,22 +25,87 @@ fn card(seq: u64, width: u32, height: u32) -> Frame {
     Frame::rgb(width, height, test_card(seq, width, height)).expect("frame")
 }
 
-/// The sample count of a finished MP4, or `None` while it has no readable `moov`.
+/// The bytes `position` and `size` ask for, within `file`.
+fn wanted(file: &[u8], position: u64, size: Option<usize>) -> Option<&[u8]> {
+    let start = usize::try_from(position).ok()?.min(file.len());
+    let end = size.map_or(file.len(), |size| (start + size).min(file.len()));
+    file.get(start..end)
+}
+
+/// The sample count of an MP4 of either layout, or `None` while it has no readable `moov`.
 fn samples_in(path: &Path) -> Option<usize> {
     let file = std::fs::read(path).ok()?;
-    let mut demuxer = Mp4FileDemuxer::new();
-    while let Some(required) = demuxer.required_input() {
-        let start = usize::try_from(required.position).ok()?;
-        demuxer.handle_input(Input {
+    let mut detector = Mp4FileKindDetector::new();
+    let kind = loop {
+        if let Some(kind) = detector.file_kind().ok()? {
+            break kind;
+        }
+        let required = detector.required_input()?;
+        let data = wanted(&file, required.position, required.size)?;
+        detector.handle_input(Input {
             position: required.position,
-            data: file.get(start..)?,
+            data,
         });
-    }
+    };
     let mut count = 0;
-    while demuxer.next_sample().ok()?.is_some() {
-        count += 1;
+    if kind == Mp4FileKind::FragmentedMp4 {
+        // Input is asked for as the demuxer goes, between samples too.
+        let mut demuxer = Fmp4FileDemuxer::new();
+        loop {
+            let required = match demuxer.next_sample() {
+                Ok(Some(_)) => {
+                    count += 1;
+                    continue;
+                }
+                Ok(None) => break,
+                Err(DemuxError::InputRequired(required)) => required,
+                Err(_) => return None,
+            };
+            let data = wanted(&file, required.position, required.size)?;
+            demuxer.handle_input(Input {
+                position: required.position,
+                data,
+            });
+        }
+    } else {
+        let mut demuxer = Mp4FileDemuxer::new();
+        while let Some(required) = demuxer.required_input() {
+            let data = wanted(&file, required.position, None)?;
+            demuxer.handle_input(Input {
+                position: required.position,
+                data,
+            });
+        }
+        while demuxer.next_sample().ok()?.is_some() {
+            count += 1;
+        }
     }
     Some(count)
+}
+
+/// The file's top-level box types, in order.
+fn top_level_boxes(path: &Path) -> Vec<String> {
+    let file = std::fs::read(path).expect("file");
+    let (mut names, mut at) = (Vec::new(), 0);
+    while at < file.len() {
+        let (header, _) = BoxHeader::decode(&file[at..]).expect("a box header");
+        names.push(String::from_utf8_lossy(header.box_type.as_bytes()).into_owned());
+        at += usize::try_from(header.box_size.get()).expect("size").max(8);
+    }
+    names
+}
+
+/// Polls `samples_in` until it is `want` (10 s at most).
+async fn wait_for_samples(path: &Path, want: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while samples_in(path) != Some(want) {
+        assert!(
+            Instant::now() < deadline,
+            "{want} samples within 10 s, have {:?}",
+            samples_in(path)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[test]
@@ -96,25 +164,77 @@ async fn a_recorder_that_falls_behind_skips_and_never_slows_publish() {
     assert_eq!(samples_in(&path), Some(summary.frames_written as usize));
 }
 
+fn classic() -> RecordOptions {
+    RecordOptions {
+        layout: Mp4Layout::Classic,
+        ..RecordOptions::default()
+    }
+}
+
 #[tokio::test]
 async fn dropping_finalises_the_file_in_the_background() {
     let display = display(160, 96);
     let path = scratch("dropped.mp4");
-    let recorder = display
-        .record(&path, RecordOptions::default())
-        .expect("record");
+    let recorder = display.record(&path, classic()).expect("record");
     for seq in 1..=3 {
         display.publish(card(seq, 160, 96)).expect("publish");
         assert!(recorder.wait_recorded(seq).await);
     }
-    assert_eq!(samples_in(&path), None, "no moov while recording");
+    assert_eq!(samples_in(&path), None, "classic: no moov while recording");
     drop(recorder);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while samples_in(&path).is_none() {
-        assert!(Instant::now() < deadline, "finalised within 10 s");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    wait_for_samples(&path, 3).await;
+}
+
+#[tokio::test]
+async fn a_fragmented_recording_plays_while_the_stream_is_still() {
+    let display = display(160, 96);
+    let path = scratch("still.mp4");
+    let recorder = display
+        .record(&path, RecordOptions::default())
+        .expect("record");
+    display.publish(card(1, 160, 96)).expect("publish");
+    assert!(recorder.wait_recorded(1).await);
+    // Nothing else is published: the recording thread closes the fragment by wall time,
+    // about 1 s later, and the file plays before any stop.
+    wait_for_samples(&path, 1).await;
+    assert_eq!(
+        top_level_boxes(&path),
+        ["ftyp", "moov", "free", "moof", "mdat"]
+    );
+    display.publish(card(2, 160, 96)).expect("publish");
+    assert!(recorder.wait_recorded(2).await);
+    let summary = recorder.stop().await.expect("stop");
+    assert_eq!(summary.frames_written, 2);
+    assert!(summary.duration >= Duration::from_secs(1), "{summary:?}");
+    assert_eq!(samples_in(&path), Some(2));
+    let boxes = top_level_boxes(&path);
+    assert_eq!(boxes[..5], ["ftyp", "moov", "free", "moof", "mdat"]);
+    assert_eq!(boxes.last().map(String::as_str), Some("mfra"));
+}
+
+#[tokio::test]
+async fn the_classic_layout_is_one_moov_after_the_samples() {
+    let display = display(160, 96);
+    let path = scratch("classic.mp4");
+    let recorder = display.record(&path, classic()).expect("record");
+    for seq in 1..=3 {
+        display.publish(card(seq, 160, 96)).expect("publish");
+        assert!(recorder.wait_recorded(seq).await);
     }
+    let summary = recorder.stop().await.expect("stop");
+    assert_eq!(summary.frames_written, 3);
+    assert_eq!(top_level_boxes(&path), ["ftyp", "free", "mdat", "moov"]);
     assert_eq!(samples_in(&path), Some(3));
+}
+
+#[test]
+fn layouts_have_names() {
+    for layout in Mp4Layout::ALL {
+        assert_eq!(layout.name().parse::<Mp4Layout>(), Ok(layout));
+        assert_eq!(layout.to_string(), layout.name());
+    }
+    assert_eq!(RecordOptions::default().layout, Mp4Layout::Fragmented);
+    assert!("fmp4".parse::<Mp4Layout>().is_err());
 }
 
 #[tokio::test]

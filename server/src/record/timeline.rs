@@ -17,6 +17,11 @@
 //!   recorder), but at least one nominal frame period (`1 / fps` hint), so a frame
 //!   published right before `stop()` is still shown for a frame's time.
 //! - A gap longer than `u32::MAX` ticks (13 h 15 min) is cut to that length.
+//!
+//! The fragmented layout also asks how long the newest frame has lasted *so far*
+//! ([`Timeline::provisional`]) when it writes that frame before the next one arrives; that
+//! decides nothing, the next frame or the stop still gives the final duration
+//! (`record/fragmenter.rs`).
 
 /// Ticks per second of the video track.
 pub const TIMESCALE: u32 = 90_000;
@@ -94,6 +99,37 @@ impl Timeline {
     pub fn elapsed_ticks(&self) -> u64 {
         self.elapsed_ticks
     }
+
+    /// The shortest duration of the last sample (one `1 / fps` period), in ticks.
+    pub fn min_last_ticks(&self) -> u64 {
+        self.min_last_ticks
+    }
+
+    /// The tick of the sample whose duration is not known yet (the newest frame).
+    pub fn pending_tick(&self) -> Option<u64> {
+        self.pending_tick
+    }
+
+    /// `at_us` (display clock) in ticks since the first sample; `None` before it.
+    pub fn tick_at(&self, at_us: u64) -> Option<u64> {
+        Some(ticks(at_us.saturating_sub(self.origin_us?)))
+    }
+
+    /// The display-clock time (µs, rounded up) of `tick`; `None` before the first sample.
+    pub fn us_at(&self, tick: u64) -> Option<u64> {
+        let us = (u128::from(tick) * 1_000_000).div_ceil(u128::from(TIMESCALE));
+        Some(
+            self.origin_us?
+                .saturating_add(u64::try_from(us).unwrap_or(u64::MAX)),
+        )
+    }
+
+    /// How long the pending sample has lasted at `at_us`, without deciding it: at least
+    /// one tick. `None` when no sample is pending.
+    pub fn provisional(&self, at_us: u64) -> Option<u32> {
+        let last = self.pending_tick?;
+        Some(clamp(self.tick_at(at_us)?.saturating_sub(last).max(1)))
+    }
 }
 
 fn clamp(ticks: u64) -> u32 {
@@ -149,6 +185,33 @@ mod tests {
         assert_eq!(total, 900_000, "10 s exactly");
         assert_eq!(t.place(10_000_000), Some(1), "same tick: one tick apart");
         assert_eq!(t.place(10_000_005), Some(1), "still strictly increasing");
+    }
+
+    #[test]
+    fn provisional_durations_decide_nothing() {
+        let mut t = Timeline::new(0, 30.0);
+        assert_eq!(
+            (t.tick_at(5), t.provisional(5), t.us_at(0)),
+            (None, None, None)
+        );
+        t.place(1_000_000);
+        assert_eq!(t.tick_at(1_500_000), Some(45_000));
+        assert_eq!(t.us_at(45_000), Some(1_500_000));
+        assert_eq!(t.us_at(1), Some(1_000_012), "rounded up");
+        assert_eq!(t.provisional(1_500_000), Some(45_000));
+        assert_eq!(t.provisional(900_000), Some(1), "at least a tick");
+        assert_eq!(
+            t.place(2_000_000),
+            Some(90_000),
+            "the real gap, not a provisional one"
+        );
+        assert_eq!(t.pending_tick(), Some(90_000));
+        assert_eq!(t.finish(2_000_000), Some(3_000));
+        assert_eq!(
+            t.provisional(3_000_000),
+            None,
+            "nothing pending after finish"
+        );
     }
 
     #[test]

@@ -11,17 +11,15 @@
 //! are counted as skipped. When the stop signal arrives, the newest frame published before
 //! it is still recorded if it was not yet.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 
 use super::encoder::RecordEncoder;
-use super::mux::Mp4Sink;
 use super::scale::{record_size, Scaler};
+use super::sink::Sink;
 use super::{RecordError, RecordOptions, RecordSummary};
 use crate::frame::PublishedFrame;
 
@@ -38,9 +36,6 @@ pub struct Progress {
     pub finished: bool,
 }
 
-/// The file writer the thread owns.
-pub type FileSink = Mp4Sink<BufWriter<File>>;
-
 /// Everything the thread needs.
 pub struct Job {
     /// The display's latest-frame channel.
@@ -54,7 +49,7 @@ pub struct Job {
     /// Progress for the [`super::Recorder`].
     pub progress: watch::Sender<Progress>,
     /// The started file.
-    pub sink: FileSink,
+    pub sink: Sink,
     /// Validated options.
     pub options: RecordOptions,
     /// The display clock's origin.
@@ -94,7 +89,10 @@ impl Job {
             state: Progress::default(),
             progress,
         };
-        let result = match tokio::runtime::Builder::new_current_thread().build() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build();
+        let result = match runtime {
             Ok(runtime) => runtime.block_on(session.follow(initial, &mut frames, stop, epoch)),
             Err(e) => Err(RecordError::Thread(format!(
                 "cannot start its runtime: {e}"
@@ -120,7 +118,7 @@ impl Job {
 
 /// The encoding state of one recording.
 struct Session {
-    sink: Option<FileSink>,
+    sink: Option<Sink>,
     options: RecordOptions,
     encoder: Option<RecordEncoder>,
     scaler: Option<Scaler>,
@@ -146,6 +144,8 @@ impl Session {
         }
         let mut open = true;
         loop {
+            // The fragmented layout closes fragments by wall time too (a still stream).
+            let deadline = self.sink.as_ref().and_then(Sink::deadline_us);
             tokio::select! {
                 biased;
                 at = &mut stop => {
@@ -163,6 +163,11 @@ impl Session {
                     let latest = frames.borrow_and_update().clone();
                     if let Some(frame) = latest {
                         self.record(&frame)?;
+                    }
+                }
+                () = sleep_until(epoch, deadline), if deadline.is_some() => {
+                    if let Some(sink) = self.sink.as_mut() {
+                        sink.tick(epoch.elapsed().as_micros() as u64)?;
                     }
                 }
             }
@@ -216,13 +221,7 @@ impl Session {
             .sink
             .take()
             .ok_or_else(|| RecordError::Thread("finished twice".to_string()))?;
-        let (out, summary) = sink.finish(stop_us)?;
-        let write = |source| RecordError::Write {
-            path: path.clone(),
-            source,
-        };
-        let file = out.into_inner().map_err(|e| write(e.into_error()))?;
-        file.sync_all().map_err(write)?;
+        let summary = sink.finish(stop_us, &path)?;
         let (width, height) = self.scaler.as_ref().map_or((0, 0), Scaler::size);
         Ok(RecordSummary {
             path,
@@ -234,5 +233,17 @@ impl Session {
             height,
             bytes: summary.bytes,
         })
+    }
+}
+
+/// Sleeps until `deadline_us` on the display clock whose origin is `epoch` (forever when
+/// there is none: the branch is disabled then anyway).
+async fn sleep_until(epoch: Instant, deadline_us: Option<u64>) {
+    match deadline_us {
+        Some(us) => {
+            let at = epoch + Duration::from_micros(us);
+            tokio::time::sleep_until(at.into()).await;
+        }
+        None => std::future::pending().await,
     }
 }

@@ -6,6 +6,7 @@ mod doctor;
 mod limits;
 mod record;
 mod serve;
+mod shutdown;
 mod soak;
 
 use clap::{Parser, Subcommand};
@@ -20,7 +21,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve a deterministic pattern (and the viewer page) until Ctrl-C.
+    /// Serve a deterministic pattern (and the viewer page) until Ctrl-C, SIGTERM or SIGHUP.
     Serve(Box<serve::ServeArgs>), // boxed: by far the largest variant
     /// Measure encode time, size and PSNR per encoder configuration (no network).
     Bench(rfb::bench::BenchArgs),

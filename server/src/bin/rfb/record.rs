@@ -1,12 +1,15 @@
 //! `rfb record`: publish a pattern into a headless display (no server, no viewer) and
 //! record it to an MP4 file; and the helpers behind `rfb serve --record`.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use rfb::bench::{parse_bitrate, parse_pattern};
-use rfb::{Display, Frame, RateControl, RecordOptions, RecordSummary, Recorder, StreamOptions};
+use rfb::{
+    Display, Frame, Mp4Layout, RateControl, RecordOptions, RecordSummary, Recorder, StreamOptions,
+};
 use rfb_protocol::Pattern;
 
 /// Flags of `rfb record`.
@@ -37,6 +40,10 @@ pub struct RecordArgs {
     /// An IDR every N frames (0 = only the first).
     #[arg(long, default_value_t = 60)]
     keyframe_interval: u32,
+    /// MP4 layout: fragmented (playable at every moment; a kill loses at most the last
+    /// second) or classic (one `moov`, written when the recording stops).
+    #[arg(long, default_value = "fragmented", value_parser = parse_layout)]
+    layout: Mp4Layout,
     /// The MP4 file to write.
     output: PathBuf,
 }
@@ -54,19 +61,28 @@ impl RecordArgs {
             rate_control,
             fps: self.fps,
             keyframe_interval: self.keyframe_interval,
+            layout: self.layout,
         }
     }
 }
 
-/// Runs `rfb record` on a runtime of its own.
+/// `--layout` / `--record-layout`: `fragmented` or `classic`.
+pub fn parse_layout(name: &str) -> Result<Mp4Layout, String> {
+    name.parse()
+}
+
+/// Runs `rfb record` on a runtime of its own (time for the pacing, I/O for the signals).
 pub fn main(args: RecordArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()?;
     runtime.block_on(run(args))
 }
 
+/// Records `--frames` frames, or fewer when SIGTERM, SIGINT or SIGHUP comes first: the
+/// file is finalised either way.
 async fn run(args: RecordArgs) -> anyhow::Result<()> {
+    let mut shutdown = crate::shutdown::Shutdown::listen().context("listening for signals")?;
     anyhow::ensure!(
         args.fps > 0.0 && args.fps.is_finite(),
         "--fps must be positive"
@@ -77,16 +93,30 @@ async fn run(args: RecordArgs) -> anyhow::Result<()> {
     let recorder = display
         .record(&args.output, args.options())
         .context("starting the recording")?;
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.fps)));
-    // Burst: a late frame does not push back the ones after it, so the clip lasts N / fps.
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    for n in 1..=args.frames {
-        ticker.tick().await;
-        let seq = display.publish(Frame::rgb(w, h, args.pattern.render(n, w, h))?)?;
-        // A clip keeps every frame: wait for it (stop() reports why if the recording ended).
-        if !recorder.wait_recorded(seq).await {
-            break;
+    println!(
+        "recording {} ({} MP4); SIGTERM, SIGINT or SIGHUP stops and finalises it",
+        args.output.display(),
+        args.layout
+    );
+    std::io::stdout().flush().ok();
+    let publishing = async {
+        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.fps)));
+        // Burst: a late frame does not push back the ones after it, so the clip lasts N / fps.
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        for n in 1..=args.frames {
+            ticker.tick().await;
+            let seq = display.publish(Frame::rgb(w, h, args.pattern.render(n, w, h))?)?;
+            // A clip keeps every frame: wait for it (stop() reports why if the recording
+            // ended).
+            if !recorder.wait_recorded(seq).await {
+                break;
+            }
         }
+        anyhow::Ok(())
+    };
+    tokio::select! {
+        published = publishing => published?,
+        signal = shutdown.recv() => eprintln!("{signal}: stopping the recording"),
     }
     let summary = recorder.stop().await?;
     println!("{}", describe(&summary));
@@ -94,12 +124,18 @@ async fn run(args: RecordArgs) -> anyhow::Result<()> {
 }
 
 /// `rfb serve --record`: starts recording `display` when a path is given.
-pub fn start(display: &Display, path: Option<&Path>, fps: f32) -> anyhow::Result<Option<Recorder>> {
+pub fn start(
+    display: &Display,
+    path: Option<&Path>,
+    fps: f32,
+    layout: Mp4Layout,
+) -> anyhow::Result<Option<Recorder>> {
     let Some(path) = path else {
         return Ok(None);
     };
     let options = RecordOptions {
         fps,
+        layout,
         ..RecordOptions::default()
     };
     let recorder = display

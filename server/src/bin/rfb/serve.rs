@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rfb::adaptive::AdaptiveConfig;
 use rfb::bench::{parse_bitrate, parse_pattern, parse_size};
-use rfb::{serve, Display, Frame, FrameMeta, ResizePolicy, ServeOptions, StreamOptions};
+use rfb::{serve, Display, Frame, FrameMeta, Mp4Layout, ResizePolicy, ServeOptions, StreamOptions};
 use rfb_protocol::{ColorSpace, ImageFormat, Pattern, DISPLAY_P3, SRGB};
 
 use crate::limits::{AccessArgs, LimitArgs};
@@ -75,9 +75,15 @@ pub struct ServeArgs {
     /// Stop after publishing this many frames (per stream) and exit.
     #[arg(long)]
     max_frames: Option<u64>,
-    /// Also record the `default` stream to this MP4 file, finalised on exit.
+    /// Also record the `default` stream to this MP4 file, finalised on exit (Ctrl-C,
+    /// SIGTERM, SIGHUP, --max-frames).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// MP4 layout of --record: fragmented (playable at every moment; a kill loses at most
+    /// the last second) or classic (one `moov`, written on exit).
+    #[arg(long, value_name = "LAYOUT", default_value = "fragmented",
+          value_parser = crate::record::parse_layout)]
+    record_layout: Mp4Layout,
     /// A second frame size, WIDTHxHEIGHT, to alternate with (see --resize-every).
     #[arg(long, value_parser = parse_size, requires = "resize_every")]
     alt_size: Option<(u32, u32)>,
@@ -219,8 +225,9 @@ impl ServeArgs {
     }
 }
 
-/// Runs the server until Ctrl-C or `--max-frames`.
+/// Runs the server until Ctrl-C, SIGTERM, SIGHUP or `--max-frames`.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut shutdown = crate::shutdown::Shutdown::listen().context("listening for signals")?;
     anyhow::ensure!(
         args.fps > 0.0 && args.fps.is_finite(),
         "--fps must be positive"
@@ -269,7 +276,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     std::io::stdout().flush().ok();
-    let recorder = crate::record::start(&display, args.record.as_deref(), args.fps)?;
+    let recorder = crate::record::start(
+        &display,
+        args.record.as_deref(),
+        args.fps,
+        args.record_layout,
+    )?;
 
     let (fps, max, color) = (args.fps, args.max_frames, args.color);
     let mut loops = tokio::task::JoinSet::new();
@@ -300,7 +312,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     tokio::select! {
         Some(result) = loops.join_next() => result.context("a publish loop panicked")??,
-        signal = tokio::signal::ctrl_c() => signal.context("waiting for Ctrl-C")?,
+        signal = shutdown.recv() => eprintln!("{signal}: stopping"),
     }
     loops.abort_all();
     crate::record::finish(recorder).await?;
