@@ -139,12 +139,13 @@ fn check_origin(settings: &Settings, origin: Option<&[u8]>, host: Option<&[u8]>)
     }
     if let Err(refused) = same_host {
         // "pages from X may not connect; allow them with `rfb serve --origin X` ...": X
-        // must then be allowed. (The other refusal quotes the raw header, so only this
-        // one is read.)
+        // must then be allowed. X has no spaces but may itself hold "--origin", so the
+        // last "--origin " starts it. (The other refusal quotes the raw header: skipped.)
         let advice = refused
             .0
             .strip_prefix("pages from ")
-            .and_then(|m| m.split("--origin ").nth(1));
+            .and_then(|m| m.rsplit_once("--origin "))
+            .map(|(_, after)| after);
         if let Some(advice) = advice {
             let suggested = advice.split('`').next().unwrap_or("").to_string();
             let listed = OriginPolicy::List(vec![suggested.clone()]);
