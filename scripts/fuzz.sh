@@ -87,9 +87,11 @@ for t in "${TARGETS[@]}"; do
   status=0
   # -timeout: an input taking over 10 s counts as a hang (a crash). The RSS limit stays
   # libFuzzer's 2048 MB, so unbounded memory is a crash too.
-  cargo fuzz run "${FUZZ_FLAGS[@]}" "$t" "fuzz/corpus/$t" -- \
-    -max_total_time="$SECONDS_EACH" -timeout=10 -print_final_stats=1 \
-    >"$log" 2>&1 || status=$?
+  # CPU seconds next to wall time: on a shared machine a run gets less than a core.
+  TIMEFORMAT='%0U'
+  cpu=$( { time cargo fuzz run "${FUZZ_FLAGS[@]}" "$t" "fuzz/corpus/$t" -- \
+    -max_total_time="$SECONDS_EACH" -timeout=10 -print_final_stats=1 >"$log" 2>&1; } 2>&1 ) ||
+    status=$?
   # The final stats when the run ends normally; after a crash, libFuzzer's last status line.
   last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -106,8 +108,8 @@ for t in "${TARGETS[@]}"; do
     failed+=("$t")
     grep -E '^(thread .* panicked|==[0-9]+== ERROR|SUMMARY|Test unit written)' "$log" | head -5 || true
   fi
-  line=$(printf '%-15s %10s runs %8s exec/s  cov %5s  ft %6s  corpus %5s  %s' \
-    "$t" "${runs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$verdict")
+  line=$(printf '%-15s %10s runs %8s exec/s %5s cpu-s  cov %5s  ft %6s  corpus %5s  %s' \
+    "$t" "${runs:-?}" "${rate:-?}" "${cpu:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$verdict")
   echo "$line"
   summary+=("$line")
 done
