@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing rfb needs, skipping whatever is already there:
-# Debian packages, the wasm32 target, wasm-pack, npm packages, and the viewer package.
+# Debian packages, the wasm32 target, wasm-pack, cargo-fuzz, npm packages, and the viewer
+# package.
 # Safe to run any number of times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,11 @@ fi
 if ! command -v wasm-pack >/dev/null 2>&1; then
   log "installing wasm-pack (about 4 minutes, once)"
   cargo install wasm-pack --locked
+fi
+
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  log "installing cargo-fuzz (about 2 minutes, once)"
+  cargo install --locked cargo-fuzz
 fi
 
 if [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, lints (native and wasm32), native tests, a short
-# soak, the wasm parity test, the dependency-graph check, the Playwright browser suite
-# (Chromium) and the Firefox leg.
+# soak, a short fuzz run of every fuzz target, the wasm parity test, the dependency-graph
+# check, the Playwright browser suite (Chromium) and the Firefox leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -10,6 +10,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 step "clippy (native, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -22,6 +23,9 @@ cargo test --release --workspace
 
 step "soak (short): connection churn back to zero, flat memory under a stalled viewer"
 ./target/release/rfb soak --cycles 300 --stall-seconds 10 --stall-size 1280x720 --stall-fps 30 2>/dev/null
+
+step "fuzz smoke (every target 15 s: scripts/fuzz.sh)"
+./scripts/fuzz.sh 15
 
 step "no native dependency in the wasm graph"
 ./scripts/check-wasm-deps.sh

@@ -91,8 +91,12 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerMessage<'_>, WireError> {
 /// another major version gets a clear "version mismatch" instead of "malformed".
 /// `None` when the message is not a `Hello` or too short to say.
 pub fn peek_hello_version(bytes: &[u8]) -> Option<ProtocolVersion> {
-    // Variant index 0 (`Hello`) is a single zero byte; the version struct follows.
-    let rest = bytes.strip_prefix(&[0u8])?;
+    // The variant index comes first, a varint read exactly as `decode_client` reads it
+    // (0 is `Hello`, and postcard also takes the overlong `80 00`); the version follows.
+    let (variant, rest) = postcard::take_from_bytes::<u32>(bytes).ok()?;
+    if variant != 0 {
+        return None;
+    }
     postcard::take_from_bytes::<ProtocolVersion>(rest)
         .ok()
         .map(|(v, _)| v)
@@ -131,6 +135,22 @@ mod tests {
             None
         );
         assert_eq!(peek_hello_version(&[]), None);
+    }
+
+    /// Found by the `hello` fuzz target: `80 80 00` is an overlong varint 0, which
+    /// `decode_client` reads as `Hello`, so the peek must read the same index.
+    #[test]
+    fn peek_reads_the_variant_index_as_decode_does() {
+        let overlong = [
+            0x80, 0x80, 0x00, 0x80, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let hello = decode_client(&overlong).expect("postcard takes overlong varints");
+        let ClientMessage::Hello(hello) = hello else {
+            panic!("not a Hello: {hello:?}");
+        };
+        assert_eq!(peek_hello_version(&overlong), Some(hello.version));
+        assert_eq!(hello.version, ProtocolVersion { major: 0, minor: 0 });
+        assert_eq!(peek_hello_version(&[0x81, 0x00, 2, 0]), None, "variant 1");
     }
 
     #[test]

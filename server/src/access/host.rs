@@ -47,10 +47,16 @@ impl Authority {
             };
             (v6.to_string(), port)
         } else {
-            match text.rsplit_once(':') {
-                Some((host, port)) => (host.to_string(), Some(parse_port(port)?)),
-                None => (text.to_string(), None),
+            let (host, port) = match text.rsplit_once(':') {
+                Some((host, port)) => (host, Some(parse_port(port)?)),
+                None => (text, None),
+            };
+            // Only a bracketed IPv6 literal holds colons: `a:b:80` is no authority (its
+            // host would print back as `[a:b]`, which names nothing).
+            if host.contains(':') {
+                return None;
             }
+            (host.to_string(), port)
         };
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let valid = !host.is_empty()
@@ -164,6 +170,8 @@ mod tests {
             "[zz]:1",
             "a b",
             "h:",
+            "::1:8765",
+            "127.0.0.1:876.1:8765",
         ] {
             assert_eq!(Authority::parse(bad), None, "{bad:?}");
         }

@@ -58,12 +58,15 @@ impl Origin {
 
     /// `scheme://host:port` as written, for messages.
     fn shown(&self) -> String {
+        let host = &self.authority.host;
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
         match self.authority.port {
-            Some(port) if self.authority.host.contains(':') => {
-                format!("{}://[{}]:{port}", self.scheme, self.authority.host)
-            }
-            Some(port) => format!("{}://{}:{port}", self.scheme, self.authority.host),
-            None => format!("{}://{}", self.scheme, self.authority.host),
+            Some(port) => format!("{}://{host}:{port}", self.scheme),
+            None => format!("{}://{host}", self.scheme),
         }
     }
 }
@@ -185,5 +188,36 @@ mod tests {
             .check(Some(b"http://localhost:5174"), Some(b"127.0.0.1:8765"))
             .unwrap_err();
         assert!(err.0.contains("--origin http://localhost:5174"), "{err}");
+    }
+
+    /// Found by the `http_request` fuzz target: the `--origin` a refusal suggests must
+    /// admit the refused origin (IPv6 literals need their brackets, with or without a
+    /// port), and an origin whose host holds a bare colon is no origin at all.
+    #[test]
+    fn the_suggested_origin_admits_the_refused_one() {
+        for origin in [
+            "http://[::1]",
+            "https://[fe80::1]:8443",
+            "http://evil.test:81",
+        ] {
+            let err = OriginPolicy::SameHost
+                .check(Some(origin.as_bytes()), Some(b"viewer.example"))
+                .unwrap_err();
+            let suggested = err
+                .0
+                .split("--origin ")
+                .nth(1)
+                .and_then(|s| s.split('`').next());
+            assert_eq!(suggested, Some(origin), "{err}");
+            let listed = OriginPolicy::List(vec![origin.to_string()]);
+            assert!(check(&listed, Some(origin), "viewer.example"), "{origin}");
+        }
+        let err = OriginPolicy::SameHost
+            .check(
+                Some(b"http://127.0.0.1:876.1:8765"),
+                Some(b"127.0.0.1:8765"),
+            )
+            .unwrap_err();
+        assert!(err.0.contains("not a web origin"), "{err}");
     }
 }

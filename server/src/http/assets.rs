@@ -1,11 +1,11 @@
 //! Static files: the demo page (`web_dir`) and the viewer package at `/pkg/` (`pkg_dir`).
 //!
-//! A request path is percent-decoded and split into segments first; a segment that is
-//! empty, `.`, `..`, starts with a dot (dotfiles and folders such as `.git`) or holds a
-//! backslash or NUL is refused (404). The file is then resolved with symlinks followed
-//! and must still lie inside the folder's own resolved path, so a symlink cannot lead out
-//! of it either. Everything else (content types, ranges, conditional requests) is
-//! tower-http's `ServeFile`.
+//! A request path is percent-decoded and split into segments first by
+//! [`crate::access::path::safe_segments`] (a segment that is empty, `.`, `..`, starts with
+//! a dot, or holds a backslash or NUL is refused: 404). The file is then resolved with
+//! symlinks followed and must still lie inside the folder's own resolved path, so a symlink
+//! cannot lead out of it either. Everything else (content types, ranges, conditional
+//! requests) is tower-http's `ServeFile`.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,7 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use super::Shared;
+use crate::access::path::safe_segments;
 
 /// Serves a static file for `request`.
 pub(super) async fn serve(shared: &Shared, request: Request) -> Response {
@@ -49,40 +50,6 @@ fn not_found(path: &str) -> Response {
     (StatusCode::NOT_FOUND, format!("not found: {path}")).into_response()
 }
 
-/// The segments of a URL path below a folder, decoded, or `None` for a path that names
-/// something hidden or tries to leave the folder.
-pub(crate) fn safe_segments(url_path: &str) -> Option<Vec<String>> {
-    let decoded = percent_decode_path(url_path)?;
-    let segments: Vec<String> = decoded.split('/').map(str::to_string).collect();
-    let safe = segments
-        .iter()
-        .all(|s| !s.is_empty() && !s.starts_with('.') && !s.contains('\\') && !s.contains('\0'));
-    safe.then_some(segments)
-}
-
-/// `%XX` decoding of a URL path (no `+` rule: that is for queries); `None` when the
-/// result is not UTF-8.
-fn percent_decode_path(path: &str) -> Option<String> {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = |c: u8| (c as char).to_digit(16);
-        match (b, bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
-                out.push(u8::try_from(value).ok()?);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// The file `rest` names under `root`, if it is a regular file whose resolved path stays
 /// inside `root`'s resolved path.
 async fn resolve(root: &Path, rest: &str) -> Option<PathBuf> {
@@ -108,30 +75,6 @@ fn page_without_assets(shared: &Shared) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hidden_and_escaping_paths_are_refused() {
-        assert_eq!(
-            safe_segments("pkg/rfb_viewer.js"),
-            Some(vec!["pkg".to_string(), "rfb_viewer.js".to_string()])
-        );
-        for bad in [
-            "../secret",
-            "a/../../b",
-            "%2e%2e/secret",
-            ".git/config",
-            "a/.env",
-            "a//b",
-            "a\\..\\b",
-            "a%5c..%5cb",
-            "a%00b",
-            "%ff",
-            "",
-            "./index.html",
-        ] {
-            assert_eq!(safe_segments(bad), None, "{bad:?}");
-        }
-    }
 
     #[tokio::test]
     async fn symlinks_cannot_lead_out_of_the_folder() {

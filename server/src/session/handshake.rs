@@ -6,7 +6,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use rfb_protocol::{
     decode_client, peek_hello_version, select_transport, ClientMessage, CloseCode, Hello,
-    ServerEncoders, Transport, TransportPrefs, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION,
+    ProtocolVersion, ServerEncoders, Transport, TransportPrefs, MAX_CLIENT_MESSAGE_BYTES,
+    PROTOCOL_VERSION,
 };
 
 use super::socket::{BoxSource, Incoming};
@@ -39,13 +40,15 @@ pub fn parse_hello(bytes: &[u8]) -> Result<Hello, SessionEnd> {
     }
     if let Some(version) = peek_hello_version(bytes) {
         if !PROTOCOL_VERSION.is_compatible_with(version) {
-            return Err(SessionEnd::new(
-                CloseCode::VersionMismatch,
-                format!("protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"),
-            ));
+            return Err(version_mismatch(version));
         }
     }
     match decode_client(bytes) {
+        // The peek above gives the clear message for another layout; this catches any
+        // encoding the peek might read differently from the decoder.
+        Ok(ClientMessage::Hello(hello)) if !PROTOCOL_VERSION.is_compatible_with(hello.version) => {
+            Err(version_mismatch(hello.version))
+        }
         Ok(ClientMessage::Hello(hello)) => Ok(hello),
         Ok(other) => Err(SessionEnd::new(
             CloseCode::ProtocolError,
@@ -59,6 +62,15 @@ pub fn parse_hello(bytes: &[u8]) -> Result<Hello, SessionEnd> {
             format!("bad Hello: {err}"),
         )),
     }
+}
+
+fn version_mismatch(version: ProtocolVersion) -> SessionEnd {
+    SessionEnd::new(
+        CloseCode::VersionMismatch,
+        format!(
+            "protocol version {version} is not supported; this server speaks {PROTOCOL_VERSION}"
+        ),
+    )
 }
 
 /// Picks the transport for this viewer on this stream.
@@ -78,7 +90,7 @@ pub fn negotiate(hello: &Hello, options: &StreamOptions) -> Result<Transport, Se
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rfb_protocol::{encode_client, ProtocolVersion};
+    use rfb_protocol::encode_client;
 
     fn hello_bytes(major: u16) -> Vec<u8> {
         encode_client(&ClientMessage::Hello(Hello {
@@ -96,6 +108,18 @@ mod tests {
         assert_eq!(end.code, Some(CloseCode::VersionMismatch));
         assert!(end.reason.contains("not supported"), "{}", end.reason);
         assert!(parse_hello(&hello_bytes(PROTOCOL_VERSION.major)).is_ok());
+    }
+
+    /// Found by the `hello` fuzz target: a Hello of version 0.0 whose variant index and
+    /// version are overlong varints got past the version check.
+    #[test]
+    fn an_oddly_encoded_old_version_is_still_refused() {
+        let overlong = [
+            0x80, 0x80, 0x00, 0x80, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let end = parse_hello(&overlong).unwrap_err();
+        assert_eq!(end.code, Some(CloseCode::VersionMismatch), "{}", end.reason);
+        assert!(end.reason.contains("0.0"), "{}", end.reason);
     }
 
     #[test]
