@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check CI runs: formatting, lints (native and wasm32), native tests, a short
 # soak, a short fuzz run of every fuzz target, the wasm parity test, the dependency-graph
-# check, the Playwright browser suite (Chromium) and the Firefox leg.
+# check, the TypeScript consumer check, the Playwright browser suite (Chromium) and the
+# Firefox leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -32,6 +33,9 @@ step "no native dependency in the wasm graph"
 
 step "wasm tests (golden fixtures decode identically on wasm32)"
 wasm-pack test --node client-wasm
+
+step "TypeScript: a strict consumer of the package's declarations (tests/types, tsc --noEmit)"
+npm run --silent test:types
 
 step "Playwright (headless Chromium)"
 npx playwright test

@@ -23,6 +23,8 @@ export interface RfbServer {
 
 /** How to start the server: the test_card defaults below plus `extra` flags. */
 export interface ServerSpec {
+  /** `--pattern` (default `test_card`). */
+  pattern?: string;
   width?: number;
   height?: number;
   fps?: number;
@@ -35,7 +37,7 @@ const LISTENING = /^rfb listening on http:\/\/127\.0\.0\.1:(\d+)\/$/;
 
 export async function startServer(spec: ServerSpec = {}): Promise<RfbServer> {
   const args = [
-    "serve", "--pattern", "test_card",
+    "serve", "--pattern", spec.pattern ?? "test_card",
     "--width", String(spec.width ?? 640), "--height", String(spec.height ?? 480),
     "--fps", String(spec.fps ?? 30),
     "--port", String(spec.port ?? 0), "--host", "127.0.0.1",
