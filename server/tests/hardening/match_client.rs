@@ -149,9 +149,10 @@ async fn rfb_serve_match_client_survives_any_viewport() {
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
+    // Keep reading what the server prints (its stdout stays open for it).
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let port: u16 = first
         .trim()
         .rsplit(':')

@@ -250,8 +250,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         extras.push((stream, extra.clone()));
     }
     // Tests parse this first line for the port.
-    println!("rfb listening on {}", display.url());
-    println!(
+    say(format_args!("rfb listening on {}", display.url()));
+    say(format_args!(
         "pattern {} {}x{} at {} fps; encoders: video={} image={} (preferred {})",
         args.pattern.name(),
         args.width,
@@ -264,16 +264,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         options.stream.encoders.image_name().unwrap_or("none"),
         args.image_format.mime(),
-    );
+    ));
     for (stream, extra) in &extras {
-        println!(
+        say(format_args!(
             "stream {} ({} {}x{}) at {}",
             extra.name,
             extra.pattern.name(),
             extra.size.0,
             extra.size.1,
             stream.ws_url()
-        );
+        ));
     }
     std::io::stdout().flush().ok();
     let recorder = crate::record::start(
@@ -358,4 +358,11 @@ async fn publish_loop(
         }
     }
     Ok(())
+}
+
+/// Prints a status line. A closed stdout (a reader that took the first line and left,
+/// `rfb serve | head -1`) must not stop a server: `println!` would panic on the broken pipe.
+fn say(line: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
