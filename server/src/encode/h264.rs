@@ -67,6 +67,12 @@ fn check_size(width: u32, height: u32) -> Result<(), EncodeError> {
             "H.264 needs even, non-zero sides, got {width}x{height}"
         )));
     }
+    if width.min(height) < crate::sizing::H264_MIN_SIDE {
+        return Err(encode_error(format!(
+            "{width}x{height} is below openh264's smallest picture, {0}x{0}",
+            crate::sizing::H264_MIN_SIDE
+        )));
+    }
     if width.max(height) > MAX_LONG_SIDE || width.min(height) > MAX_SHORT_SIDE {
         return Err(encode_error(format!(
             "{width}x{height} exceeds openh264's limit of 3840x2160"
