@@ -22,6 +22,12 @@ cargo clippy --target wasm32-unknown-unknown -p rfb-protocol -p rfb-viewer -p rf
 step "native tests (release: the same build the Playwright suite and the demo use)"
 cargo test --release --workspace
 
+step "docs: every public item documented, no broken links (rustdoc warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -p rfb -p rfb-protocol
+
+step "dependency policy: licences, bans, sources (deny.toml)"
+cargo deny check licenses bans sources
+
 step "soak (short): connection churn back to zero, flat memory under a stalled viewer"
 ./target/release/rfb soak --cycles 300 --stall-seconds 10 --stall-size 1280x720 --stall-fps 30 2>/dev/null
 

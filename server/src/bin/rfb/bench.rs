@@ -37,9 +37,9 @@ use openh264::formats::YUVSource;
 use rfb_protocol::{ImageFormat, Pattern, Transport, VideoCodec, YuvEncoding};
 use serde::Serialize;
 
-use crate::encode::yuv::{i420_to_rgb8, I420Planes};
-use crate::encode::{Encoder, EncoderRegistry, EncoderSpec};
-use crate::frame::Frame;
+use rfb::encode::yuv::{i420_to_rgb8, I420Planes};
+use rfb::encode::{Encoder, EncoderRegistry, EncoderSpec};
+use rfb::frame::Frame;
 
 /// The PSNR given to a frame that decodes to exactly its source.
 pub const PSNR_CAP: f64 = 99.0;
@@ -216,9 +216,10 @@ pub fn psnr(reference: &[u8], decoded: &[u8]) -> f64 {
 
 /// Turns payloads back into RGB8 the way a viewer would.
 enum Checker {
-    /// openh264's decoder and the inverse of the encoder's YUV conversion.
+    /// openh264's decoder and the inverse of the encoder's YUV conversion (boxed: with
+    /// the `openh264-libloading` feature the decoder is a large value).
     H264 {
-        decoder: Decoder,
+        decoder: Box<Decoder>,
         yuv: YuvEncoding,
         rgb: Vec<u8>,
     },
@@ -236,7 +237,7 @@ impl Checker {
     fn new(encoder: &dyn Encoder) -> anyhow::Result<Checker> {
         Ok(match (encoder.transport(), encoder.yuv_encoding()) {
             (Transport::Video(_), Some(yuv)) => {
-                let decoder = Decoder::new().context("creating the H.264 decoder")?;
+                let decoder = Box::new(Decoder::new().context("creating the H.264 decoder")?);
                 Checker::H264 {
                     decoder,
                     yuv,
