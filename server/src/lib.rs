@@ -34,7 +34,8 @@
 //! | `openh264-libloading` | no | Cisco's prebuilt OpenH264 at run time ([`encode::library`]) |
 #![warn(missing_docs)]
 
-pub mod access;
+/// Who may reach the server, decided from the request alone (the `rfb-access` crate).
+pub use rfb_access as access;
 pub mod adaptive;
 pub mod auth;
 #[cfg(feature = "client")]

@@ -27,7 +27,6 @@ use crate::display::{lock, SessionEntry, StreamState};
 use crate::metrics::SessionMetrics;
 use crate::server::ServerShared;
 use end::finish;
-pub(crate) use end::message_name;
 pub use end::SessionEnd;
 use rfb_protocol::{CloseCode, Role, Transport};
 use socket::{BoxSink, BoxSource};
