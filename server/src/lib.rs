@@ -60,6 +60,7 @@ pub mod record;
 pub mod server;
 pub mod session;
 pub mod sizing;
+mod sync;
 
 pub use display::{Display, FrameMeta, ViewerInfo};
 pub use error::{EncodeError, FrameError, ServeError};

@@ -16,10 +16,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::access::HostAllowList;
-use crate::display::{lock, Display, StreamState};
+use crate::display::{Display, StreamState};
 use crate::error::ServeError;
 use crate::event_tap::EventTap;
 use crate::options::{ServeOptions, StreamOptions};
+use crate::sync::lock;
 
 /// The name of the stream [`serve`] creates, reached at `ws://host:port/`.
 pub const DEFAULT_STREAM: &str = "default";
