@@ -1,5 +1,5 @@
 //! Unit tests of the public recording API on headless displays. Whole files are checked
-//! with ffprobe and ffmpeg in `tests/recording.rs`; here the file is read back with
+//! with ffprobe and ffmpeg in `tests/suite/recording.rs`; here the file is read back with
 //! `shiguredo_mp4`'s demuxer.
 
 use super::*;
