@@ -1,6 +1,6 @@
 // Playwright runs the viewer's end-to-end tests in Debian's Chromium (never a downloaded
 // browser). Each test starts its own `rfb serve` (see tests/e2e/fixtures.ts), so there is no
-// webServer block here. Build first: `cargo build --release -p rfb` and
+// webServer block here. Build first: `cargo build --release -p rfb --features cli` and
 // `npm run build:viewer`.
 import { defineConfig } from "@playwright/test";
 

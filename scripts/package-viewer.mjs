@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Turns wasm-pack's output (client-wasm/pkg: rfb_viewer.js glue, .d.ts, .wasm) into the npm
-// package `rfb-viewer`: copies the hand-written sources of client-wasm/js/ beside the glue,
-// writes pkg/package.json from client-wasm/js/package.json with the version, licence and
-// repository of the Cargo workspace, checks that what `npm pack` would ship is exactly the
-// `files` list, and prints each file's size raw and gzipped. The last step of
-// `npm run build:viewer`; no dependencies.
+// Turns wasm-pack's output (target/viewer-pkg: rfb_viewer.js glue, .d.ts, .wasm) into the npm
+// package `rfb-viewer` in client-wasm/pkg: the glue, the hand-written sources of
+// client-wasm/js/ beside it, and package.json from client-wasm/js/package.json with the
+// version, licence and repository of the Cargo workspace. A file is only rewritten when its
+// bytes change and stale files are removed, so an unchanged viewer leaves client-wasm/pkg
+// untouched (the `rfb` crate embeds that folder, and cargo rebuilds on any change of a
+// file's time). Then it checks that what `npm pack` would ship is exactly the `files` list,
+// and prints each file's size raw and gzipped. The last step of `npm run build:viewer`;
+// no dependencies.
 //
 //   node scripts/package-viewer.mjs [--json FILE]   (FILE: the size report as JSON)
 import { execFileSync } from "node:child_process";
@@ -16,6 +19,7 @@ import zlib from "node:zlib";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SOURCES = path.join(ROOT, "client-wasm/js");
+const STAGE = path.join(ROOT, "target/viewer-pkg");
 const PKG = path.join(ROOT, "client-wasm/pkg");
 /** What wasm-pack writes and the package does not ship (`rfb_viewer_bg.wasm.d.ts` types
  * the raw wasm exports, which only the glue sees). */
@@ -53,25 +57,48 @@ function cargoField(key) {
   return inherited;
 }
 
-if (!fs.existsSync(path.join(PKG, "rfb_viewer.js"))) {
-  fail("client-wasm/pkg/rfb_viewer.js is missing: run wasm-pack first (npm run build:viewer)");
+if (!fs.existsSync(path.join(STAGE, "rfb_viewer.js"))) {
+  fail("target/viewer-pkg/rfb_viewer.js is missing: run wasm-pack first (npm run build:viewer)");
 }
 
-// 1. The hand-written sources, next to the glue.
+/** The package's files by name: wasm-pack's output (not its own package.json or README),
+ * then the hand-written sources next to the glue. */
+const wanted = new Map();
+for (const name of fs.readdirSync(STAGE)) {
+  if (name === "package.json" || name === "README.md") continue;
+  if (!fs.statSync(path.join(STAGE, name)).isFile()) fail(`wasm-pack wrote a folder ${name}: handle it here`);
+  wanted.set(name, fs.readFileSync(path.join(STAGE, name)));
+}
 const template = JSON.parse(fs.readFileSync(path.join(SOURCES, "package.json"), "utf8"));
 for (const name of fs.readdirSync(SOURCES)) {
   if (name === "package.json") continue;
-  fs.copyFileSync(path.join(SOURCES, name), path.join(PKG, name));
+  wanted.set(name, fs.readFileSync(path.join(SOURCES, name)));
 }
 
-// 2. package.json: the template, with what the Cargo workspace knows.
+// package.json: the template, with what the Cargo workspace knows.
 const manifest = {
   ...template,
   version: cargoField("version"),
   license: cargoField("license"),
   repository: { type: "git", url: cargoField("repository") },
 };
-fs.writeFileSync(path.join(PKG, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+wanted.set("package.json", Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+
+// 1. client-wasm/pkg becomes exactly that, touching only what changed.
+fs.mkdirSync(PKG, { recursive: true });
+let written = 0;
+for (const [name, bytes] of wanted) {
+  const target = path.join(PKG, name);
+  if (fs.existsSync(target) && fs.readFileSync(target).equals(bytes)) continue;
+  fs.writeFileSync(target, bytes);
+  written += 1;
+}
+for (const name of fs.readdirSync(PKG)) {
+  if (!wanted.has(name)) {
+    fs.rmSync(path.join(PKG, name), { recursive: true });
+    written += 1;
+  }
+}
 
 // 3. Everything listed exists, everything there is listed (a new glue file, e.g. a
 // wasm-bindgen `snippets/` folder, must be added to the template's `files`).
@@ -109,7 +136,7 @@ const total = {
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 const width = Math.max(...rows.map((r) => r.file.length), 5);
 const line = (r) => `  ${r.file.padEnd(width)}  ${kib(r.raw).padStart(10)}  ${kib(r.gzip).padStart(10)}`;
-console.log(`rfb-viewer ${manifest.version} in client-wasm/pkg (npm pack: ${kib(packed.size)} tarball, ${kib(packed.unpackedSize)} unpacked)`);
+console.log(`rfb-viewer ${manifest.version} in client-wasm/pkg (${written} files changed; npm pack: ${kib(packed.size)} tarball, ${kib(packed.unpackedSize)} unpacked)`);
 console.log(`  ${"file".padEnd(width)}  ${"raw".padStart(10)}  ${"gzip -9".padStart(10)}`);
 for (const r of rows) console.log(line(r));
 console.log(line(total));

@@ -38,6 +38,11 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
   cargo install wasm-pack --locked
 fi
 
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  log "installing cargo-deny (the dependency policy check; a few minutes, once)"
+  cargo install --locked cargo-deny
+fi
+
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   log "installing cargo-fuzz (about 2 minutes, once)"
   cargo install --locked cargo-fuzz
@@ -53,4 +58,4 @@ export PATH="$HOME/.cargo/bin:$PATH"
 npm run --silent build:viewer
 
 log "building rfb (release)"
-cargo build --release -p rfb --bin rfb
+cargo build --release -p rfb --features cli --bin rfb

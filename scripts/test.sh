@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, lints (native and wasm32), native tests, the wgpu
-# example rendered on lavapipe, a short soak, a short fuzz run of every fuzz target, the
-# wasm parity test, the dependency-graph check, the Playwright browser suite (Chromium)
-# and the Firefox leg.
+# Runs every check CI runs: formatting, lints (native and wasm32), native tests (the wgpu
+# example's among them, rendered on lavapipe), a short soak, a short fuzz run of every fuzz
+# target, the wasm parity test, the dependency-graph check, the TypeScript consumer check,
+# the Playwright browser suite (Chromium) and the Firefox leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -20,10 +20,13 @@ step "clippy (wasm32: protocol and viewer)"
 cargo clippy --target wasm32-unknown-unknown -p rfb-protocol -p rfb-viewer -p rfb-fixtures -- -D warnings
 
 step "native tests (release: the same build the Playwright suite and the demo use)"
-cargo test --release --workspace --exclude rfb-example-wgpu
+cargo test --release --workspace
 
-step "wgpu example on lavapipe (software Vulkan): frames decoded by the native client"
-WGPU_BACKEND=vulkan cargo test --release -p rfb-example-wgpu
+step "docs: every public item documented, no broken links (rustdoc warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -p rfb -p rfb-protocol
+
+step "dependency policy: licences, bans, sources (deny.toml)"
+cargo deny check licenses bans sources
 
 step "soak (short): connection churn back to zero, flat memory under a stalled viewer"
 ./target/release/rfb soak --cycles 300 --stall-seconds 10 --stall-size 1280x720 --stall-fps 30 2>/dev/null
@@ -36,6 +39,9 @@ step "no native dependency in the wasm graph"
 
 step "wasm tests (golden fixtures decode identically on wasm32)"
 wasm-pack test --node client-wasm
+
+step "TypeScript: a strict consumer of the package's declarations (tests/types, tsc --noEmit)"
+npm run --silent test:types
 
 step "Playwright (headless Chromium)"
 npx playwright test

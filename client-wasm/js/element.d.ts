@@ -19,10 +19,9 @@ export interface RfbViewOptions extends Omit<CreateViewOptions, "worker"> {
   worker?: CreateViewOptions["worker"] | (() => Worker);
 }
 
-/** `capture()` of the element: the pixels on screen and the stats of that very frame. */
-export interface RfbCapture extends CaptureResult {
-  stats: ViewerStats;
-}
+/** `capture()` of the element: the pixels on screen and the stats of that very frame (the
+ * views' `CaptureResult`). */
+export type RfbCapture = CaptureResult;
 
 /** `detail` of `rfb-stats`: the two arguments of `onStats`. */
 export interface RfbStatsDetail {
@@ -53,8 +52,12 @@ export class RfbViewElement extends HTMLElement {
   static readonly observedAttributes: string[];
   /** The view, null until it is built (after connection and the wasm's load). */
   readonly view: RfbView | null;
-  /** The view's connection state, null without a view. */
+  /** The connection state: the view's, `error` when it could not be built, null before
+   * the first build. */
   readonly state: ViewState | null;
+  /** The message of the error that ended the connection (also shown, with a Retry button,
+   * in the element's alert), null while none did. */
+  readonly error: string | null;
   /** Options attributes cannot say (callbacks, reconnect tuning, where to run...); a
    * present attribute wins over the same option. Setting it rebuilds the view. */
   options: RfbViewOptions;

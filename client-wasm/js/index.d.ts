@@ -1,6 +1,8 @@
-// Types of the rfb-viewer package's entry point (index.js). The view classes and their
-// options, stats and errors are declared by the wasm-bindgen glue (rfb_viewer.d.ts, from
-// the Rust doc comments); this file adds the facade's own functions.
+// Types of the rfb-viewer package's entry point (index.js). Everything that crosses into
+// the wasm (the view classes, their options, stats, errors, and the worker's messages) is
+// declared by the wasm-bindgen glue (rfb_viewer.d.ts), generated from the Rust types that
+// also convert it (tsify + serde); this file re-exports those and adds the facade's own
+// functions. `tests/types/` compiles a consumer of all of it with `tsc --strict`.
 import type {
   RemoteFramebufferView,
   RemoteFramebufferViewOptions,
@@ -15,16 +17,28 @@ export {
   expectedQuadrantColor,
 } from "./rfb_viewer.js";
 export type {
+  CanvasColorSpace,
+  CaptureOutcome,
   CaptureResult,
+  ErrorDetails,
   FitMode,
+  FrameTarget,
+  FromWorker,
   InitInput,
+  InitOutput,
+  ReconnectChoice,
   ReconnectOptions,
   RemoteFramebufferViewOptions,
   RfbViewerError,
+  RoleName,
   ServerStatsReport,
+  StartWorker,
   StatsTiming,
+  ToWorker,
   ViewState,
   ViewerStats,
+  WorkerError,
+  WorkerLayout,
 } from "./rfb_viewer.js";
 
 /**

@@ -285,6 +285,33 @@ impl std::fmt::Debug for ViewerInfo {
 ///
 /// Cheap to clone; every clone is the same stream. Obtained from [`crate::serve`] (the
 /// `default` stream of a new server) or [`Server::add_stream`].
+///
+/// ```
+/// use rfb::{DisplayEvent, Frame, FrameMeta, ServeOptions};
+/// use rfb_protocol::{InputEvent, DISPLAY_P3};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let display = rfb::serve(640, 360, ServeOptions { port: 0, ..ServeOptions::default() }).await?;
+/// for seq in 0..3 {
+///     // Your renderer's RGBA8 pixels, at DPR 2, in Display P3 (a tag, not a conversion).
+///     let pixels = vec![0x80; 640 * 360 * 4];
+///     display.publish_with(Frame::rgba(640, 360, pixels)?, FrameMeta { pixel_ratio: 2.0, color: DISPLAY_P3 })?;
+///     for event in display.poll_events() {
+///         if let DisplayEvent::Input(input) = event {
+///             if let InputEvent::KeyDown(key) = &input.event {
+///                 println!("viewer {} pressed {}", input.client_id, key.key);
+///             }
+///         }
+///     }
+///     # let _ = seq;
+/// }
+/// assert!(display.viewers().is_empty());
+/// // A wrong buffer length is an error, never a panic.
+/// assert!(Frame::rgb(640, 360, vec![0; 10]).is_err());
+/// display.close().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Display {
     pub(crate) state: Arc<StreamState>,

@@ -24,11 +24,22 @@
 //! # Ok(()) }
 //! ```
 
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `assets` | yes | the demo page and the viewer package, compiled in and served at `/` and `/pkg/` ([`AssetFolder`]) |
+//! | `client` | no | [`client`], a native viewer session, and [`decode`], payloads back to RGB (tests, benchmarks, load) |
+//! | `cli` | no | the `rfb` binary; implies `client` and `openh264-libloading` |
+//! | `openh264-libloading` | no | Cisco's prebuilt OpenH264 at run time ([`encode::library`]) |
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod adaptive;
 pub mod auth;
-pub mod bench;
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
 pub mod decode;
 pub mod display;
 pub mod encode;
@@ -42,7 +53,6 @@ mod headless;
 mod http;
 pub mod limits;
 mod listener;
-pub mod load;
 pub mod metrics;
 pub mod options;
 pub mod record;
@@ -54,6 +64,7 @@ pub use display::{Display, FrameMeta, ViewerInfo};
 pub use error::{EncodeError, FrameError, ServeError};
 pub use events::{DisplayEvent, DownscaleHint, InputEvent, Principal, EVENT_QUEUE_CAPACITY};
 pub use frame::{Frame, PixelFormat, PublishedFrame};
+pub use http::embedded::{AssetFolder, EmbeddedFile};
 pub use metrics::MetricsSnapshot;
 pub use options::{ServeOptions, StreamOptions};
 pub use record::{Mp4Layout, RateControl, RecordError, RecordOptions, RecordSummary, Recorder};

@@ -23,10 +23,17 @@ pub struct ServeOptions {
     pub stream: StreamOptions,
     /// How long a connection may take to send `Hello` before it is closed (4408).
     pub hello_timeout: Duration,
-    /// Where the demo page and its assets are served from (`None` = no page).
+    /// A folder to serve the demo page and its files from, at `/`. `None`: the copy
+    /// embedded in the binary at build time (feature `assets`, see
+    /// [`ServeOptions::embedded_assets`]).
     pub web_dir: Option<PathBuf>,
-    /// Where the built viewer package is served from, at `/pkg/`.
+    /// A folder to serve the built viewer package from, at `/pkg/`. `None`: the embedded
+    /// copy.
     pub pkg_dir: Option<PathBuf>,
+    /// Serve the demo page and viewer package embedded in the binary where `web_dir` /
+    /// `pkg_dir` are `None` (default `true`; without the `assets` feature nothing is
+    /// embedded). `false` serves no page at all unless a folder is given.
+    pub embedded_assets: bool,
     /// Keep received input for `GET /recorded-events` (bounded, see `event_tap`).
     pub record_events: bool,
     /// Append every received input event to this file as a JSON line.
@@ -59,8 +66,9 @@ impl Default for ServeOptions {
             port: 8765,
             stream: StreamOptions::default(),
             hello_timeout: Duration::from_secs(10),
-            web_dir: default_asset_dir("web"),
-            pkg_dir: default_asset_dir("client-wasm/pkg"),
+            web_dir: None,
+            pkg_dir: None,
+            embedded_assets: true,
             record_events: false,
             event_log: None,
             authenticate: None,
@@ -72,14 +80,6 @@ impl Default for ServeOptions {
             viewer_timeout: Duration::from_secs(15),
         }
     }
-}
-
-/// The repository's asset folders when running from a checkout.
-fn default_asset_dir(relative: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative);
-    dir.is_dir().then_some(dir)
 }
 
 /// Encoding and flow-control options of one stream.

@@ -99,6 +99,21 @@ pub struct Server {
 /// Starts a server with one stream named `default` of `width x height` and returns that
 /// stream's [`Display`]. The server runs in the background on the current tokio runtime
 /// until [`Display::close`].
+///
+/// ```
+/// use rfb::{serve, Frame, ServeOptions};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // Port 0: any free port (the default is 8765).
+/// let display = serve(320, 240, ServeOptions { port: 0, ..ServeOptions::default() }).await?;
+/// assert!(display.url().starts_with("http://127.0.0.1:"));
+/// let seq = display.publish(Frame::rgb(320, 240, rfb_protocol::test_card(1, 320, 240))?)?;
+/// assert_eq!(seq, 1);
+/// assert!(display.poll_events().is_empty()); // nobody has clicked yet
+/// display.close().await;
+/// # Ok(()) }
+/// ```
 pub async fn serve(width: u32, height: u32, options: ServeOptions) -> Result<Display, ServeError> {
     let stream_options = options.stream.clone();
     let server = serve_server(options).await?;
@@ -108,6 +123,22 @@ pub async fn serve(width: u32, height: u32, options: ServeOptions) -> Result<Dis
 }
 
 /// Starts a server with no streams; add them with [`Server::add_stream`].
+///
+/// ```
+/// use rfb::{serve_server, ServeOptions, StreamOptions};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = serve_server(ServeOptions { port: 0, ..ServeOptions::default() }).await?;
+/// // Viewers connect to ws://HOST:PORT/cam and ws://HOST:PORT/plot.
+/// let cam = server.add_stream("cam", 1280, 720, StreamOptions::default())?;
+/// let plot = server.add_stream("plot", 800, 600, StreamOptions { fps: 10.0, ..StreamOptions::default() })?;
+/// assert!(server.add_stream("cam", 64, 64, StreamOptions::default()).is_err(), "names are unique");
+/// # let _ = (cam, plot);
+/// server.remove_stream("plot").await; // its viewers are closed with 4410
+/// server.close().await;
+/// # Ok(()) }
+/// ```
 pub async fn serve_server(options: ServeOptions) -> Result<Server, ServeError> {
     let wanted = format!("{}:{}", options.host, options.port);
     let listener = tokio::net::TcpListener::bind(&wanted)
@@ -153,7 +184,8 @@ impl Server {
     }
 
     /// The router serving viewers and the side channel; nest it in an app's router (the
-    /// paths in [`crate::http`] become relative to where it is mounted).
+    /// paths listed in the README's "HTTP endpoints" become relative to where it is
+    /// mounted).
     pub fn router(&self) -> axum::Router {
         crate::http::router(self.inner.clone())
     }

@@ -5,8 +5,10 @@
 //! - **Fits the encoder.** A viewport's physical size is scaled down, aspect kept, until
 //!   neither side exceeds `max_render_dimension` and, when the stream may use H.264, the
 //!   long side is at most 3840 and the short side at most 2160; then rounded down to even
-//!   and at least 2x2. So any window on any screen gives a size `publish` accepts (a
-//!   2560x1600 window at DPR 2 asks for 5120x3200 and gets 3456x2160).
+//!   and at least 2x2, and with H.264 at least [`H264_MIN_SIDE`] per side (openh264 refuses
+//!   smaller pictures; a sliver of a viewport such as 65536x2 gets 3840x16, its aspect
+//!   given up). So any window on any screen gives a size `publish` and the encoder accept
+//!   (a 2560x1600 window at DPR 2 asks for 5120x3200 and gets 3456x2160).
 //! - **Debounced per viewer.** Each viewer's size counts once it has stayed the same for
 //!   [`RESIZE_DEBOUNCE`]; sending the same size again does not restart the wait, so a
 //!   viewer that repeats its size every 100 ms still settles.
@@ -35,6 +37,10 @@ pub const RESIZE_DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// Largest sides the H.264 encoder accepts, long and short.
 pub const H264_MAX_SIDES: (u32, u32) = (3840, 2160);
+
+/// The smallest side openh264 encodes: below 16 pixels it fails every frame
+/// (`cmUnsupportedData`), measured with `rfb bench --sizes 16x14,14x16,3840x8`.
+pub const H264_MIN_SIDE: u32 = 16;
 
 /// A render size suggested by the viewers.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,9 +72,10 @@ pub fn render_size(viewport: &Viewport, max_dimension: u32, video: bool) -> Targ
     } else {
         1.0
     };
+    let min = if video { H264_MIN_SIDE } else { 2 };
     TargetSize {
-        width: even(w * scale),
-        height: even(h * scale),
+        width: even(w * scale).max(min),
+        height: even(h * scale).max(min),
         ratio,
     }
 }
@@ -196,7 +203,13 @@ mod tests {
                 t.height
             );
             assert!(t.width.is_multiple_of(2) && t.height.is_multiple_of(2));
+            assert!(t.width.min(t.height) >= H264_MIN_SIDE, "{w}x{h} -> {t:?}");
         }
+        // The sliver that made openh264 fail every frame (3840x2).
+        let sliver = render_size(&viewport(65536, 2, 1.0), 3840, true);
+        assert_eq!((sliver.width, sliver.height), (3840, 16));
+        let empty = render_size(&viewport(0, 0, 1.0), 3840, true);
+        assert_eq!((empty.width, empty.height), (16, 16));
     }
 
     #[test]

@@ -34,7 +34,8 @@ export interface FaultState {
 }
 
 export const installDecoderFaults = () => {
-  const w = window as any;
+  // `globalThis`: the page's window, or a worker's scope (`workerFaultBootstrap`).
+  const w = globalThis as any;
   const Original = w.VideoDecoder;
   if (!Original) return;
   const state = {
@@ -97,4 +98,51 @@ export const installDecoderFaults = () => {
       return super.decode(chunk);
     }
   };
+};
+
+/**
+ * Worker mode: the source of a module worker script that installs the same faults in the
+ * worker (where a `WorkerView`'s `VideoDecoder` lives), then runs the package's worker
+ * (`realWorker`, an absolute URL: the bootstrap runs from a blob URL). The page cannot reach the worker's globals, so the two
+ * talk over a `BroadcastChannel`: `mirrorWorkerFaults` (run in the page) gives the page a
+ * `window.__rfbFaults` whose `arm(kind)` reaches the worker and whose record is the
+ * worker's, copied after every change.
+ */
+export function workerFaultBootstrap(realWorker: string): string {
+  return `(${installDecoderFaults.toString()})();
+const faults = globalThis.__rfbFaults;
+const channel = new BroadcastChannel("rfb-faults");
+const report = () => channel.postMessage(JSON.parse(JSON.stringify({ ...faults, arm: undefined })));
+channel.onmessage = (e) => { if (e.data && e.data.arm) faults.arm(e.data.arm); };
+setInterval(report, 20);
+await import(${JSON.stringify(realWorker)});
+`;
+}
+
+/** The page's side of `workerFaultBootstrap` (run with `page.addInitScript(...,
+ * bootstrap)`): a worker the page starts from `/pkg/worker.js` runs `bootstrap` instead,
+ * from a blob URL (same origin as the page, so its WebSocket is the page's). */
+export const mirrorWorkerFaults = (bootstrap: string) => {
+  const Original = window.Worker;
+  window.Worker = class extends Original {
+    constructor(url: string | URL, options?: WorkerOptions) {
+      const real = new URL(String(url), location.href);
+      if (real.pathname === "/pkg/worker.js") {
+        url = URL.createObjectURL(new Blob([bootstrap], { type: "text/javascript" }));
+      }
+      super(url, options);
+    }
+  };
+  const channel = new BroadcastChannel("rfb-faults");
+  const mirror: any = {
+    decoders: 0,
+    outputs: 0,
+    injected: [],
+    keys: [],
+    arm(kind: string) {
+      channel.postMessage({ arm: kind });
+    },
+  };
+  channel.onmessage = (e) => Object.assign(mirror, e.data, { arm: mirror.arm });
+  (window as any).__rfbFaults = mirror;
 };

@@ -1,14 +1,27 @@
 // Fit modes with a canvas of another aspect ratio than the 640x480 frame, on both
 // transports: `contain` letterboxes with the background colour and shows the four
 // quadrants inside, `cover` fills the canvas (no background anywhere), `fill` stretches
-// (the quadrant centres move with the canvas). setFit() redraws at once.
+// (on a tall canvas with the gradient pattern: each column shows the frame column it is
+// stretched from, which cover would not). setFit() redraws the same frame at once.
 import { test, expect } from "./fixtures";
 import {
   distinctFrames, expectColor, expectQuadrants, fitRect, hex, openViewer, quadrantCentres,
-  snapshot, toCanvas, type Transport,
+  toCanvas, type Rgb, type Transport,
 } from "./viewer";
 
 const BG = "#ff00ff"; // not a test-card colour
+/** The gradient's slope is one level per frame pixel; scaled and encoded, a sample may
+ * land a few levels off (rounding of the sample position, YUV 4:2:0). */
+const RAMP_TOLERANCE = 10;
+/** Samples within this of the ramp's wrap are skipped. */
+const RAMP_MARGIN = 16;
+
+/** The gradient pattern at frame column `x` of frame `seq` (protocol/src/pattern.rs):
+ * `r = (x + 4 seq) mod 256`, `g = 255 - r`, `b = 2 seq mod 256`. */
+function gradientAt(x: number, seq: number): Rgb {
+  const r = (((Math.round(x) + 4 * seq) % 256) + 256) % 256;
+  return [r, 255 - r, (2 * seq) % 256];
+}
 const FW = 640;
 const FH = 480;
 
@@ -49,39 +62,69 @@ for (const transport of ["video", "image"] as Transport[]) {
       expectQuadrants(frames);
     });
 
-    test("fill: stretched, quadrant centres at the canvas quarter points", async ({ page, server }) => {
-      await openViewer(page, server, { transport, fit: "fill", bg: BG });
-      const quarters = (w: number, h: number): [number, number][] => quadrantCentres(w, h);
-      const frames = await distinctFrames(page, 6, quarters);
-      expect(quarters(800, 300)[3]).toEqual([600, 225]);
-      expectQuadrants(frames);
-    });
-
     test("setFit() redraws the frame on screen at once", async ({ page, server }) => {
       await openViewer(page, server, { transport, fit: "contain", bg: BG });
-      const probe: [number, number][] = [[100, 150]];
+      // In contain's left bar; under fill it shows frame pixel (80, 120): quadrant 0.
+      const [px, py] = [100, 75];
       // One evaluate: switch to fill (and another background) and read the canvas before
       // any new frame can arrive.
-      const bar = await page.evaluate(async () => {
+      const seen = await page.evaluate(async ([px, py]) => {
+        const pkg = await import("/pkg/rfb_viewer.js" as string);
         const view = (window as any).rfbView;
         // capture() reads the pixels when called (it resolves later).
         const pendingBefore = view.capture();
         view.setFit("fill", "#00ffff");
         const pendingAfter = view.capture();
         const [before, after] = await Promise.all([pendingBefore, pendingAfter]);
-        const at = (c: any) => Array.from(c.data.slice((150 * c.width + 100) * 4, (150 * c.width + 100) * 4 + 3));
-        return { before: at(before), after: at(after), seq: view.stats().lastFrameSeq };
-      });
-      expectColor(bar.before as any, hex(BG), "bar before setFit");
-      const expected = await snapshot(page, probe);
-      expect(bar.after, "after setFit('fill') the bar shows the picture").not.toEqual(bar.before);
-      expect(expected.width).toBe(800);
+        const at = (c: any) => Array.from(c.data.slice((py * c.width + px) * 4, (py * c.width + px) * 4 + 3));
+        return {
+          before: at(before),
+          after: at(after),
+          sameFrame: before.stats.lastDisplayedSeq === after.stats.lastDisplayedSeq,
+          expected: pkg.expectedQuadrantColor(after.stats.lastFrameSeq, 0),
+          size: [after.width, after.height],
+        };
+      }, [px, py]);
+      expectColor(seen.before as Rgb, hex(BG), "bar before setFit");
+      // The same frame, redrawn stretched: the bar now shows the frame's top-left quadrant.
+      expect(seen.sameFrame, "no new frame between the two captures").toBe(true);
+      expectColor(seen.after as Rgb, seen.expected, "the bar's pixel after setFit('fill')");
+      expect(seen.size).toEqual([800, 300]);
       await expect(page.evaluate(() => (window as any).rfbView.setFit("stretch"))).rejects.toThrow(/fit/);
     });
   });
 
   test.describe(`transport=${transport}, tall 300x600 canvas`, () => {
     test.use({ viewport: { width: 300, height: 600 } });
+
+    // The test card cannot tell fill from cover (its quadrant edges sit at the frame's
+    // centre lines, where every fit mode puts the canvas's), so this uses the gradient, a
+    // horizontal ramp: a canvas column shows frame column x * 640 / 300 under fill and
+    // (x + 250) / 1.25 under cover, far apart on a 300-wide canvas.
+    test.describe("gradient", () => {
+      test.use({ serverSpec: { pattern: "gradient" } });
+
+      test("fill: stretched, each column shows the frame column it is stretched from", async ({ page, server }) => {
+        await openViewer(page, server, { transport, fit: "fill", bg: BG });
+        const columns = [10, 40, 70, 100, 130, 160, 190, 220, 250, 280];
+        const frames = await distinctFrames(page, 6, () => columns.map((x) => [x, 300] as [number, number]));
+        for (const f of frames) {
+          expect([f.width, f.height]).toEqual([300, 600]);
+          const seq = f.stats.lastFrameSeq!;
+          let distinct = 0;
+          columns.forEach((x, i) => {
+            const fill = gradientAt((x + 0.5) * (FW / 300) - 0.5, seq);
+            const cover = gradientAt((x + 0.5 + 250) / 1.25 - 0.5, seq);
+            // Near the ramp's wrap (255 -> 0) scaling blends both ends: not a fair sample.
+            if (fill[0] < RAMP_MARGIN || fill[0] > 255 - RAMP_MARGIN) return;
+            expectColor(f.pixels[i], fill, `seq ${seq}, column ${x}`, RAMP_TOLERANCE);
+            if (Math.abs(fill[0] - cover[0]) > 4 * RAMP_TOLERANCE) distinct++;
+          });
+          // Enough samples where cover would have shown something else.
+          expect(distinct, `columns telling fill from cover at seq ${seq}`).toBeGreaterThanOrEqual(4);
+        }
+      });
+    });
 
     test("contain: letterbox bars above and below", async ({ page, server }) => {
       await openViewer(page, server, { transport, fit: "contain", bg: BG });

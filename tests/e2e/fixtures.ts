@@ -23,26 +23,33 @@ export interface RfbServer {
 
 /** How to start the server: the test_card defaults below plus `extra` flags. */
 export interface ServerSpec {
+  /** `--pattern` (default `test_card`). */
+  pattern?: string;
   width?: number;
   height?: number;
   fps?: number;
   /** Listen on this port (default: any free one), e.g. to restart on the same port. */
   port?: number;
   extra?: string[];
+  /** Another `rfb` binary than RFB_BIN (e.g. a copy away from the checkout). */
+  bin?: string;
+  /** Working directory of the server (default: the checkout). */
+  cwd?: string;
 }
 
 const LISTENING = /^rfb listening on http:\/\/127\.0\.0\.1:(\d+)\/$/;
 
 export async function startServer(spec: ServerSpec = {}): Promise<RfbServer> {
   const args = [
-    "serve", "--pattern", "test_card",
+    "serve", "--pattern", spec.pattern ?? "test_card",
     "--width", String(spec.width ?? 640), "--height", String(spec.height ?? 480),
     "--fps", String(spec.fps ?? 30),
     "--port", String(spec.port ?? 0), "--host", "127.0.0.1",
     ...(spec.extra ?? []),
   ];
-  const proc = spawn(RFB_BIN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  const log: string[] = [`$ ${RFB_BIN} ${args.join(" ")}`];
+  const bin = spec.bin ?? RFB_BIN;
+  const proc = spawn(bin, args, { cwd: spec.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const log: string[] = [`$ ${bin} ${args.join(" ")}`];
   createInterface({ input: proc.stderr! }).on("line", (line) => log.push(`[stderr] ${line}`));
   const lines = createInterface({ input: proc.stdout! });
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
@@ -59,7 +66,7 @@ export async function startServer(spec: ServerSpec = {}): Promise<RfbServer> {
       if (m) resolve(Number(m[1]));
       else reject(new Error(`unexpected first line from rfb serve: ${JSON.stringify(line)}`));
     });
-    proc.on("error", (e) => reject(new Error(`cannot start ${RFB_BIN}: ${e.message}`)));
+    proc.on("error", (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
     exited.then((code) => reject(new Error(`rfb serve exited with ${code}\n${log.join("\n")}`)));
   });
   const url = `http://127.0.0.1:${port}/`;

@@ -10,14 +10,9 @@ export const TOLERANCE = 6;
 
 export type Rgb = [number, number, number];
 
-export interface ViewerStats {
-  transport: string | null;
-  framesDisplayed: number;
-  framesDropped: number;
-  lastDisplayedSeq: number | null;
-  lastFrameSeq: number | null;
-  decodeQueueSize: number;
-}
+/** The package's own declaration (generated from the Rust type that builds it). */
+export type { ViewerStats } from "../../client-wasm/pkg/index.js";
+import type { ViewerStats } from "../../client-wasm/pkg/index.js";
 
 /** One displayed frame: stats, backing-store size and sampled pixels, read atomically. */
 export interface Snapshot {
@@ -100,8 +95,8 @@ export function near(actual: Rgb, expected: Rgb, tolerance = TOLERANCE): boolean
   return actual.every((v, i) => Math.abs(v - expected[i]) <= tolerance);
 }
 
-export function expectColor(actual: Rgb, expected: Rgb, what: string) {
-  expect(near(actual, expected), `${what}: got rgb(${actual}), expected rgb(${expected}) ±${TOLERANCE}`).toBe(true);
+export function expectColor(actual: Rgb, expected: Rgb, what: string, tolerance = TOLERANCE) {
+  expect(near(actual, expected, tolerance), `${what}: got rgb(${actual}), expected rgb(${expected}) ±${tolerance}`).toBe(true);
 }
 
 /** Parses `#rrggbb`. */

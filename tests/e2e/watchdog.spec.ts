@@ -6,7 +6,7 @@
 // test card, never black or garbage, and the picture is frozen only for the recovery.
 import type { Page } from "@playwright/test";
 import { test, expect, type RfbServer } from "./fixtures";
-import { installDecoderFaults, type DecoderFault, type FaultState } from "./faults";
+import { installDecoderFaults, mirrorWorkerFaults, workerFaultBootstrap, type DecoderFault, type FaultState } from "./faults";
 import { distinctFrames, expectQuadrants, openViewer, quadrantCentres, stats, TOLERANCE, waitForFrames } from "./viewer";
 
 const ALLOWED: Record<DecoderFault, RegExp> = {
@@ -32,23 +32,36 @@ async function metrics(server: RfbServer) {
   return sessions[0];
 }
 
-/** Starts sampling the four quadrant centres of the canvas every animation frame. */
-async function startScreenWatch(page: Page) {
-  await page.evaluate(async () => {
+/** Starts sampling the four quadrant centres of the canvas every animation frame (in
+ * worker mode, where the page cannot read the canvas, through `capture()` as fast as it
+ * answers). */
+async function startScreenWatch(page: Page, worker: boolean) {
+  await page.evaluate(async (worker) => {
     const pkg = await import("/pkg/rfb_viewer.js" as string);
     const w = window as any;
     const palette = [0, 1, 2, 3].map((phase) => [0, 1, 2, 3].map((q) => pkg.expectedQuadrantColor(phase, q)));
     const watch = { samples: 0, bad: [] as any[], changes: [] as number[], lastSeq: null as number | null, running: true };
     w.__screenWatch = watch;
-    const tick = () => {
+    const tick = async () => {
       if (!watch.running) return;
       const view = w.rfbView;
-      const canvas = view.canvas as HTMLCanvasElement;
-      const ctx = canvas.getContext("2d")!;
+      let read: (x: number, y: number) => number[];
+      let width: number;
+      let height: number;
+      if (worker) {
+        const capture = await view.capture();
+        ({ width, height } = capture);
+        read = (x, y) => Array.from(capture.data.slice((y * width + x) * 4, (y * width + x) * 4 + 3));
+      } else {
+        const canvas = view.canvas as HTMLCanvasElement;
+        const ctx = canvas.getContext("2d")!;
+        ({ width, height } = canvas);
+        read = (x, y) => Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3));
+      }
       const px = [0, 1, 2, 3].map((q) => {
-        const x = Math.floor((((q % 2) * 2 + 1) * canvas.width) / 4);
-        const y = Math.floor(((Math.floor(q / 2) * 2 + 1) * canvas.height) / 4);
-        return Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3));
+        const x = Math.floor((((q % 2) * 2 + 1) * width) / 4);
+        const y = Math.floor(((Math.floor(q / 2) * 2 + 1) * height) / 4);
+        return read(x, y);
       });
       // Some rotation of the test card, within the tolerance: never black, never garbage.
       const ok = palette.some((colors) => colors.every((c: number[], q: number) => c.every((v, i) => Math.abs(v - px[q][i]) <= 6)));
@@ -62,7 +75,7 @@ async function startScreenWatch(page: Page) {
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
-  });
+  }, worker);
 }
 
 async function stopScreenWatch(page: Page) {
@@ -75,17 +88,27 @@ async function stopScreenWatch(page: Page) {
 }
 
 for (const kind of ["throw", "stall", "corrupt"] as DecoderFault[]) {
-  test.describe(`decoder fault: ${kind}`, () => {
+  for (const mode of ["in-thread", "worker"] as const) {
+  test.describe(`decoder fault: ${kind}, ${mode}`, () => {
     test.use({ allowedConsoleErrors: { patterns: [ALLOWED[kind]] } });
 
     test(`the view recovers to correct pixels and the server counts the reset`, async ({ page, server }) => {
       expect(TOLERANCE).toBe(6); // the screen watch above hard-codes it
-      await page.addInitScript(installDecoderFaults);
-      await openViewer(page, server, { transport: "video" });
+      const worker = mode === "worker";
+      if (worker) {
+        // The demo page's worker runs a bootstrap that installs the faults in the worker,
+        // then the real worker script; the page gets a mirror to arm them and read them.
+        await page.addInitScript(mirrorWorkerFaults, workerFaultBootstrap(`${server.url}pkg/worker.js`));
+      } else {
+        await page.addInitScript(installDecoderFaults);
+      }
+      await openViewer(page, server, { transport: "video", ...(worker ? { worker: "1" } : {}) });
       await waitForFrames(page, 15);
+      expect(await page.evaluate(() => (window as any).rfbView.constructor.name)).toBe(worker ? "WorkerView" : "RemoteFramebufferView");
+      await page.waitForFunction(() => (window as any).__rfbFaults.decoders >= 1);
       expect((await metrics(server)).decoder_resets).toBe(0);
 
-      await startScreenWatch(page);
+      await startScreenWatch(page, worker);
       await page.evaluate((k) => (window as any).__rfbFaults.arm(k), kind);
       await page.waitForFunction(() => (window as any).rfbView.stats().decoderResets >= 1, null, { timeout: 10_000 });
       const atReset = await stats(page);
@@ -125,4 +148,5 @@ for (const kind of ["throw", "stall", "corrupt"] as DecoderFault[]) {
       expect(m.frames_sent - m.frames_acked).toBeLessThanOrEqual(2);
     });
   });
+  }
 }

@@ -26,7 +26,7 @@ use super::error::ViewerError;
 use super::events::{EventSink, ViewerEvent};
 use super::image::{decode_image, OwnedBitmap};
 use super::input::InputGeometry;
-use super::surface::{draw_frame, Layout, Picture, Surface};
+use super::surface::{draw_frame, CanvasCapture, Layout, Picture, Surface};
 use super::timer::Interval;
 use super::video::{OwnedFrame, VideoPipe};
 use crate::codec::CodecSupport;
@@ -393,7 +393,7 @@ impl ViewerCore {
     }
 
     /// The canvas pixels.
-    pub fn capture(&self) -> Result<JsValue, ViewerError> {
+    pub fn capture(&self) -> Result<CanvasCapture, ViewerError> {
         self.state.borrow().surface.capture()
     }
 

@@ -1,8 +1,10 @@
 //! The viewer's error type and the one conversion from a thrown `JsValue` that keeps the
 //! `DOMException` name and message.
 
-use js_sys::Reflect;
+use js_sys::Object;
 use wasm_bindgen::{JsCast, JsValue};
+
+use super::api::{to_js, ErrorDetails};
 
 /// Everything that can go wrong in the viewer, named by stage.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -10,8 +12,8 @@ pub enum ViewerError {
     /// The options passed to the constructor are invalid.
     #[error("invalid option `{option}`: {reason}")]
     Options {
-        /// The option name.
-        option: &'static str,
+        /// The option name (`reconnect.factor` for a nested one).
+        option: String,
         /// What is wrong with it.
         reason: String,
     },
@@ -158,21 +160,32 @@ impl ViewerError {
         }
     }
 
-    /// A JS `Error` carrying the message, with `stage` (and `code` for connection errors)
-    /// properties for programmatic handling.
-    pub fn to_js(&self) -> JsValue {
-        let error = js_sys::Error::new(&self.to_string());
-        error.set_name("RfbViewerError");
-        let set = |key: &str, value: JsValue| {
-            // Setting a property on a fresh Error object cannot fail.
-            let _ = Reflect::set(&error, &JsValue::from_str(key), &value);
-        };
-        set("stage", JsValue::from_str(self.stage()));
-        if let Some(code) = self.close_code() {
-            set("code", JsValue::from(code));
+    /// Its stage and close code, as an `RfbViewerError` carries them.
+    pub fn details(&self, retry_in_ms: Option<f64>) -> ErrorDetails {
+        ErrorDetails {
+            stage: self.stage().to_string(),
+            code: self.close_code(),
+            retry_in_ms,
         }
-        error.into()
     }
+
+    /// A JS `Error` carrying the message, with the [`ErrorDetails`] (`stage`, `code` for
+    /// connection errors, `retryInMs` when a reconnect is scheduled) as properties, for
+    /// programmatic handling.
+    pub fn to_js(&self, retry_in_ms: Option<f64>) -> JsValue {
+        error_object(&self.to_string(), &self.details(retry_in_ms))
+    }
+}
+
+/// An `RfbViewerError`: a JS `Error` with `message` and the `details` as properties.
+pub fn error_object(message: &str, details: &ErrorDetails) -> JsValue {
+    let error = js_sys::Error::new(message);
+    error.set_name("RfbViewerError");
+    if let Ok(details) = to_js(details) {
+        // Copying own properties onto a fresh Error object cannot fail.
+        let _ = Object::assign(&error, &details.unchecked_into());
+    }
+    error.into()
 }
 
 /// The readable text of a thrown JS value: `Name: message` for `DOMException` and `Error`,

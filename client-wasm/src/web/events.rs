@@ -9,13 +9,16 @@ use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use rfb_protocol::{QualityTarget, Role, ServerStats};
+use serde::{Deserialize, Serialize};
+use tsify::Tsify;
 use wasm_bindgen::prelude::*;
 
 use super::error::ViewerError;
 use crate::server_report::ServerReport;
 
 /// The connection state, as the `state` getter and `onState` report it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
 pub enum ViewState {
     /// Probing capabilities and opening the WebSocket.
     Connecting,
@@ -43,20 +46,6 @@ impl ViewState {
             ViewState::Closed => "closed",
             ViewState::Error => "error",
         }
-    }
-
-    /// The state named `name` (as [`ViewState::name`] spells it).
-    pub fn from_name(name: &str) -> Option<ViewState> {
-        [
-            ViewState::Connecting,
-            ViewState::Open,
-            ViewState::Negotiated,
-            ViewState::Reconnecting,
-            ViewState::Closed,
-            ViewState::Error,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
     }
 
     /// True once nothing more will happen on this connection.

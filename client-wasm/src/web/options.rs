@@ -1,9 +1,11 @@
-//! The constructor's options object, read and validated field by field.
+//! The constructor's options, validated: [`RemoteFramebufferViewOptions`] (the JS object,
+//! typed in `api/options.rs`) -> [`Options`] (ranges checked, defaults filled in).
 
-use js_sys::{Function, Reflect};
+use js_sys::Function;
 use rfb_protocol::FitMode;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
+use super::api::{self, ReconnectChoice, RemoteFramebufferViewOptions};
 use super::error::ViewerError;
 use super::surface::DEFAULT_MAX_BACKING_DIMENSION;
 use crate::reconnect::ReconnectPolicy;
@@ -16,7 +18,7 @@ pub const DEFAULT_WORKER_READY_MS: f64 = 10_000.0;
 /// The default letterbox colour.
 pub const DEFAULT_BACKGROUND: &str = "#000000";
 
-/// Validated options (see `RemoteFramebufferViewOptions` in the TypeScript declarations).
+/// Validated options (see [`RemoteFramebufferViewOptions`]).
 #[derive(Debug, Clone)]
 pub struct Options {
     /// WebSocket URL; `ws(s)://<location.host>/` when absent.
@@ -62,154 +64,126 @@ pub struct Options {
     pub on_clipboard: Option<Function>,
 }
 
-fn invalid(option: &'static str, reason: impl Into<String>) -> ViewerError {
+fn invalid(option: impl Into<String>, reason: impl Into<String>) -> ViewerError {
     ViewerError::Options {
-        option,
+        option: option.into(),
         reason: reason.into(),
     }
 }
 
-struct Reader<'a>(&'a JsValue);
-
-impl Reader<'_> {
-    fn get(&self, key: &'static str) -> Result<Option<JsValue>, ViewerError> {
-        if self.0.is_undefined() || self.0.is_null() {
-            return Ok(None);
-        }
-        let value = Reflect::get(self.0, &JsValue::from_str(key))
-            .map_err(|e| invalid(key, super::error::js_reason(&e)))?;
-        Ok((!value.is_undefined() && !value.is_null()).then_some(value))
-    }
-
-    fn string(&self, key: &'static str) -> Result<Option<String>, ViewerError> {
-        self.get(key)?
-            .map(|v| {
-                v.as_string()
-                    .ok_or_else(|| invalid(key, "expected a string"))
-            })
-            .transpose()
-    }
-
-    fn bool(&self, key: &'static str) -> Result<bool, ViewerError> {
-        self.bool_or(key, false)
-    }
-
-    fn bool_or(&self, key: &'static str, default: bool) -> Result<bool, ViewerError> {
-        Ok(self
-            .get(key)?
-            .map(|v| {
-                v.as_bool()
-                    .ok_or_else(|| invalid(key, "expected a boolean"))
-            })
-            .transpose()?
-            .unwrap_or(default))
-    }
-
-    fn number(&self, key: &'static str, min: f64, max: f64) -> Result<Option<f64>, ViewerError> {
-        let Some(value) = self.get(key)? else {
-            return Ok(None);
-        };
-        match value.as_f64() {
-            Some(n) if n.is_finite() && n >= min && n <= max => Ok(Some(n)),
-            _ => Err(invalid(
-                key,
-                format!("expected a number from {min} to {max}"),
-            )),
-        }
-    }
-
-    /// `reconnect`: absent or `true` (the defaults), `false` (never), or an object of
-    /// `initialDelayMs`, `maxDelayMs`, `factor`, `jitter`, `maxAttempts`.
-    fn reconnect(&self) -> Result<Option<ReconnectPolicy>, ViewerError> {
-        let Some(value) = self.get("reconnect")? else {
-            return Ok(Some(ReconnectPolicy::default()));
-        };
-        if let Some(on) = value.as_bool() {
-            return Ok(on.then(ReconnectPolicy::default));
-        }
-        if !value.is_object() {
-            return Err(invalid("reconnect", "expected a boolean or an object"));
-        }
-        let r = Reader(&value);
-        let d = ReconnectPolicy::default();
-        let initial_delay_ms = r
-            .number("initialDelayMs", 0.0, 3_600_000.0)?
-            .unwrap_or(d.initial_delay_ms);
-        let policy = ReconnectPolicy {
-            initial_delay_ms,
-            // Without an explicit cap, a first delay above the default cap raises it.
-            max_delay_ms: r
-                .number("maxDelayMs", 0.0, 3_600_000.0)?
-                .unwrap_or(d.max_delay_ms.max(initial_delay_ms)),
-            factor: r.number("factor", 1.0, 10.0)?.unwrap_or(d.factor),
-            jitter: r.number("jitter", 0.0, 1.0)?.unwrap_or(d.jitter),
-            max_attempts: r
-                .number("maxAttempts", 1.0, f64::from(u32::MAX))?
-                .map(|n| n as u32),
-        };
-        policy
-            .validate()
-            .map_err(|reason| invalid("reconnect", reason))?;
-        Ok(Some(policy))
-    }
-
-    fn function(&self, key: &'static str) -> Result<Option<Function>, ViewerError> {
-        self.get(key)?
-            .map(|v| {
-                v.dyn_into::<Function>()
-                    .map_err(|_| invalid(key, "expected a function"))
-            })
-            .transpose()
+/// `value` if it is a finite number within `min..=max`.
+fn within(
+    option: &'static str,
+    value: Option<f64>,
+    min: f64,
+    max: f64,
+) -> Result<Option<f64>, ViewerError> {
+    match value {
+        None => Ok(None),
+        Some(n) if n.is_finite() && n >= min && n <= max => Ok(Some(n)),
+        Some(_) => Err(invalid(
+            option,
+            format!("expected a number from {min} to {max}"),
+        )),
     }
 }
 
+/// `reconnect`: absent or `true` (the defaults), `false` (never), or the settings.
+fn reconnect(choice: Option<&ReconnectChoice>) -> Result<Option<ReconnectPolicy>, ViewerError> {
+    let tuned = match choice {
+        None | Some(ReconnectChoice::Enabled(true)) => return Ok(Some(ReconnectPolicy::default())),
+        Some(ReconnectChoice::Enabled(false)) => return Ok(None),
+        Some(ReconnectChoice::Tuned(tuned)) => tuned,
+    };
+    let d = ReconnectPolicy::default();
+    let initial_delay_ms = within(
+        "reconnect.initialDelayMs",
+        tuned.initial_delay_ms,
+        0.0,
+        3_600_000.0,
+    )?
+    .unwrap_or(d.initial_delay_ms);
+    let policy = ReconnectPolicy {
+        initial_delay_ms,
+        // Without an explicit cap, a first delay above the default cap raises it.
+        max_delay_ms: within("reconnect.maxDelayMs", tuned.max_delay_ms, 0.0, 3_600_000.0)?
+            .unwrap_or(d.max_delay_ms.max(initial_delay_ms)),
+        factor: within("reconnect.factor", tuned.factor, 1.0, 10.0)?.unwrap_or(d.factor),
+        jitter: within("reconnect.jitter", tuned.jitter, 0.0, 1.0)?.unwrap_or(d.jitter),
+        max_attempts: within(
+            "reconnect.maxAttempts",
+            tuned.max_attempts,
+            1.0,
+            f64::from(u32::MAX),
+        )?
+        .map(|n| n as u32),
+    };
+    policy
+        .validate()
+        .map_err(|reason| invalid("reconnect", reason))?;
+    Ok(Some(policy))
+}
+
+/// Reads the options object (`undefined` or `null` for all defaults).
+pub fn read(value: &JsValue) -> Result<RemoteFramebufferViewOptions, ViewerError> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(RemoteFramebufferViewOptions::default());
+    }
+    if !value.is_object() {
+        return Err(invalid("options", "expected an object"));
+    }
+    api::from_js(value.clone()).map_err(|reason| {
+        let option = api::culprit::<RemoteFramebufferViewOptions>(value);
+        invalid(option.unwrap_or_else(|| "options".into()), reason)
+    })
+}
+
 impl Options {
-    /// Reads `value` (an options object, or `undefined` for all defaults).
+    /// Reads and validates `value` (an options object, or `undefined` for all defaults).
     pub fn from_js(value: &JsValue) -> Result<Options, ViewerError> {
-        if !(value.is_undefined() || value.is_null() || value.is_object()) {
-            return Err(invalid("options", "expected an object"));
-        }
-        let r = Reader(value);
-        let fit = match r.string("fit")? {
-            None => FitMode::default(),
-            Some(name) => parse_fit(&name)?,
-        };
+        Options::validate(&read(value)?)
+    }
+
+    /// Checks the ranges of `raw` and fills in the defaults.
+    pub fn validate(raw: &RemoteFramebufferViewOptions) -> Result<Options, ViewerError> {
+        let callback = |c: &Option<api::Callback>| c.as_ref().map(|c| c.0.clone());
         Ok(Options {
-            url: r.string("url")?,
-            token: r.string("token")?,
-            image_only: r.bool("imageOnly")?,
-            max_inflight: r.number("maxInflight", 1.0, 255.0)?.map(|n| n as u8),
-            fit,
-            background: r
-                .string("background")?
+            url: raw.url.clone(),
+            token: raw.token.clone(),
+            image_only: raw.image_only.unwrap_or(false),
+            max_inflight: within("maxInflight", raw.max_inflight, 1.0, 255.0)?.map(|n| n as u8),
+            fit: raw.fit.map_or_else(FitMode::default, Into::into),
+            background: raw
+                .background
+                .clone()
                 .unwrap_or_else(|| DEFAULT_BACKGROUND.to_string()),
-            device_pixel_ratio: r.number("devicePixelRatio", 0.1, 16.0)?,
-            max_backing_dimension: r
-                .number("maxBackingDimension", 1.0, 65_535.0)?
-                .map_or(DEFAULT_MAX_BACKING_DIMENSION, |n| n as u32),
-            input: r.bool_or("input", true)?,
-            debug: r.bool("debug")?,
-            decoder_stall_ms: r
-                .number("decoderStallMs", 100.0, 60_000.0)?
+            device_pixel_ratio: within("devicePixelRatio", raw.device_pixel_ratio, 0.1, 16.0)?,
+            max_backing_dimension: within(
+                "maxBackingDimension",
+                raw.max_backing_dimension,
+                1.0,
+                65_535.0,
+            )?
+            .map_or(DEFAULT_MAX_BACKING_DIMENSION, |n| n as u32),
+            input: raw.input.unwrap_or(true),
+            debug: raw.debug.unwrap_or(false),
+            decoder_stall_ms: within("decoderStallMs", raw.decoder_stall_ms, 100.0, 60_000.0)?
                 .unwrap_or(DEFAULT_STALL_AFTER_MS),
-            reconnect: r.reconnect()?,
-            copy_video_frames: r
-                .get("copyVideoFrames")?
-                .map(|v| {
-                    v.as_bool()
-                        .ok_or_else(|| invalid("copyVideoFrames", "expected a boolean"))
-                })
-                .transpose()?,
-            connect_timeout_ms: r
-                .number("connectTimeoutMs", 100.0, 600_000.0)?
-                .unwrap_or(crate::liveness::DEFAULT_CONNECT_TIMEOUT_MS),
-            worker_ready_ms: r
-                .number("workerTimeoutMs", 100.0, 600_000.0)?
+            reconnect: reconnect(raw.reconnect.as_ref())?,
+            copy_video_frames: raw.copy_video_frames,
+            connect_timeout_ms: within(
+                "connectTimeoutMs",
+                raw.connect_timeout_ms,
+                100.0,
+                600_000.0,
+            )?
+            .unwrap_or(crate::liveness::DEFAULT_CONNECT_TIMEOUT_MS),
+            worker_ready_ms: within("workerTimeoutMs", raw.worker_timeout_ms, 100.0, 600_000.0)?
                 .unwrap_or(DEFAULT_WORKER_READY_MS),
-            on_state: r.function("onState")?,
-            on_stats: r.function("onStats")?,
-            on_error: r.function("onError")?,
-            on_clipboard: r.function("onClipboard")?,
+            on_state: callback(&raw.on_state),
+            on_stats: callback(&raw.on_stats),
+            on_error: callback(&raw.on_error),
+            on_clipboard: callback(&raw.on_clipboard),
         })
     }
 }
@@ -222,4 +196,92 @@ pub fn parse_fit(name: &str) -> Result<FitMode, ViewerError> {
             format!("`{name}` is not one of contain, cover, fill"),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn parse(json: &str) -> Result<Options, String> {
+        let value = js_sys::JSON::parse(json).unwrap();
+        Options::from_js(&value).map_err(|e| e.to_string())
+    }
+
+    #[wasm_bindgen_test]
+    fn absent_options_take_the_defaults() {
+        for value in [
+            JsValue::UNDEFINED,
+            JsValue::NULL,
+            js_sys::Object::new().into(),
+        ] {
+            let options = Options::from_js(&value).unwrap();
+            assert_eq!(options.fit, FitMode::Contain);
+            assert_eq!(options.background, DEFAULT_BACKGROUND);
+            assert!(options.input);
+            assert!(!options.image_only);
+            assert_eq!(options.reconnect, Some(ReconnectPolicy::default()));
+            assert_eq!(options.worker_ready_ms, DEFAULT_WORKER_READY_MS);
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn given_options_are_read() {
+        let options = parse(
+            r#"{"url":"ws://h/","fit":"cover","maxInflight":4,"input":false,"imageOnly":true,
+                "reconnect":{"initialDelayMs":500,"maxAttempts":3},"copyVideoFrames":false,
+                "background":null}"#,
+        )
+        .unwrap();
+        assert_eq!(options.url.as_deref(), Some("ws://h/"));
+        assert_eq!(options.fit, FitMode::Cover);
+        assert_eq!(options.max_inflight, Some(4));
+        assert!(!options.input);
+        assert!(options.image_only);
+        assert_eq!(options.copy_video_frames, Some(false));
+        assert_eq!(options.background, DEFAULT_BACKGROUND, "null is absent");
+        let reconnect = options.reconnect.unwrap();
+        assert_eq!(reconnect.initial_delay_ms, 500.0);
+        assert_eq!(reconnect.max_attempts, Some(3));
+        assert_eq!(parse(r#"{"reconnect":false}"#).unwrap().reconnect, None);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_bad_option_is_refused_by_name() {
+        let cases = [
+            (
+                r#"{"fit":"sideways"}"#,
+                "invalid option `fit`: unknown variant `sideways`",
+            ),
+            (
+                r#"{"maxInflight":"4"}"#,
+                "invalid option `maxInflight`: invalid type",
+            ),
+            (
+                r#"{"maxInflight":0}"#,
+                "invalid option `maxInflight`: expected a number from 1 to 255",
+            ),
+            (
+                r#"{"reconnect":3}"#,
+                "invalid option `reconnect`: invalid type",
+            ),
+            (
+                r#"{"reconnect":{"factor":0.5}}"#,
+                "invalid option `reconnect.factor`",
+            ),
+            (
+                r#"{"onError":"log"}"#,
+                "invalid option `onError`: expected a function",
+            ),
+            (
+                r#"{"url":"ws://h/","debug":"yes"}"#,
+                "invalid option `debug`",
+            ),
+            ("7", "invalid option `options`: expected an object"),
+        ];
+        for (json, expected) in cases {
+            let error = parse(json).unwrap_err();
+            assert!(error.starts_with(expected), "{json}: {error}");
+        }
+    }
 }

@@ -120,7 +120,7 @@ impl Shell {
                     element
                         .dyn_into::<HtmlElement>()
                         .map_err(|_| ViewerError::Options {
-                            option: "element",
+                            option: "element".into(),
                             reason: "expected a canvas or an HTML element".into(),
                         })?;
                 (create_canvas(&window, &container)?, true)
@@ -218,7 +218,7 @@ impl Shell {
 
     /// `setFit(fit, background?)` of both views.
     pub fn set_fit(&self, fit: &str, background: Option<String>) -> Result<(), JsValue> {
-        let fit = parse_fit(fit).map_err(|e| e.to_js())?;
+        let fit = parse_fit(fit).map_err(|e| e.to_js(None))?;
         if let Some(backend) = self.backend() {
             let mut layout = backend.layout();
             layout.fit = fit;

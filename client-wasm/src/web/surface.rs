@@ -22,6 +22,7 @@ use rfb_protocol::{ColorSpace, FitMode};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageData, VideoFrame};
 
+use super::api::CanvasColorSpace;
 use super::error::{js_reason, ViewerError};
 
 /// The default cap on either side of the canvas backing store.
@@ -106,9 +107,8 @@ pub trait Surface {
         background: &str,
     ) -> Result<(), ViewerError>;
 
-    /// The current pixels: `{ width, height, colorSpace, data: Uint8ClampedArray (RGBA,
-    /// in that colour space) }`.
-    fn capture(&self) -> Result<JsValue, ViewerError>;
+    /// The current pixels (RGBA, in the canvas's colour space).
+    fn capture(&self) -> Result<CanvasCapture, ViewerError>;
 }
 
 /// Draws `picture` (a `width x height` frame in `color`) on `surface` according to
@@ -305,11 +305,11 @@ impl Surface for CanvasSurface {
         paint(&ctx, picture, backing, dest, background)
     }
 
-    fn capture(&self) -> Result<JsValue, ViewerError> {
+    fn capture(&self) -> Result<CanvasCapture, ViewerError> {
         let canvas = self.canvas.borrow().clone();
         let context = self.context.borrow();
         let drawn = context.as_ref().map(|c| (&c.context, c.color));
-        capture_object((canvas.width(), canvas.height()), drawn)
+        capture_canvas((canvas.width(), canvas.height()), drawn)
     }
 }
 
@@ -385,36 +385,43 @@ pub fn paint(
     ctx.draw_picture(picture, dest).map_err(draw_error("draw"))
 }
 
-/// `{ width, height, colorSpace, data }` of a `size` backing store: its pixels when a
-/// context has drawn on it (`drawn`: the context and its colour space), blank otherwise.
-pub fn capture_object(
+/// The pixels of a canvas: what `capture()` returns, without the stats.
+pub struct CanvasCapture {
+    /// Backing-store width.
+    pub width: u32,
+    /// Backing-store height.
+    pub height: u32,
+    /// The canvas's colour space (`None` before the first frame created the context).
+    pub color_space: Option<CanvasColorSpace>,
+    /// RGBA bytes in that colour space (they stay in JS: no copy through wasm memory).
+    pub data: Uint8ClampedArray,
+}
+
+/// Reads a `w x h` backing store through `drawn` (its context and colour space), or a blank
+/// one when nothing was drawn yet.
+pub fn capture_canvas(
     (w, h): (u32, u32),
     drawn: Option<(&impl Context2d, ColorSpace)>,
-) -> Result<JsValue, ViewerError> {
-    let out = Object::new();
-    let set = |key: &str, value: &JsValue| {
-        Reflect::set(&out, &key.into(), value).map_err(draw_error("capture"))
-    };
-    set("width", &JsValue::from(w))?;
-    set("height", &JsValue::from(h))?;
-    match drawn {
+) -> Result<CanvasCapture, ViewerError> {
+    let (color_space, data) = match drawn {
         Some((ctx, color)) => {
             let image = ctx.image_data(w, h).map_err(draw_error("capture"))?;
-            set("colorSpace", &color.canvas_color_space().into())?;
-            // The pixels stay in JS: no copy through wasm memory.
-            set(
-                "data",
-                &Reflect::get(&image, &"data".into()).map_err(draw_error("capture"))?,
-            )?;
+            // `ImageData.data` itself (web-sys's getter would copy it into wasm memory).
+            let data = Reflect::get(&image, &"data".into())
+                .map_err(draw_error("capture"))?
+                .unchecked_into::<Uint8ClampedArray>();
+            (Some(color.into()), data)
         }
-        None => {
-            // Nothing drawn yet (the context is created at the first frame): blank.
-            set("colorSpace", &JsValue::NULL)?;
-            set(
-                "data",
-                &Uint8ClampedArray::new_with_length(w.saturating_mul(h).saturating_mul(4)),
-            )?;
-        }
-    }
-    Ok(out.into())
+        // Nothing drawn yet (the context is created at the first frame): blank.
+        None => (
+            None,
+            Uint8ClampedArray::new_with_length(w.saturating_mul(h).saturating_mul(4)),
+        ),
+    };
+    Ok(CanvasCapture {
+        width: w,
+        height: h,
+        color_space,
+        data,
+    })
 }

@@ -10,12 +10,12 @@ use js_sys::Function;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
+use super::api::{to_js, CaptureResult, StatsTiming, ViewerStats};
 use super::clipboard::ClipboardOffer;
 use super::core::ViewerCore;
 use super::error::{js_reason, ViewerError};
 use super::events::{fold_server_report, Deferred, ViewerEvent};
 use super::input::InputGeometry;
-use super::js::{stats_object, timing_object};
 use super::options::Options;
 use super::session::{Session, SessionParams, SocketSlot};
 use super::shell::{window, Backend, Shell};
@@ -121,15 +121,13 @@ pub(super) fn event_handler(
         }
         ViewerEvent::Error(error) => {
             web_sys::console::error_1(&JsValue::from_str(&format!("rfb-viewer: {error}")));
-            call(&on_error, "onError", &[&error.to_js()]);
+            call(&on_error, "onError", &[&error.to_js(None)]);
         }
         ViewerEvent::Disconnected { error, retry_in_ms } => {
             web_sys::console::warn_1(&JsValue::from_str(&format!(
                 "rfb-viewer: {error}; reconnecting in {retry_in_ms:.0} ms"
             )));
-            let js = error.to_js();
-            let _ = js_sys::Reflect::set(&js, &"retryInMs".into(), &retry_in_ms.into());
-            call(&on_error, "onError", &[&js]);
+            call(&on_error, "onError", &[&error.to_js(Some(retry_in_ms))]);
         }
         ViewerEvent::Clipboard(text) => {
             clipboard.offer(text.clone());
@@ -152,7 +150,7 @@ impl RemoteFramebufferView {
         options: JsValue,
     ) -> Result<RemoteFramebufferView, JsValue> {
         super::install_panic_hook();
-        Self::create(element, &options).map_err(|e| e.to_js())
+        Self::create(element, &options).map_err(|e| e.to_js(None))
     }
 
     fn create(element: JsValue, options: &JsValue) -> Result<RemoteFramebufferView, ViewerError> {
@@ -206,8 +204,8 @@ impl RemoteFramebufferView {
     /// The viewer's counters, the frame on screen and the server's last report (see
     /// `ViewerStats` in the TypeScript declarations).
     #[wasm_bindgen(unchecked_return_type = "ViewerStats")]
-    pub fn stats(&self) -> JsValue {
-        self.inner.stats()
+    pub fn stats(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.stats()).map_err(|e| e.to_js(None))
     }
 
     /// The canvas the view draws on. A canvas the view created in a container is replaced
@@ -230,12 +228,14 @@ impl RemoteFramebufferView {
     /// `WorkerView`'s, so code works with both).
     #[wasm_bindgen(unchecked_return_type = "Promise<CaptureResult>")]
     pub fn capture(&self) -> js_sys::Promise {
-        match self.inner.core.capture() {
-            Ok(capture) => {
-                let _ = js_sys::Reflect::set(&capture, &"stats".into(), &self.inner.stats());
-                js_sys::Promise::resolve(&capture)
-            }
-            Err(e) => js_sys::Promise::reject(&e.to_js()),
+        let captured = self
+            .inner
+            .core
+            .capture()
+            .and_then(|canvas| to_js(&CaptureResult::new(canvas, self.inner.stats())));
+        match captured {
+            Ok(capture) => js_sys::Promise::resolve(&capture),
+            Err(e) => js_sys::Promise::reject(&e.to_js(None)),
         }
     }
 
@@ -266,8 +266,8 @@ impl RemoteFramebufferView {
 }
 
 impl Inner {
-    fn stats(&self) -> JsValue {
-        stats_object(
+    fn stats(&self) -> ViewerStats {
+        ViewerStats::new(
             &self.core.stats(),
             self.core.shown_frame().as_ref(),
             &self.server.get(),
@@ -283,8 +283,11 @@ impl Inner {
         let tick = Closure::<dyn FnMut()>::new(move || {
             let Some(inner) = weak.upgrade() else { return };
             let timing =
-                timing_object(inner.core.take_latency(), inner.server.get().stats.as_ref());
-            call(&on_stats, "onStats", &[&inner.stats(), &timing]);
+                StatsTiming::new(inner.core.take_latency(), inner.server.get().stats.as_ref());
+            // Both convert: the types hold nothing a JS value cannot.
+            if let (Ok(stats), Ok(timing)) = (to_js(&inner.stats()), to_js(&timing)) {
+                call(&on_stats, "onStats", &[&stats, &timing]);
+            }
         });
         let id = window
             .set_interval_with_callback_and_timeout_and_arguments_0(

@@ -28,7 +28,7 @@ use openh264::encoder::{
     SpsPpsStrategy, UsageType, VuiConfig,
 };
 use openh264::formats::YUVSource;
-use openh264::{OpenH264API, Timestamp};
+use openh264::Timestamp;
 use rfb_protocol::color::{MatrixCoefficients, TransferCharacteristics};
 use rfb_protocol::{ColorSpace, Transport, VideoCodec, YuvEncoding};
 
@@ -65,6 +65,12 @@ fn check_size(width: u32, height: u32) -> Result<(), EncodeError> {
     if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 {
         return Err(encode_error(format!(
             "H.264 needs even, non-zero sides, got {width}x{height}"
+        )));
+    }
+    if width.min(height) < crate::sizing::H264_MIN_SIDE {
+        return Err(encode_error(format!(
+            "{width}x{height} is below openh264's smallest picture, {0}x{0}",
+            crate::sizing::H264_MIN_SIDE
         )));
     }
     if width.max(height) > MAX_LONG_SIDE || width.min(height) > MAX_SHORT_SIDE {
@@ -166,8 +172,8 @@ fn build(spec: &EncoderSpec) -> Result<openh264::encoder::Encoder, EncodeError> 
         return Err(configure_error("bitrate must be positive"));
     }
     check_size(spec.width, spec.height).map_err(|e| configure_error(e.to_string()))?;
-    openh264::encoder::Encoder::with_api_config(OpenH264API::from_source(), config(spec))
-        .map_err(configure_error)
+    let api = super::library::openh264_api().map_err(configure_error)?;
+    openh264::encoder::Encoder::with_api_config(api, config(spec)).map_err(configure_error)
 }
 
 /// Lets openh264 read an [`I420Buffer`] without copying it.

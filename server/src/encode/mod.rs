@@ -8,6 +8,7 @@
 pub mod h264;
 pub mod icc;
 pub mod image;
+pub mod library;
 pub mod slot;
 pub mod sps;
 pub mod yuv;

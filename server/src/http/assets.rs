@@ -1,11 +1,13 @@
-//! Static files: the demo page (`web_dir`) and the viewer package at `/pkg/` (`pkg_dir`).
+//! Static files: the demo page (`web_dir`, at `/`) and the viewer package (`pkg_dir`, at
+//! `/pkg/`), each from its folder on disk when one is configured, else from the copy
+//! embedded in the binary ([`super::embedded`], feature `assets`), else nothing.
 //!
 //! A request path is percent-decoded and split into segments first by
 //! [`crate::access::path::safe_segments`] (a segment that is empty, `.`, `..`, starts with
-//! a dot, or holds a backslash or NUL is refused: 404). The file is then resolved with
-//! symlinks followed and must still lie inside the folder's own resolved path, so a symlink
-//! cannot lead out of it either. Everything else (content types, ranges, conditional
-//! requests) is tower-http's `ServeFile`.
+//! a dot, or holds a backslash or NUL is refused: 404). A file on disk is then resolved
+//! with symlinks followed and must still lie inside the folder's own resolved path, so a
+//! symlink cannot lead out of it either. Everything else (content types, ranges,
+//! conditional requests) is tower-http's `ServeFile`.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
+use super::embedded::{self, AssetFolder as Folder};
 use super::Shared;
 use crate::access::path::safe_segments;
 
@@ -22,26 +25,39 @@ use crate::access::path::safe_segments;
 pub(super) async fn serve(shared: &Shared, request: Request) -> Response {
     let path = request.uri().path().to_string();
     let options = &shared.options;
-    let (root, rest) = match path.strip_prefix("/pkg/") {
-        Some(rest) => (options.pkg_dir.as_deref(), rest),
-        None => match options.web_dir.as_deref() {
-            Some(web) => (Some(web), path.trim_start_matches('/')),
-            None => return (StatusCode::OK, page_without_assets(shared)).into_response(),
-        },
+    let (folder, dir, rest) = match path.strip_prefix("/pkg/") {
+        Some(rest) => (Folder::Pkg, options.pkg_dir.as_deref(), rest),
+        None => (
+            Folder::Web,
+            options.web_dir.as_deref(),
+            path.trim_start_matches('/'),
+        ),
     };
-    let rest = if rest.is_empty() && root == options.web_dir.as_deref() {
-        "index.html"
-    } else {
-        rest
+    let rest = match (folder, rest) {
+        (Folder::Web, "") => "index.html",
+        (_, rest) => rest,
     };
-    let Some(root) = root else {
+    if let Some(dir) = dir {
+        return match resolve(dir, rest).await {
+            Some(file) => match ServeFile::new(file).oneshot(request).await {
+                Ok(response) => response.into_response(),
+                Err(never) => match never {},
+            },
+            None => not_found(&path),
+        };
+    }
+    let embedded_page = options.embedded_assets && !Folder::Web.files().is_empty();
+    if folder == Folder::Web && !embedded_page && rest == "index.html" {
+        return (StatusCode::OK, page_without_assets(shared)).into_response();
+    }
+    if !options.embedded_assets {
+        return not_found(&path);
+    }
+    let Some(segments) = safe_segments(rest) else {
         return not_found(&path);
     };
-    match resolve(root, rest).await {
-        Some(file) => match ServeFile::new(file).oneshot(request).await {
-            Ok(response) => response.into_response(),
-            Err(never) => match never {},
-        },
+    match folder.get(&segments.join("/")) {
+        Some(file) => embedded::respond(file, request.method(), request.headers()),
         None => not_found(&path),
     }
 }

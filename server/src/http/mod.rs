@@ -15,14 +15,15 @@
 //! | `GET /streams/<name>/metrics` | JSON array, the sessions of one stream |
 //! | `GET /recorded-events` | JSON array of received input (with `record_events`; else 404) |
 //! | `POST /recorded-events/reset` | clears it (GET: 405) |
-//! | `GET /` | the demo page (`web/index.html`) |
-//! | `GET /pkg/...` | the built viewer package (`client-wasm/pkg`) |
+//! | `GET /` | the demo page (`web/index.html`; from `web_dir`, else embedded in the binary) |
+//! | `GET /pkg/...` | the built viewer package (`client-wasm/pkg`; from `pkg_dir`, else embedded) |
 //! | `GET /<file>` | other files of `web/` (no dotfiles, nothing outside the folder) |
 //!
 //! Every response carries `X-Content-Type-Options: nosniff` and `Referrer-Policy:
 //! no-referrer`. Who may read the side channel is in [`side_channel`].
 
 mod assets;
+pub(crate) mod embedded;
 mod side_channel;
 
 use std::net::SocketAddr;

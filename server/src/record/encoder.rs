@@ -19,7 +19,7 @@ use openh264::encoder::{
     BitRate, Complexity, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange,
     RateControlMode, SpsPpsStrategy, UsageType,
 };
-use openh264::{OpenH264API, Timestamp};
+use openh264::Timestamp;
 use rfb_protocol::color::MatrixCoefficients;
 use rfb_protocol::{ColorSpace, YuvEncoding};
 
@@ -159,16 +159,16 @@ impl RecordEncoder {
         options: &RecordOptions,
         color: ColorSpace,
     ) -> Result<RecordEncoder, RecordError> {
-        let encoder = openh264::encoder::Encoder::with_api_config(
-            OpenH264API::from_source(),
-            config(width, height, options, color),
-        )
-        .map_err(|e| {
+        let configure_error = |message: String| {
             RecordError::Encode(EncodeError::Configure {
                 encoder: NAME,
-                message: e.to_string(),
+                message,
             })
-        })?;
+        };
+        let api = crate::encode::library::openh264_api().map_err(configure_error)?;
+        let encoder =
+            openh264::encoder::Encoder::with_api_config(api, config(width, height, options, color))
+                .map_err(|e| configure_error(e.to_string()))?;
         Ok(RecordEncoder {
             encoder,
             size: (width, height),

@@ -19,6 +19,7 @@ pub fn options(stream: StreamOptions) -> ServeOptions {
         stream,
         web_dir: None,
         pkg_dir: None,
+        embedded_assets: false,
         ..ServeOptions::default()
     }
 }

@@ -133,6 +133,15 @@ async fn only_controllers_steer_the_size() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rfb_serve_match_client_survives_any_viewport() {
     use std::io::{BufRead, BufReader};
+    /// Kills the server however the test ends (a panic included), so no `rfb serve`
+    /// outlives it.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rfb"))
         .args([
             "serve",
@@ -147,11 +156,13 @@ async fn rfb_serve_match_client_survives_any_viewport() {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
+        .map(KillOnDrop)
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
+    // Keep reading what the server prints (its stdout stays open for it).
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let port: u16 = first
         .trim()
         .rsplit(':')
@@ -175,7 +186,7 @@ async fn rfb_serve_match_client_survives_any_viewport() {
         client.send(&ClientMessage::SetViewport(v)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert!(
-            child.try_wait().unwrap().is_none(),
+            child.0.try_wait().unwrap().is_none(),
             "rfb serve exited after {v:?}"
         );
     }
@@ -187,6 +198,4 @@ async fn rfb_serve_match_client_survives_any_viewport() {
     }
     let (w, h) = (last.header.width, last.header.height);
     assert!(w.max(h) <= 3840 && w.min(h) <= 2160, "{w}x{h}");
-    child.kill().unwrap();
-    let _ = child.wait();
 }

@@ -8,21 +8,22 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use rfb_protocol::{encode_client, ClientMessage};
 use wasm_bindgen::prelude::*;
 use web_sys::{Event, HtmlCanvasElement, MessageEvent, Worker};
 
-use super::{field, layout_to_js, message, Handler};
+use super::messages::{CaptureOutcome, FromWorker, StartWorker, ToWorker, WorkerError};
+use super::Handler;
 use crate::input::InputTarget;
 use crate::server_report::ServerReport;
+use crate::web::api::{from_js, to_js, RemoteFramebufferViewOptions, ViewerStats};
 use crate::web::clipboard::ClipboardOffer;
 use crate::web::core::{CoreStats, Outbox};
 use crate::web::error::{js_reason, ViewerError};
 use crate::web::events::{Deferred, EventSink, ViewState, ViewerEvent};
 use crate::web::input::InputGeometry;
-use crate::web::js::stats_object;
-use crate::web::options::Options;
+use crate::web::options::{self, Options};
 use crate::web::shell::{Backend, Shell};
 use crate::web::surface::Layout;
 use crate::web::timer::Timeout;
@@ -31,20 +32,6 @@ use crate::web::view::{call, event_handler};
 /// How long a disposed view's worker gets to close its socket cleanly (1000) before it is
 /// terminated.
 const DISPOSE_GRACE_MS: i32 = 1000;
-
-/// The options the worker reads (the rest stay on the main thread; callbacks cannot cross
-/// `postMessage`).
-const WORKER_OPTIONS: [&str; 9] = [
-    "token",
-    "connectTimeoutMs",
-    "imageOnly",
-    "maxInflight",
-    "debug",
-    "decoderStallMs",
-    "reconnect",
-    "devicePixelRatio",
-    "copyVideoFrames",
-];
 
 /// A view whose connection, decoding and drawing run in a Web Worker.
 #[wasm_bindgen]
@@ -62,10 +49,10 @@ struct Host {
     layout: RefCell<Layout>,
     /// The worker said `ready`; before that, messages wait in `queue`.
     ready: Cell<bool>,
-    queue: RefCell<Vec<(JsValue, Option<Array>)>>,
+    queue: RefCell<Vec<(ToWorker, Option<Array>)>>,
     state: Cell<ViewState>,
     /// The worker's last `ViewerStats`.
-    stats: RefCell<JsValue>,
+    stats: RefCell<ViewerStats>,
     /// The frame input maps onto, as the worker last reported it.
     target: Cell<Option<(u32, u32, f32)>>,
     sink: Rc<Deferred>,
@@ -90,10 +77,7 @@ impl Backend for Host {
             return;
         }
         *self.layout.borrow_mut() = layout.clone();
-        self.post(
-            message("layout", &[("layout", layout_to_js(&layout))]),
-            None,
-        );
+        self.post(ToWorker::Layout((&layout).into()), None);
     }
 }
 
@@ -115,8 +99,8 @@ impl InputGeometry for Mirror {
         let Some(host) = self.0.upgrade() else {
             return false;
         };
-        let role = field(&host.stats.borrow(), "role").as_string();
-        role.as_deref() != Some("view")
+        let may_control = host.stats.borrow().may_control();
+        may_control
     }
 }
 
@@ -124,7 +108,7 @@ impl Outbox for Mirror {
     fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError> {
         if let Some(host) = self.0.upgrade() {
             let bytes = Uint8Array::from(encode_client(msg).as_slice());
-            host.post(message("send", &[("bytes", bytes.into())]), None);
+            host.post(ToWorker::Send { bytes }, None);
         }
         Ok(())
     }
@@ -153,14 +137,14 @@ impl WorkerView {
         crate::web::install_panic_hook();
         Host::create(element, worker, &options)
             .map(|host| WorkerView { host })
-            .map_err(|e| e.to_js())
+            .map_err(|e| e.to_js(None))
     }
 
     /// The viewer's stats as the worker last reported them (at most a few tens of
     /// milliseconds old); see `ViewerStats`.
     #[wasm_bindgen(unchecked_return_type = "ViewerStats")]
-    pub fn stats(&self) -> JsValue {
-        self.host.stats.borrow().clone()
+    pub fn stats(&self) -> Result<JsValue, JsValue> {
+        to_js(&*self.host.stats.borrow()).map_err(|e| e.to_js(None))
     }
 
     /// The canvas the view shows (its drawing happens in the worker).
@@ -192,7 +176,7 @@ impl WorkerView {
             return promise;
         }
         host.captures.borrow_mut().insert(id, (resolve, reject));
-        host.post(message("capture", &[("id", id.into())]), None);
+        host.post(ToWorker::Capture { id }, None);
         promise
     }
 
@@ -209,7 +193,7 @@ impl WorkerView {
     /// Drops the connection (if any) and connects again now.
     pub fn reconnect(&self) {
         if !self.host.disposed.get() {
-            self.host.post(message("reconnect", &[]), None);
+            self.host.post(ToWorker::Reconnect, None);
         }
     }
 
@@ -226,7 +210,8 @@ impl Host {
         worker: Worker,
         options_js: &JsValue,
     ) -> Result<Rc<Host>, ViewerError> {
-        let options = Options::from_js(options_js)?;
+        let raw = options::read(options_js)?;
+        let options = Options::validate(&raw)?;
         let server = Rc::new(Cell::new(ServerReport::default()));
         let clipboard = Rc::new(ClipboardOffer::default());
         let sink = Deferred::new(event_handler(&options, server, clipboard.clone()));
@@ -243,7 +228,7 @@ impl Host {
                         js_reason(&e)
                     ),
                 })?;
-        let initial_stats = stats_object(&CoreStats::default(), None, &ServerReport::default());
+        let initial_stats = ViewerStats::new(&CoreStats::default(), None, &ServerReport::default());
         let host = Rc::new(Host {
             worker,
             shell: shell.clone(),
@@ -266,25 +251,21 @@ impl Host {
         host.listen();
         host.expect_ready(options.worker_ready_ms)?;
         host.sink.emit(ViewerEvent::State(ViewState::Connecting));
-        // Queued until the worker is ready.
-        let worker_options = Object::new();
-        for key in WORKER_OPTIONS {
-            let value = Reflect::get(options_js, &key.into()).unwrap_or(JsValue::UNDEFINED);
-            if !value.is_undefined() {
-                let _ = Reflect::set(&worker_options, &key.into(), &value);
-            }
-        }
-        let _ = Reflect::set(&worker_options, &"url".into(), &url.into());
-        let start = message(
-            "start",
-            &[
-                ("canvas", offscreen.clone().into()),
-                ("options", worker_options.into()),
-                ("layout", layout_to_js(&layout)),
-                ("wantsStats", options.on_stats.is_some().into()),
-            ],
+        // Queued until the worker is ready. The options go as given (callbacks stay here),
+        // with the URL resolved on the page.
+        let start = StartWorker {
+            canvas: offscreen.clone(),
+            options: RemoteFramebufferViewOptions {
+                url: Some(url),
+                ..raw
+            },
+            layout: (&layout).into(),
+            wants_stats: options.on_stats.is_some(),
+        };
+        host.post(
+            ToWorker::Start(Box::new(start)),
+            Some(Array::of1(&offscreen)),
         );
-        host.post(start, Some(Array::of1(&offscreen)));
         let mirror = Rc::new(Mirror(Rc::downgrade(&host)));
         let backend: Weak<dyn Backend> = Rc::downgrade(&host) as Weak<Host>;
         shell.attach(backend, mirror.clone(), mirror, clipboard, options.input)?;
@@ -295,7 +276,7 @@ impl Host {
         let weak = Rc::downgrade(self);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if let Some(host) = weak.upgrade() {
-                host.received(&e.data());
+                host.received(e.data());
             }
         });
         self.worker
@@ -368,7 +349,7 @@ impl Host {
     }
 
     /// Posts to the worker, or queues until it is ready.
-    fn post(&self, msg: JsValue, transfer: Option<Array>) {
+    fn post(&self, msg: ToWorker, transfer: Option<Array>) {
         if self.disposed.get() {
             return;
         }
@@ -376,15 +357,15 @@ impl Host {
             self.queue.borrow_mut().push((msg, transfer));
             return;
         }
-        let posted = match &transfer {
-            Some(transfer) => self.worker.post_message_with_transfer(&msg, transfer),
-            None => self.worker.post_message(&msg),
-        };
+        let posted = to_js(&msg).and_then(|msg| {
+            match &transfer {
+                Some(transfer) => self.worker.post_message_with_transfer(&msg, transfer),
+                None => self.worker.post_message(&msg),
+            }
+            .map_err(|e| worker_error(format!("posting to the worker failed: {}", js_reason(&e))))
+        });
         if let Err(e) = posted {
-            self.sink.emit(ViewerEvent::Error(worker_error(format!(
-                "posting to the worker failed: {}",
-                js_reason(&e)
-            ))));
+            self.sink.emit(ViewerEvent::Error(e));
         }
     }
 
@@ -394,13 +375,20 @@ impl Host {
         }
     }
 
-    fn received(&self, data: &JsValue) {
+    fn received(&self, data: JsValue) {
         if self.disposed.get() {
             return;
         }
-        let kind = field(data, "type").as_string().unwrap_or_default();
-        match kind.as_str() {
-            "ready" => {
+        let message = match from_js::<FromWorker>(data) {
+            Ok(message) => message,
+            Err(reason) => {
+                return self.sink.emit(ViewerEvent::Error(worker_error(format!(
+                    "unreadable message from the worker: {reason}"
+                ))))
+            }
+        };
+        match message {
+            FromWorker::Ready => {
                 self.ready.set(true);
                 // Not dropped here: this may run from the timeout's own task.
                 let timeout = self.ready_timeout.borrow_mut().take();
@@ -410,68 +398,49 @@ impl Host {
                     self.post(msg, transfer);
                 }
             }
-            "state" => {
-                let state = field(data, "state").as_string().unwrap_or_default();
-                match ViewState::from_name(&state) {
-                    Some(state) => self.set_state(state),
-                    None => self.sink.emit(ViewerEvent::Error(worker_error(format!(
-                        "unknown state `{state}`"
-                    )))),
-                }
-            }
-            "error" => {
+            FromWorker::State { state } => self.set_state(state),
+            FromWorker::Error(WorkerError { message, details }) => {
+                let retry_in_ms = details.retry_in_ms;
                 let error = ViewerError::Worker {
-                    stage: field(data, "stage").as_string().unwrap_or_default(),
-                    message: field(data, "message").as_string().unwrap_or_default(),
-                    code: field(data, "code").as_f64().map(|c| c as u16),
+                    stage: details.stage,
+                    message,
+                    code: details.code,
                 };
-                let event = match field(data, "retryInMs").as_f64() {
+                self.sink.emit(match retry_in_ms {
                     Some(retry_in_ms) => ViewerEvent::Disconnected { error, retry_in_ms },
                     None => ViewerEvent::Error(error),
-                };
-                self.sink.emit(event);
+                });
             }
-            "stats" => {
-                *self.stats.borrow_mut() = field(data, "stats");
-                let target = field(data, "target");
-                let number = |key: &str| field(&target, key).as_f64();
-                self.target.set(
-                    match (number("width"), number("height"), number("pixelRatio")) {
-                        (Some(w), Some(h), Some(r)) => Some((w as u32, h as u32, r as f32)),
-                        _ => None,
-                    },
-                );
+            FromWorker::Stats { stats, target } => {
+                *self.stats.borrow_mut() = stats;
+                self.target
+                    .set(target.map(|t| (t.width, t.height, t.pixel_ratio)));
             }
-            "clipboard" => {
-                let text = field(data, "text").as_string().unwrap_or_default();
-                self.sink.emit(ViewerEvent::Clipboard(text));
+            FromWorker::Clipboard { text } => self.sink.emit(ViewerEvent::Clipboard(text)),
+            FromWorker::Tick { stats, timing } => {
+                let converted = to_js(&stats).and_then(|s| Ok((s, to_js(&timing)?)));
+                *self.stats.borrow_mut() = stats;
+                match converted {
+                    Ok((stats, timing)) => call(&self.on_stats, "onStats", &[&stats, &timing]),
+                    Err(e) => self.sink.emit(ViewerEvent::Error(e)),
+                }
             }
-            "tick" => {
-                let stats = field(data, "stats");
-                *self.stats.borrow_mut() = stats.clone();
-                call(&self.on_stats, "onStats", &[&stats, &field(data, "timing")]);
-            }
-            "capture" => {
-                let id = field(data, "id").as_f64().unwrap_or(-1.0) as u32;
+            FromWorker::Capture { id, outcome } => {
                 let Some((resolve, reject)) = self.captures.borrow_mut().remove(&id) else {
                     return;
                 };
-                let error = field(data, "error");
-                let _ = match error.as_string() {
-                    Some(message) => reject.call1(
-                        &JsValue::NULL,
-                        &ViewerError::Draw {
-                            what: "capture",
-                            reason: message,
-                        }
-                        .to_js(),
-                    ),
-                    None => resolve.call1(&JsValue::NULL, &field(data, "result")),
+                let settled = match outcome {
+                    CaptureOutcome::Result(capture) => to_js(&*capture),
+                    CaptureOutcome::Error(reason) => Err(ViewerError::Draw {
+                        what: "capture",
+                        reason,
+                    }),
+                };
+                let _ = match settled {
+                    Ok(capture) => resolve.call1(&JsValue::NULL, &capture),
+                    Err(e) => reject.call1(&JsValue::NULL, &e.to_js(None)),
                 };
             }
-            other => self.sink.emit(ViewerEvent::Error(worker_error(format!(
-                "unknown message type `{other}` from the worker"
-            )))),
         }
     }
 
@@ -479,7 +448,12 @@ impl Host {
         if self.disposed.get() {
             return;
         }
-        if self.ready.get() && self.worker.post_message(&message("dispose", &[])).is_ok() {
+        let dispose = to_js(&ToWorker::Dispose);
+        let posted = match dispose {
+            Ok(dispose) if self.ready.get() => self.worker.post_message(&dispose).is_ok(),
+            _ => false,
+        };
+        if posted {
             // The worker closes its socket (1000) and then itself; one that is stuck (a
             // busy loop, a hung decoder) is ended anyway after a grace period.
             let worker = self.worker.clone();

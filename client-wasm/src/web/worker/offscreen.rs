@@ -10,11 +10,12 @@ use std::cell::RefCell;
 
 use rfb_protocol::fit::Rect;
 use rfb_protocol::ColorSpace;
-use wasm_bindgen::JsValue;
 use web_sys::{OffscreenCanvas, OffscreenCanvasRenderingContext2d};
 
 use crate::web::error::ViewerError;
-use crate::web::surface::{capture_object, opaque_context_2d, paint, Picture, Surface};
+use crate::web::surface::{
+    capture_canvas, opaque_context_2d, paint, CanvasCapture, Picture, Surface,
+};
 
 /// An `OffscreenCanvas` and its 2D context, created at the first draw.
 pub struct OffscreenSurface {
@@ -62,9 +63,9 @@ impl Surface for OffscreenSurface {
         paint(&ctx, picture, backing, dest, background)
     }
 
-    fn capture(&self) -> Result<JsValue, ViewerError> {
+    fn capture(&self) -> Result<CanvasCapture, ViewerError> {
         let context = self.context.borrow();
         let drawn = context.as_ref().map(|(ctx, color)| (ctx, *color));
-        capture_object((self.canvas.width(), self.canvas.height()), drawn)
+        capture_canvas((self.canvas.width(), self.canvas.height()), drawn)
     }
 }

@@ -7,16 +7,19 @@ use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::prelude::*;
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, OffscreenCanvas};
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+use super::messages::{
+    CaptureOutcome, FrameTarget, FromWorker, StartWorker, ToWorker, WorkerError, WorkerLayout,
+};
 use super::offscreen::OffscreenSurface;
-use super::{field, layout_from_js, message, Handler};
+use super::Handler;
 use crate::input::viewport;
 use crate::server_report::ServerReport;
+use crate::web::api::{from_js, to_js, CaptureResult, StatsTiming, ViewerStats};
 use crate::web::core::{CoreStats, ViewerCore};
 use crate::web::error::{js_reason, ViewerError};
 use crate::web::events::{fold_server_report, Deferred, ViewerEvent};
-use crate::web::js::{object, stats_object, timing_object};
 use crate::web::options::Options;
 use crate::web::session::{Session, SessionParams, SocketSlot};
 use crate::web::timer::Interval;
@@ -77,13 +80,13 @@ pub fn run_worker() -> Result<(), JsValue> {
     let weak = Rc::downgrade(&runner);
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         if let Some(runner) = weak.upgrade() {
-            runner.handle(&e.data());
+            runner.handle(e.data());
         }
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     *runner.on_message.borrow_mut() = Some(on_message);
     RUNNER.with(|r| *r.borrow_mut() = Some(runner.clone()));
-    runner.post(&message("ready", &[]), None);
+    runner.post(&FromWorker::Ready, None);
     Ok(())
 }
 
@@ -92,91 +95,84 @@ pub fn run_worker() -> Result<(), JsValue> {
 struct ToHost(DedicatedWorkerGlobalScope);
 
 impl ToHost {
-    fn post(&self, msg: &JsValue, transfer: Option<&Array>) {
-        let posted = match transfer {
-            Some(transfer) => self.0.post_message_with_transfer(msg, transfer),
-            None => self.0.post_message(msg),
-        };
+    fn post(&self, msg: &FromWorker, transfer: Option<&Array>) {
+        let posted = to_js(msg).and_then(|msg| {
+            match transfer {
+                Some(transfer) => self.0.post_message_with_transfer(&msg, transfer),
+                None => self.0.post_message(&msg),
+            }
+            .map_err(|e| ViewerError::Browser {
+                what: "posting to the page",
+                reason: js_reason(&e),
+            })
+        });
         if let Err(e) = posted {
-            web_sys::console::error_1(&JsValue::from_str(&format!(
-                "rfb-viewer worker: posting to the page failed: {}",
-                js_reason(&e)
-            )));
+            web_sys::console::error_1(&JsValue::from_str(&format!("rfb-viewer worker: {e}")));
         }
     }
 
     fn error(&self, error: &ViewerError, retry_in_ms: Option<f64>) {
-        let code = error.close_code().map_or(JsValue::NULL, JsValue::from);
         self.post(
-            &message(
-                "error",
-                &[
-                    ("message", error.to_string().into()),
-                    ("stage", error.stage().into()),
-                    ("code", code),
-                    (
-                        "retryInMs",
-                        retry_in_ms.map_or(JsValue::NULL, JsValue::from_f64),
-                    ),
-                ],
-            ),
+            &FromWorker::Error(WorkerError::new(error, retry_in_ms)),
             None,
         );
     }
 }
 
 impl Runner {
-    fn post(&self, msg: &JsValue, transfer: Option<&Array>) {
+    fn post(&self, msg: &FromWorker, transfer: Option<&Array>) {
         ToHost(self.scope.clone()).post(msg, transfer);
     }
 
-    fn handle(self: &Rc<Self>, data: &JsValue) {
-        let kind = field(data, "type").as_string().unwrap_or_default();
-        let result = match kind.as_str() {
-            "start" => self.start(data),
-            "layout" => self.layout(data),
-            "send" => self.forward(data),
-            "capture" => {
-                self.capture(field(data, "id"));
+    fn handle(self: &Rc<Self>, data: JsValue) {
+        let message = from_js::<ToWorker>(data).map_err(|reason| ViewerError::Browser {
+            what: "the viewer worker",
+            reason: format!("unreadable message from the page: {reason}"),
+        });
+        let result = message.and_then(|message| match message {
+            ToWorker::Start(start) => self.start(*start),
+            ToWorker::Layout(layout) => {
+                self.layout(&layout);
                 Ok(())
             }
-            "reconnect" => {
+            ToWorker::Send { bytes } => self.forward(&bytes),
+            ToWorker::Capture { id } => {
+                self.capture(id);
+                Ok(())
+            }
+            ToWorker::Reconnect => {
                 if let Some(running) = self.running.borrow().as_ref() {
                     running.session.reconnect();
                 }
                 Ok(())
             }
-            "dispose" => {
+            ToWorker::Dispose => {
                 self.dispose();
                 Ok(())
             }
-            other => Err(ViewerError::Browser {
-                what: "the viewer worker",
-                reason: format!("unknown message type `{other}` from the page"),
-            }),
-        };
+        });
         if let Err(e) = result {
             ToHost(self.scope.clone()).error(&e, None);
         }
     }
 
-    fn start(self: &Rc<Self>, data: &JsValue) -> Result<(), ViewerError> {
+    fn start(self: &Rc<Self>, start: StartWorker) -> Result<(), ViewerError> {
         if self.running.borrow().is_some() {
             return Err(ViewerError::Browser {
                 what: "the viewer worker",
                 reason: "started twice (one worker serves one view)".into(),
             });
         }
-        let canvas = field(data, "canvas")
-            .dyn_into::<OffscreenCanvas>()
-            .map_err(|_| ViewerError::Browser {
-                what: "the viewer worker",
-                reason: "`start` carries no OffscreenCanvas".into(),
-            })?;
-        let options = Options::from_js(&field(data, "options"))?;
-        let layout = layout_from_js(&field(data, "layout"))?;
+        let StartWorker {
+            canvas,
+            options,
+            layout,
+            wants_stats,
+        } = start;
+        let options = Options::validate(&options)?;
+        let layout = layout.to_layout();
         let url = options.url.clone().ok_or(ViewerError::Options {
-            option: "url",
+            option: "url".into(),
             reason: "the page sends the resolved URL to the worker".into(),
         })?;
         let params = SessionParams::new(url, &options);
@@ -209,7 +205,7 @@ impl Runner {
                 runner.push_stats();
             }
         });
-        let tick = if field(data, "wantsStats").as_bool() == Some(true) {
+        let tick = if wants_stats {
             let weak: Weak<Runner> = Rc::downgrade(self);
             Some(Interval::new(STATS_TICK_MS, move || {
                 if let Some(runner) = weak.upgrade() {
@@ -232,50 +228,32 @@ impl Runner {
         Ok(())
     }
 
-    fn layout(&self, data: &JsValue) -> Result<(), ViewerError> {
-        let layout = layout_from_js(&field(data, "layout"))?;
+    fn layout(&self, layout: &WorkerLayout) {
+        let layout = layout.to_layout();
         if let Some(running) = self.running.borrow().as_ref() {
             let view = viewport(layout.css_width, layout.css_height, layout.dpr);
             running.core.set_layout(layout);
             running.session.viewport_changed(view);
         }
-        Ok(())
     }
 
     /// Forwards an input message the page encoded.
-    fn forward(&self, data: &JsValue) -> Result<(), ViewerError> {
-        let bytes = field(data, "bytes")
-            .dyn_into::<Uint8Array>()
-            .map_err(|_| ViewerError::Browser {
-                what: "the viewer worker",
-                reason: "`send` carries no bytes".into(),
-            })?
-            .to_vec();
+    fn forward(&self, bytes: &Uint8Array) -> Result<(), ViewerError> {
         match self.running.borrow().as_ref() {
-            Some(running) => running.slot.send_encoded(&bytes),
+            Some(running) => running.slot.send_encoded(&bytes.to_vec()),
             None => Ok(()),
         }
     }
 
-    fn stats_of(running: &Running) -> (StatsKey, JsValue) {
+    fn stats_of(running: &Running) -> (StatsKey, ViewerStats) {
         let key = (
             running.core.stats(),
             running.core.shown_frame(),
             running.server.get(),
             running.core.input_frame(),
         );
-        let stats = stats_object(&key.0, key.1.as_ref(), &key.2);
+        let stats = ViewerStats::new(&key.0, key.1.as_ref(), &key.2);
         (key, stats)
-    }
-
-    fn target_object(frame: Option<(u32, u32, f32)>) -> JsValue {
-        frame.map_or(JsValue::NULL, |(width, height, ratio)| {
-            object(&[
-                ("width", width.into()),
-                ("height", height.into()),
-                ("pixelRatio", ratio.into()),
-            ])
-        })
     }
 
     fn push_stats(&self) {
@@ -288,11 +266,12 @@ impl Runner {
             return;
         }
         running.reported.set(Some(key));
-        let target = Self::target_object(key.3);
-        self.post(
-            &message("stats", &[("stats", stats), ("target", target)]),
-            None,
-        );
+        let target = key.3.map(|(width, height, pixel_ratio)| FrameTarget {
+            width,
+            height,
+            pixel_ratio,
+        });
+        self.post(&FromWorker::Stats { stats, target }, None);
     }
 
     fn tick(&self) {
@@ -301,45 +280,28 @@ impl Runner {
             return;
         };
         let (_, stats) = Self::stats_of(running);
-        let timing = timing_object(
+        let timing = StatsTiming::new(
             running.core.take_latency(),
             running.server.get().stats.as_ref(),
         );
-        self.post(
-            &message("tick", &[("stats", stats), ("timing", timing)]),
-            None,
-        );
+        self.post(&FromWorker::Tick { stats, timing }, None);
     }
 
     /// Captures the canvas with the stats of that very frame; the pixels are transferred.
-    fn capture(&self, id: JsValue) {
+    fn capture(&self, id: u32) {
         let running = self.running.borrow();
-        let result = match running.as_ref() {
-            None => Err(ViewerError::Browser {
-                what: "capture",
-                reason: "the view has not started".into(),
-            }),
-            Some(running) => running.core.capture().inspect(|capture| {
-                let (_, stats) = Self::stats_of(running);
-                let _ = js_sys::Reflect::set(capture, &"stats".into(), &stats);
-            }),
+        let outcome = match running.as_ref() {
+            None => CaptureOutcome::Error("the view has not started".into()),
+            Some(running) => match running.core.capture() {
+                Ok(canvas) => {
+                    let (_, stats) = Self::stats_of(running);
+                    CaptureOutcome::Result(Box::new(CaptureResult::new(canvas, stats)))
+                }
+                Err(e) => CaptureOutcome::Error(e.to_string()),
+            },
         };
-        match result {
-            Ok(capture) => {
-                let data = field(&capture, "data");
-                let transfer = data
-                    .dyn_ref::<js_sys::Uint8ClampedArray>()
-                    .map(|d| Array::of1(&d.buffer()));
-                self.post(
-                    &message("capture", &[("id", id), ("result", capture)]),
-                    transfer.as_ref(),
-                );
-            }
-            Err(e) => self.post(
-                &message("capture", &[("id", id), ("error", e.to_string().into())]),
-                None,
-            ),
-        }
+        let transfer = outcome.pixels().map(|data| Array::of1(&data.buffer()));
+        self.post(&FromWorker::Capture { id, outcome }, transfer.as_ref());
     }
 
     fn dispose(&self) {
@@ -361,14 +323,10 @@ fn event_forwarder(
     debug: bool,
 ) -> Rc<dyn Fn(ViewerEvent)> {
     Rc::new(move |event| match event {
-        ViewerEvent::State(state) => {
-            host.post(&message("state", &[("state", state.name().into())]), None)
-        }
+        ViewerEvent::State(state) => host.post(&FromWorker::State { state }, None),
         ViewerEvent::Error(error) => host.error(&error, None),
         ViewerEvent::Disconnected { error, retry_in_ms } => host.error(&error, Some(retry_in_ms)),
-        ViewerEvent::Clipboard(text) => {
-            host.post(&message("clipboard", &[("text", text.into())]), None)
-        }
+        ViewerEvent::Clipboard(text) => host.post(&FromWorker::Clipboard { text }, None),
         report @ (ViewerEvent::ServerStats(_) | ViewerEvent::Quality(_) | ViewerEvent::Role(_)) => {
             fold_server_report(&server, &report, debug);
         }

@@ -5,10 +5,10 @@
 
 use std::time::Instant;
 
+use crate::bench::{run, BenchArgs};
 use clap::Parser as _;
-use rfb::bench::{run, BenchArgs};
 use rfb::limits::Limits;
-use rfb::ServeOptions;
+use rfb::AssetFolder;
 
 /// Flags of `rfb doctor`.
 #[derive(Debug, clap::Args)]
@@ -64,6 +64,16 @@ pub fn main(args: DoctorArgs) -> anyhow::Result<()> {
             format!("yes ({nasm})")
         },
     );
+    line(
+        "openh264",
+        match std::env::var_os(rfb::encode::library::LIBRARY_ENV) {
+            None => "compiled from source".to_string(),
+            Some(path) => match rfb::encode::library::openh264_api() {
+                Ok(_) => format!("Cisco's library, {}", path.to_string_lossy()),
+                Err(e) => format!("UNUSABLE: {e}"),
+            },
+        },
+    );
     println!("machine");
     line(
         "cores",
@@ -100,13 +110,22 @@ pub fn main(args: DoctorArgs) -> anyhow::Result<()> {
         format!("{:.1} s", started.elapsed().as_secs_f64()),
     );
     println!("assets (rfb serve without --web-dir / --pkg-dir)");
-    let defaults = ServeOptions::default();
-    let shown = |dir: Option<std::path::PathBuf>| match dir {
-        Some(dir) => format!("{} (this checkout)", dir.display()),
-        None => "none: pass --web-dir / --pkg-dir".to_string(),
+    let shown = |folder: AssetFolder, entry: &str| {
+        let files = folder.files();
+        let bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
+        match folder.get(entry) {
+            Some(_) => format!("embedded: {} files, {:.1} KiB", files.len(), bytes as f64 / 1024.0),
+            None => format!("not embedded ({entry} missing at build time): pass the folder, or build the viewer and rebuild rfb"),
+        }
     };
-    line("demo page", shown(defaults.web_dir));
-    line("viewer package (/pkg/)", shown(defaults.pkg_dir));
+    line(
+        "demo page (--web-dir)",
+        shown(AssetFolder::Web, "index.html"),
+    );
+    line(
+        "viewer package (--pkg-dir)",
+        shown(AssetFolder::Pkg, "rfb_viewer.js"),
+    );
     println!("limits (defaults; rfb serve --help for the flags)");
     let l = Limits::default();
     line("connections", l.max_connections);

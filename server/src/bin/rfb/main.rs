@@ -2,8 +2,10 @@
 //! measures the encoders, `rfb record` writes a pattern to MP4. Run `rfb <command> --help`
 //! for every flag.
 
+mod bench;
 mod doctor;
 mod limits;
+mod load;
 mod record;
 mod serve;
 mod shutdown;
@@ -24,11 +26,11 @@ enum Command {
     /// Serve a deterministic pattern (and the viewer page) until Ctrl-C, SIGTERM or SIGHUP.
     Serve(Box<serve::ServeArgs>), // boxed: by far the largest variant
     /// Measure encode time, size and PSNR per encoder configuration (no network).
-    Bench(rfb::bench::BenchArgs),
+    Bench(crate::bench::BenchArgs),
     /// Record a pattern to an MP4 file, headless (no server, no viewer).
     Record(record::RecordArgs),
     /// Measure many native viewers on one display: server CPU, fps and drops per viewer.
-    BenchViewers(rfb::load::LoadArgs),
+    BenchViewers(crate::load::LoadArgs),
     /// Leak checks: connection churn back to zero, flat memory under a stalled viewer.
     Soak(soak::SoakArgs),
     /// What this build and machine can do (encoders, assembly, timings, assets, limits)
@@ -53,13 +55,13 @@ fn main() -> anyhow::Result<()> {
         Command::Record(args) => record::main(args),
         Command::BenchViewers(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(rfb::load::run(&args)).map(|_| ())
+            runtime.block_on(crate::load::run(&args)).map(|_| ())
         }
         Command::Soak(args) => soak::main(args),
         Command::Doctor(args) => doctor::main(args),
         Command::Bench(args) => {
-            let rows = rfb::bench::run(&args)?;
-            print!("{}", rfb::bench::render(&args, &rows)?);
+            let rows = crate::bench::run(&args)?;
+            print!("{}", crate::bench::render(&args, &rows)?);
             Ok(())
         }
     }

@@ -5,8 +5,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::bench::{parse_bitrate, parse_pattern};
 use anyhow::Context as _;
-use rfb::bench::{parse_bitrate, parse_pattern};
 use rfb::{
     Display, Frame, Mp4Layout, RateControl, RecordOptions, RecordSummary, Recorder, StreamOptions,
 };

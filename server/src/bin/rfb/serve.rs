@@ -4,9 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::bench::{parse_bitrate, parse_pattern, parse_size};
 use anyhow::Context as _;
 use rfb::adaptive::AdaptiveConfig;
-use rfb::bench::{parse_bitrate, parse_pattern, parse_size};
 use rfb::{serve, Display, Frame, FrameMeta, Mp4Layout, ResizePolicy, ServeOptions, StreamOptions};
 use rfb_protocol::{ColorSpace, ImageFormat, Pattern, DISPLAY_P3, SRGB};
 
@@ -115,10 +115,10 @@ pub struct ServeArgs {
     /// directions of the clipboard.
     #[arg(long)]
     clipboard_echo: bool,
-    /// Folder of the demo page (default: the checkout's `web/`).
+    /// Serve the demo page from this folder (default: the copy embedded in the binary).
     #[arg(long)]
     web_dir: Option<PathBuf>,
-    /// Folder of the built viewer package served at /pkg/ (default: `client-wasm/pkg`).
+    /// Serve the viewer package at /pkg/ from this folder (default: the embedded copy).
     #[arg(long)]
     pkg_dir: Option<PathBuf>,
 }
@@ -204,8 +204,8 @@ impl ServeArgs {
         let mut options = ServeOptions {
             host: self.host.clone(),
             port: self.port,
-            web_dir: self.web_dir.clone().or(defaults.web_dir.clone()),
-            pkg_dir: self.pkg_dir.clone().or(defaults.pkg_dir.clone()),
+            web_dir: self.web_dir.clone(),
+            pkg_dir: self.pkg_dir.clone(),
             record_events: self.record_events,
             event_log: self.event_log.clone(),
             stream: self.stream_options()?,
@@ -250,8 +250,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         extras.push((stream, extra.clone()));
     }
     // Tests parse this first line for the port.
-    println!("rfb listening on {}", display.url());
-    println!(
+    say(format_args!("rfb listening on {}", display.url()));
+    say(format_args!(
         "pattern {} {}x{} at {} fps; encoders: video={} image={} (preferred {})",
         args.pattern.name(),
         args.width,
@@ -264,16 +264,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         options.stream.encoders.image_name().unwrap_or("none"),
         args.image_format.mime(),
-    );
+    ));
     for (stream, extra) in &extras {
-        println!(
+        say(format_args!(
             "stream {} ({} {}x{}) at {}",
             extra.name,
             extra.pattern.name(),
             extra.size.0,
             extra.size.1,
             stream.ws_url()
-        );
+        ));
     }
     std::io::stdout().flush().ok();
     let recorder = crate::record::start(
@@ -358,4 +358,11 @@ async fn publish_loop(
         }
     }
     Ok(())
+}
+
+/// Prints a status line. A closed stdout (a reader that took the first line and left,
+/// `rfb serve | head -1`) must not stop a server: `println!` would panic on the broken pipe.
+fn say(line: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }

@@ -44,7 +44,7 @@ pub struct SoakArgs {
     #[arg(long, default_value_t = 60.0)]
     stall_seconds: f64,
     /// Frame size of the stall phase.
-    #[arg(long, default_value = "1920x1080", value_parser = rfb::bench::parse_size)]
+    #[arg(long, default_value = "1920x1080", value_parser = crate::bench::parse_size)]
     stall_size: (u32, u32),
     /// Publish rate of the stall phase.
     #[arg(long, default_value_t = 60.0)]
@@ -186,8 +186,7 @@ async fn round(url: &str, first: usize, cycles: usize, concurrency: usize) -> us
 async fn churn(args: &SoakArgs) -> anyhow::Result<()> {
     let server = serve_server(ServeOptions {
         port: 0,
-        web_dir: None,
-        pkg_dir: None,
+        embedded_assets: false,
         ..ServeOptions::default()
     })
     .await?;
@@ -255,8 +254,7 @@ async fn stall(args: &SoakArgs) -> anyhow::Result<()> {
     let (w, h) = args.stall_size;
     let server = serve_server(ServeOptions {
         port: 0,
-        web_dir: None,
-        pkg_dir: None,
+        embedded_assets: false,
         ..ServeOptions::default()
     })
     .await?;

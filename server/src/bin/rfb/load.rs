@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::bench::parse_size;
-use crate::client::{hello, TestClient};
+use rfb::client::{hello, TestClient};
 
 /// Flags of `rfb bench-viewers`.
 #[derive(Debug, Clone, clap::Args)]
