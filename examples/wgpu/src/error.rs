@@ -8,8 +8,8 @@ pub enum SceneError {
     /// backend this crate was not built with (Vulkan only).
     #[error(
         "no wgpu adapter on backends {backends}: {reason}. Install a Vulkan driver (Debian: \
-         `apt-get install mesa-vulkan-drivers` for lavapipe, the software rasteriser) and \
-         run with WGPU_BACKEND=vulkan"
+         `apt-get install mesa-vulkan-drivers` for lavapipe, the software rasteriser); \
+         WGPU_BACKEND, if set, must name vulkan"
     )]
     NoAdapter {
         /// The backends that were searched.

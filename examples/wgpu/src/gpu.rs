@@ -1,7 +1,7 @@
 //! Finding an adapter and opening a device, with no window: on a machine without a GPU
 //! this is Mesa's lavapipe (software Vulkan, Debian `mesa-vulkan-drivers`).
 //!
-//! The backends come from `WGPU_BACKEND` when set (`WGPU_BACKEND=vulkan` in CI), otherwise
+//! The backends come from `WGPU_BACKEND` when set, otherwise
 //! every backend compiled in, which for this crate is Vulkan only.
 
 use crate::SceneError;

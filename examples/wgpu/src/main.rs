@@ -5,7 +5,7 @@
 //! mesa-vulkan-drivers`, which `./scripts/setup.sh` does):
 //!
 //! ```sh
-//! WGPU_BACKEND=vulkan cargo run --release -p rfb-example-wgpu
+//! cargo run --release -p rfb-example-wgpu
 //! ```
 //!
 //! then open http://127.0.0.1:8765/ (the demo page; build the viewer package once with

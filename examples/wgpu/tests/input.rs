@@ -58,7 +58,9 @@ async fn drag_turns_the_scene_wheel_zooms_and_no_input_keeps_it_still() {
         frames: None,
         spin_deg_per_sec: 0.0,
     };
-    let (display, scene) = start(options).await;
+    let Some((display, scene)) = start(options).await else {
+        return; // no adapter outside CI: start() said so on stderr
+    };
     let mut receiver = Receiver::new(viewer(&display, &["image/png"]).await);
     let still = |orbit| SceneView {
         frame: 1,

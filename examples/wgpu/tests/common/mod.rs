@@ -2,18 +2,21 @@
 //! it, a viewer, decoding what it receives, and pixel statistics.
 //!
 //! The tests need a Vulkan adapter. With no GPU that is Mesa's lavapipe
-//! (`mesa-vulkan-drivers`, installed by `scripts/setup.sh`); when none is found they fail
-//! with the adapter error, they never skip.
+//! (`mesa-vulkan-drivers`, installed by `scripts/setup.sh`). When none is found: in CI
+//! (`CI` set, as every CI service does, and not `false`/`0`) the test fails with the
+//! adapter error; elsewhere (a laptop running `cargo test --workspace` without a Vulkan
+//! driver) it returns early after a banner on stderr saying it did not run and why.
 
 #![allow(dead_code)] // each test binary uses part of this module
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use rfb::client::{hello, ReceivedFrame, TestClient};
 use rfb::decode::{decode_image, DecodedFrame, H264Decoder};
 use rfb::{Display, ServeOptions, StreamOptions};
-use rfb_example_wgpu::{Renderer, RunOptions, SceneLoop, SceneView};
+use rfb_example_wgpu::{Renderer, RunOptions, SceneError, SceneLoop, SceneView};
 use rfb_protocol::Transport;
 
 /// 360 pixels of RGBA8 are 1440 bytes, which wgpu pads to 1536 per row in the readback
@@ -22,8 +25,20 @@ pub const WIDTH: u32 = 360;
 /// Frame height.
 pub const HEIGHT: u32 = 240;
 
-/// A display on a free port with the scene loop publishing into it.
-pub async fn start(options: RunOptions) -> (Display, SceneLoop) {
+/// Whether `CI` (its value, if set) asks for a missing adapter to fail the test.
+pub fn ci_requires_adapter(ci: Option<&str>) -> bool {
+    match ci {
+        None => false,
+        Some(value) => !matches!(
+            value.trim().to_ascii_lowercase().as_str(),
+            "" | "0" | "false"
+        ),
+    }
+}
+
+/// A display on a free port with the scene loop publishing into it, or `None` when there
+/// is no Vulkan adapter and this is not CI (see the module doc): the caller returns.
+pub async fn start(options: RunOptions) -> Option<(Display, SceneLoop)> {
     let display = rfb::serve(
         WIDTH,
         HEIGHT,
@@ -40,11 +55,25 @@ pub async fn start(options: RunOptions) -> (Display, SceneLoop) {
     )
     .await
     .unwrap();
-    let scene = SceneLoop::start(display.clone(), options)
-        .await
-        .unwrap_or_else(|e| panic!("the scene cannot render: {e}"));
+    let scene = match SceneLoop::start(display.clone(), options).await {
+        Ok(scene) => scene,
+        Err(e @ SceneError::NoAdapter { .. })
+            if !ci_requires_adapter(std::env::var("CI").ok().as_deref()) =>
+        {
+            // Straight to the process's stderr: the test harness captures `eprintln!` of
+            // passing tests, and this must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n**** NOT RUN: this wgpu test needs a Vulkan adapter and found none ****\n\
+                 {e}\n\
+                 **** (with CI=true this fails instead) ****\n"
+            );
+            return None;
+        }
+        Err(e) => panic!("the scene cannot render: {e}"),
+    };
     eprintln!("adapter: {}", scene.adapter());
-    (display, scene)
+    Some((display, scene))
 }
 
 /// A viewer with these capabilities, past `Hello`.
