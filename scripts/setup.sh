@@ -57,5 +57,10 @@ log "building the viewer package (client-wasm/pkg: wasm-pack, then wasm-opt)"
 export PATH="$HOME/.cargo/bin:$PATH"
 npm run --silent build:viewer
 
-log "building rfb (release)"
-cargo build --release -p rfb --features cli --bin rfb
+# scripts/test.sh skips this: its `cargo test --release --workspace` builds the same binary
+# with the whole workspace's features, and building it here first with fewer features
+# would make that step compile rfb and its dependents a second time.
+if [ "${RFB_SETUP_SKIP_RFB_BUILD:-0}" != 1 ]; then
+  log "building rfb (release)"
+  cargo build --release -p rfb --features cli --bin rfb
+fi

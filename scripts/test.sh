@@ -38,8 +38,10 @@ timings() {
 }
 trap timings EXIT
 
-step "setup (scripts/setup.sh: installs what is missing, builds the viewer and rfb)"
-./scripts/setup.sh
+step "setup (scripts/setup.sh: installs what is missing, builds the viewer)"
+# target/release/rfb comes from the native test step below, built with the workspace's
+# features (the soak, Playwright and Firefox steps run that binary).
+RFB_SETUP_SKIP_RFB_BUILD=1 ./scripts/setup.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
