@@ -63,7 +63,7 @@ step "dependency policy: licences, bans, sources (deny.toml)"
 cargo deny check licenses bans sources
 
 step "soak (short): connection churn back to zero, flat memory under a stalled viewer"
-./target/release/rfb soak --cycles 300 --stall-seconds 10 --stall-size 1280x720 --stall-fps 30 2>/dev/null
+./target/release/rfb soak --cycles 1000 --stall-seconds 10 --stall-size 1280x720 --stall-fps 30 2>/dev/null
 
 step "fuzz smoke (every target 15 s: scripts/fuzz.sh)"
 ./scripts/fuzz.sh 15
