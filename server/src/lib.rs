@@ -46,6 +46,8 @@ pub mod load;
 pub mod metrics;
 pub mod options;
 pub mod record;
+#[cfg(feature = "relay")]
+pub mod relay;
 pub mod server;
 pub mod session;
 pub mod sizing;

@@ -3,8 +3,10 @@
 //! for every flag.
 
 mod doctor;
+mod edge;
 mod limits;
 mod record;
+mod relay;
 mod serve;
 mod shutdown;
 mod soak;
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Serve a deterministic pattern (and the viewer page) until Ctrl-C, SIGTERM or SIGHUP.
     Serve(Box<serve::ServeArgs>), // boxed: by far the largest variant
+    /// Serve the streams origins (`rfb serve --relay`) publish over NATS, until Ctrl-C.
+    Edge(Box<edge::EdgeArgs>),
     /// Measure encode time, size and PSNR per encoder configuration (no network).
     Bench(rfb::bench::BenchArgs),
     /// Record a pattern to an MP4 file, headless (no server, no viewer).
@@ -50,10 +54,18 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(serve::run(*args))
         }
+        Command::Edge(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(edge::run(*args))
+        }
         Command::Record(args) => record::main(args),
         Command::BenchViewers(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(rfb::load::run(&args)).map(|_| ())
+            if args.edges > 0 {
+                runtime.block_on(rfb::load::relay::run(&args)).map(|_| ())
+            } else {
+                runtime.block_on(rfb::load::run(&args)).map(|_| ())
+            }
         }
         Command::Soak(args) => soak::main(args),
         Command::Doctor(args) => doctor::main(args),
