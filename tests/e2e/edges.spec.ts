@@ -130,13 +130,16 @@ test.describe("recovery", () => {
 
       // Restart the origin on its port: the edges close their viewers (4410, retried)
       // and the reconnected viewers show the new origin's frames.
+      const reconnects = (p: Page) =>
+        p.evaluate(() => (window as any).rfbEvents.filter((e: any) => e.type === "state" && e.state === "reconnecting").length);
+      const before = [await reconnects(page), await reconnects(other)];
       const originPort = origin.port;
       await origin.stop();
       origin = await startServer({ port: originPort, extra: ["--relay", natsNow.url, "--relay-name", "origin", ...RECORD] });
-      for (const p of [page, other]) {
+      for (const [i, p] of [page, other].entries()) {
         await p.waitForFunction(
-          () => (window as any).rfbEvents.some((e: any) => e.type === "state" && e.state === "reconnecting"),
-          null,
+          (n) => (window as any).rfbEvents.filter((e: any) => e.type === "state" && e.state === "reconnecting").length > n,
+          before[i],
           { timeout: 20_000 },
         );
         await p.waitForFunction(() => (window as any).rfbView.state === "negotiated", null, { timeout: 20_000 });
