@@ -141,6 +141,36 @@ mod tests {
         assert_eq!(g.len(), 1, "a new IDR starts a new group");
     }
 
+    fn unit(keyframe: bool) -> LaneChunk {
+        Arc::try_unwrap(chunk(keyframe, false, 10)).expect("one owner")
+    }
+
+    #[test]
+    fn a_fed_lane_numbers_chunks_and_a_gap_reaches_idle_members_until_they_replay() {
+        use super::super::lane::{Lane, LaneKey};
+        let lane = Lane::fed(LaneKey::new(1_000_000, 30.0));
+        let mut member = lane.join();
+        lane.feed(unit(true));
+        lane.feed(unit(false));
+        let first = member.rx.try_recv().expect("the IDR");
+        let second = member.rx.try_recv().expect("the delta");
+        assert_eq!((first.n, second.n), (1, 2));
+        assert_eq!(member.replay().len(), 2, "the group: IDR and delta");
+
+        // A gap: the group is gone and the member, its queue empty, is marked lost...
+        lane.feed_gap();
+        assert!(member.is_lost());
+        assert!(lane.fed_group().expect("fed").is_empty());
+        // ...and still gets the next chunk, which is how its session learns to resync.
+        lane.feed(unit(false));
+        assert_eq!(member.rx.try_recv().expect("delivered while lost").n, 3);
+        assert!(member.replay().is_empty(), "nothing decodable cached");
+        assert!(!member.is_lost(), "a replay clears the mark");
+        lane.feed(unit(true));
+        assert!(member.rx.try_recv().expect("the next IDR").payload.keyframe);
+        assert_eq!(lane.fed_group().expect("fed").len(), 1);
+    }
+
     #[test]
     fn an_oversized_group_is_dropped_until_the_next_idr() {
         let g = FedGroup::default();

@@ -37,8 +37,7 @@ pub const DEMAND_EVERY: Duration = Duration::from_secs(1);
 pub const DEMAND_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long an edge keeps a stream whose origin stopped announcing it before closing its
-/// viewers with 4410 (`StreamRemoved`, reason "the stream's origin is gone"). A restarted
-/// origin announcing the stream within this time keeps the viewers connected.
+/// viewers with 4410 (`StreamRemoved`).
 pub const ORIGIN_GRACE: Duration = Duration::from_secs(10);
 
 /// How to reach NATS, shared by the origin and the edge.

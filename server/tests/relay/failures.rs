@@ -18,22 +18,25 @@ async fn a_nats_restart_is_survived_with_correct_pixels_after() {
     let edge = edge(&nats.url(), "edge-a").await;
     let mut viewer = viewer_of(&edge.server().ws_url()).await;
     let mut checker = PixelChecker::new();
-    let before = watch(&mut viewer, &mut checker, 10).await;
+    watch(&mut viewer, &mut checker, 10).await;
 
     nats.stop();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let _nats = Nats::start_on(port);
     let restarted = Instant::now();
-    // The same connection goes on: frames after the outage decode to the test card.
-    let after = watch(&mut viewer, &mut checker, 30).await;
-    let last = before.last().unwrap().header.frame_seq;
-    let resumed = after.iter().position(|f| f.header.frame_seq > last + 20);
-    assert!(resumed.is_some(), "frames from after the outage arrived");
-    assert!(
-        restarted.elapsed() < Duration::from_secs(10),
-        "recovered in {:?}",
-        restarted.elapsed()
-    );
+    let published_by_then = origin.frames_published();
+    // The same connection goes on: every frame decodes to the test card, and frames
+    // published after the restart arrive within seconds.
+    loop {
+        let f = watch(&mut viewer, &mut checker, 1).await.remove(0);
+        if f.header.frame_seq > published_by_then {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(10),
+            "no frame from after the NATS restart within 10 s"
+        );
+    }
     assert!(edge.stream_names().contains(&"default".to_string()));
     edge.close().await;
     origin.close().await;

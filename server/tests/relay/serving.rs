@@ -215,26 +215,30 @@ async fn a_late_joiner_starts_from_the_edge_cache_without_an_origin_idr() {
     let ws = edge.server().ws_url();
     let mut first = viewer_of(&ws).await;
     let mut checker = PixelChecker::new();
-    let seen = watch(&mut first, &mut checker, 15).await;
+    let seen = watch(&mut first, &mut checker, 10).await;
     let group_start = seen[0].header.frame_seq;
     assert!(seen[0].header.keyframe);
 
     let mut late = viewer_of(&ws).await;
     let mut late_checker = PixelChecker::new();
-    let replay = watch(&mut late, &mut late_checker, 15).await;
+    let replay = watch(&mut late, &mut late_checker, 10).await;
     assert!(replay[0].header.keyframe);
     assert_eq!(
         replay[0].header.frame_seq, group_start,
         "the late joiner starts at the cached group's IDR"
     );
-    let more = watch(&mut first, &mut checker, 30).await;
+    // No new IDR reached anyone: a keyframe either viewer gets is the cached one again
+    // (a viewer that fell behind while the test read the other one replays the group).
+    // The group stays under the replay limit: the test reads ~45 frames (1.5 s at 30 fps).
+    let more = watch(&mut first, &mut checker, 20).await;
     assert!(
-        more.iter().all(|f| !f.header.keyframe),
+        more.iter()
+            .all(|f| !f.header.keyframe || f.header.frame_seq == group_start),
         "the late joiner cost the other viewer no IDR"
     );
     // The late viewer did not read while the first did: it fell behind and resynced from
     // the cache again (the same IDR), still without a new one from the origin.
-    let late_more = watch(&mut late, &mut late_checker, 10).await;
+    let late_more = watch(&mut late, &mut late_checker, 5).await;
     assert!(late_more
         .iter()
         .all(|f| !f.header.keyframe || f.header.frame_seq == group_start));

@@ -3,8 +3,11 @@
 //! origins announce on `P.catalog`, fed over NATS instead of by an app.
 //!
 //! - **Streams** appear when a catalogue names them (with the origin's settings) and are
-//!   removed, closing their viewers with 4410 and the reason "the stream's origin is
-//!   gone", when no catalogue named them for [`super::ORIGIN_GRACE`]. A viewer asking for a
+//!   removed, closing their viewers with 4410 (`StreamRemoved`), when no catalogue named
+//!   them for the origin grace ([`super::ORIGIN_GRACE`] unless
+//!   `RelayOptions::origin_grace` says otherwise). A catalogue with a new instance (the
+//!   origin restarted) removes and re-adds the stream at once (4410, which the viewer
+//!   retries). Two origins announcing one name: the first keeps it. A viewer asking for a
 //!   stream the edge has not heard of yet waits up to 3 s for it (an edge that just
 //!   started) before 4404.
 //! - **Video**: each stream's H.264 lane is *fed* ([`crate::fanout::lane::Lane::fed`]):
