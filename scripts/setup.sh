@@ -11,9 +11,10 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 # nasm: openh264's and libjpeg-turbo's assembly (halves encode time); cmake: libjpeg-turbo;
 # chromium: the Playwright browser; firefox-esr: the Firefox leg (puppeteer-core over
 # WebDriver BiDi); ffmpeg: independent MP4 checks; procps: `kill`, which the recording
-# tests signal `rfb` with (absent from slim images). (wasm-opt comes from
+# tests signal `rfb` with (absent from slim images); nats-server: the relay tests (origin ->
+# NATS -> edges; each test starts its own on a free loopback port). (wasm-opt comes from
 # npm's binaryen: Debian's version 108 breaks wasm-bindgen 0.2.130 output.)
-APT_PACKAGES=(nasm cmake pkg-config chromium firefox-esr ffmpeg procps)
+APT_PACKAGES=(nasm cmake pkg-config chromium firefox-esr ffmpeg procps nats-server)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

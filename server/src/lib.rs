@@ -30,7 +30,8 @@
 //! |---|---|---|
 //! | `assets` | yes | the demo page and the viewer package, compiled in and served at `/` and `/pkg/` ([`AssetFolder`]) |
 //! | `client` | no | [`client`], a native viewer session, and [`decode`], payloads back to RGB (tests, benchmarks, load) |
-//! | `cli` | no | the `rfb` binary; implies `client` and `openh264-libloading` |
+//! | `cli` | no | the `rfb` binary; implies `client`, `relay` and `openh264-libloading` |
+//! | `relay` | no | the NATS relay: origins publish their encodes, edges serve them (`relay`) |
 //! | `openh264-libloading` | no | Cisco's prebuilt OpenH264 at run time ([`encode::library`]) |
 #![warn(missing_docs)]
 
@@ -56,6 +57,8 @@ mod listener;
 pub mod metrics;
 pub mod options;
 pub mod record;
+#[cfg(feature = "relay")]
+pub mod relay;
 pub mod server;
 pub mod session;
 pub mod sizing;

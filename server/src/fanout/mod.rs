@@ -36,6 +36,7 @@
 //! display cost one encode per frame, plus one IDR per join burst.
 
 pub mod fairness;
+pub mod feed;
 pub mod image_cache;
 pub mod lane;
 
@@ -67,6 +68,8 @@ pub fn still_spec(spec: &EncoderSpec) -> EncoderSpec {
 #[derive(Debug, Default)]
 pub struct Fanout {
     lanes: Mutex<HashMap<LaneKey, Weak<Lane>>>,
+    /// A relay-fed lane (an edge's stream): every H.264 viewer joins it, whatever its key.
+    fed: Mutex<Option<Arc<Lane>>>,
     /// Shared image encodes.
     pub images: ImageCache,
 }
@@ -74,6 +77,9 @@ pub struct Fanout {
 impl Fanout {
     /// The lane for `key`, started if no member holds one.
     pub(crate) fn lane(&self, stream: &Arc<StreamState>, key: LaneKey) -> Arc<Lane> {
+        if let Some(fed) = lock(&self.fed).clone() {
+            return fed;
+        }
         let mut lanes = lock(&self.lanes);
         if let Some(lane) = lanes.get(&key).and_then(Weak::upgrade) {
             return lane;
@@ -82,6 +88,11 @@ impl Fanout {
         let lane = Lane::start(stream, key);
         lanes.insert(key, Arc::downgrade(&lane));
         lane
+    }
+
+    /// Makes `lane` (see [`Lane::fed`]) the lane of every H.264 viewer of this stream.
+    pub fn set_fed(&self, lane: Arc<Lane>) {
+        *lock(&self.fed) = Some(lane);
     }
 
     /// Encodes performed by every live lane (for tests and metrics).

@@ -1,0 +1,12 @@
+//! The NATS relay: an origin (`ServeOptions::relay`), a `nats-server` of the test's own on
+//! a free loopback port, edges (`rfb::relay::edge::serve_edge`) and native viewers of the
+//! edges, checked on decoded pixels and on the events the origin app receives.
+
+#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
+
+#[path = "../common/mod.rs"]
+mod common;
+mod failures;
+mod nats;
+mod serving;
+mod setup;
