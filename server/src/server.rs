@@ -203,7 +203,8 @@ impl Server {
     }
 
     /// The router serving viewers and the side channel; nest it in an app's router (the
-    /// paths in [`crate::http`] become relative to where it is mounted).
+    /// paths listed in the README's "HTTP endpoints" become relative to where it is
+    /// mounted).
     pub fn router(&self) -> axum::Router {
         crate::http::router(self.inner.clone())
     }

@@ -64,8 +64,16 @@ async fn after_drops_the_next_frame_is_a_keyframe_with_the_latest_pixels() {
         "intermediate frames were dropped"
     );
     checker.check_card(&c);
-    let dropped = display.metrics_snapshot()[0].frames_dropped;
-    assert_eq!(dropped, c.header.frame_seq - b.header.frame_seq - 1);
+    // The session counts its drops as it skips them; the snapshot may be read before the
+    // count of this catch-up lands, so wait (bounded) for it, then require the exact count.
+    let expected = c.header.frame_seq - b.header.frame_seq - 1;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    let mut dropped = display.metrics_snapshot()[0].frames_dropped;
+    while dropped != expected && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        dropped = display.metrics_snapshot()[0].frames_dropped;
+    }
+    assert_eq!(dropped, expected);
     publisher.abort();
     display.close().await;
 }

@@ -10,7 +10,8 @@
 //! - a member whose request the lane has not answered within [`IDR_WAIT`] does the same;
 //! - a member that needed more than [`MAX_NEEDS`] keyframes within [`NEEDS_WINDOW`], or
 //!   whose acknowledgements stalled (the in-flight backstop), moves to a private encoder
-//!   instead of resyncing the lane, and waits longer before each rejoin ([`rejoin_after`]).
+//!   instead of resyncing the lane, and waits longer before each rejoin
+//!   ([`KeyframeNeeds::rejoin_after`]).
 //!
 //! So the other members pay at most one IDR per `MIN_IDR_INTERVAL`, plus the periodic ones.
 

@@ -32,12 +32,10 @@ use std::fmt;
 use std::time::Instant;
 
 use anyhow::{bail, ensure, Context as _};
-use openh264::decoder::Decoder;
-use openh264::formats::YUVSource;
 use rfb_protocol::{ImageFormat, Pattern, Transport, VideoCodec, YuvEncoding};
 use serde::Serialize;
 
-use rfb::encode::yuv::{i420_to_rgb8, I420Planes};
+use rfb::decode::H264Decoder;
 use rfb::encode::{Encoder, EncoderRegistry, EncoderSpec};
 use rfb::frame::Frame;
 
@@ -216,12 +214,11 @@ pub fn psnr(reference: &[u8], decoded: &[u8]) -> f64 {
 
 /// Turns payloads back into RGB8 the way a viewer would.
 enum Checker {
-    /// openh264's decoder and the inverse of the encoder's YUV conversion (boxed: with
-    /// the `openh264-libloading` feature the decoder is a large value).
+    /// The native viewer's decoder ([`H264Decoder`]: openh264 and the inverse of the
+    /// encoder's YUV conversion; boxed: with `openh264-libloading` it is a large value).
     H264 {
-        decoder: Box<Decoder>,
+        decoder: Box<H264Decoder>,
         yuv: YuvEncoding,
-        rgb: Vec<u8>,
     },
     /// libjpeg-turbo with sample-replicating chroma upsampling (the `image` crate is built
     /// without a JPEG decoder).
@@ -237,12 +234,8 @@ impl Checker {
     fn new(encoder: &dyn Encoder) -> anyhow::Result<Checker> {
         Ok(match (encoder.transport(), encoder.yuv_encoding()) {
             (Transport::Video(_), Some(yuv)) => {
-                let decoder = Box::new(Decoder::new().context("creating the H.264 decoder")?);
-                Checker::H264 {
-                    decoder,
-                    yuv,
-                    rgb: Vec::new(),
-                }
+                let decoder = Box::new(H264Decoder::new().context("creating the H.264 decoder")?);
+                Checker::H264 { decoder, yuv }
             }
             (Transport::Video(_), None) => bail!("a video encoder must report its YUV encoding"),
             (Transport::Image(ImageFormat::Jpeg), _) => {
@@ -262,28 +255,17 @@ impl Checker {
     /// PSNR of `payload` against `source` (RGB8).
     fn psnr(&mut self, payload: &[u8], source: &[u8]) -> anyhow::Result<f64> {
         match self {
-            Checker::H264 { decoder, yuv, rgb } => {
-                let Some(picture) = decoder.decode(payload).context("decoding H.264")? else {
+            Checker::H264 { decoder, yuv } => {
+                let Some(picture) = decoder.decode(payload, *yuv).context("decoding H.264")? else {
                     bail!("the decoder returned no picture for an access unit");
                 };
-                let (w, h) = picture.dimensions();
-                let (y_stride, u_stride, v_stride) = picture.strides();
-                let planes = I420Planes {
-                    width: u32::try_from(w)?,
-                    height: u32::try_from(h)?,
-                    y: picture.y(),
-                    y_stride,
-                    u: picture.u(),
-                    u_stride,
-                    v: picture.v(),
-                    v_stride,
-                };
-                i420_to_rgb8(planes, *yuv, rgb)?;
                 ensure!(
-                    rgb.len() == source.len(),
-                    "decoded {w}x{h}, which is not the source size"
+                    picture.rgb.len() == source.len(),
+                    "decoded {}x{}, which is not the source size",
+                    picture.width,
+                    picture.height
                 );
-                Ok(psnr(source, rgb))
+                Ok(psnr(source, &picture.rgb))
             }
             Checker::Jpeg { decompressor, rgb } => {
                 let header = decompressor
