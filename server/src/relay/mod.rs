@@ -9,16 +9,19 @@
 //!
 //! - [`origin`]: `ServeOptions::relay` (`rfb serve --relay nats://...`) publishes the
 //!   catalogue of the server's streams and, while some edge wants a stream, that stream's
-//!   H.264 access units; it answers keyframe requests under the lane's fairness rules and
+//!   H.264 access units and clipboard offers; it answers keyframe requests under the lane's fairness rules and
 //!   puts edge viewers' input into the stream's event queue.
 //! - [`edge`]: `rfb edge --relay nats://...` serves the same page, package, WebSocket
 //!   protocol and side channel for every stream the origins publish.
 //! - [`subjects`]: the subject names, all under a per-deployment prefix.
 //! - [`wire`]: the message formats (postcard, a version byte first).
+//! - [`chunks`]: items larger than the NATS server's `max_payload` travel in parts and are
+//!   reassembled on the edge in bounded memory.
 //!
 //! Credentials (token, user and password, nkey seed) are given in [`RelayOptions`], never
 //! logged, never in `/metrics`; server URLs are logged without their user part.
 
+pub mod chunks;
 pub mod edge;
 pub mod origin;
 pub mod subjects;

@@ -9,7 +9,9 @@
 //!   relay share one encode) and publishes each access unit to `P.s.NAME.au`, numbered
 //!   consecutively. It asks for an IDR when it starts; if it ever falls behind the lane
 //!   (its queue overflowed), it rejoins, skips a number (edges see the gap and resync)
-//!   and asks for an IDR again.
+//!   and asks for an IDR again. The app's clipboard offers (`Display::set_clipboard`) go
+//!   the same way, numbered with the access units. Every item travels in parts of at most
+//!   the NATS server's `max_payload` ([`super::chunks`]).
 //! - **Keyframe requests** (`P.s.NAME.idr`, request-reply) follow the rules local viewers
 //!   follow ([`crate::fanout::fairness`]): each edge's needs are counted like one member's;
 //!   a request on a resting stream, or from an edge that asked more than 3 times in 10 s,
@@ -31,8 +33,10 @@ use futures_util::StreamExt;
 use rfb_protocol::Role;
 use tokio::sync::Notify;
 
-use super::wire::{self, AccessUnit, Catalogue, IdrReply, IdrRequest, RelayInput, StreamInfo};
-use super::{subjects, RelayError, RelayOptions};
+use super::wire::{
+    self, AccessUnit, Catalogue, IdrReply, IdrRequest, RelayInput, StreamInfo, StreamItem,
+};
+use super::{chunks, subjects, RelayError, RelayOptions};
 use crate::display::{lock, Display, StreamState};
 use crate::events::{DisplayEvent, InputEvent};
 use crate::fanout::fairness::{KeyframeNeeds, NeedAction};
@@ -226,6 +230,28 @@ impl Origin {
         }
     }
 
+    /// Publishes item `n` of a stream on `subject`, in parts no larger than the NATS
+    /// server's `max_payload` (a failed publish is a gap the edges resync from).
+    async fn publish_item(&self, subject: &str, n: u64, item: &StreamItem) {
+        let bytes = wire::encode(item);
+        // Known from the server's INFO once connected; NATS' default before that.
+        let max_payload = match self.client.max_payload() {
+            0 => 1 << 20,
+            max => max,
+        };
+        for part in chunks::split(self.instance, n, &bytes, max_payload) {
+            let message = wire::encode(&part);
+            if let Err(err) = self
+                .client
+                .publish(subject.to_string(), message.into())
+                .await
+            {
+                tracing::debug!("relay: part of item {n} not published: {err}");
+                return;
+            }
+        }
+    }
+
     /// Input from an edge viewer.
     fn on_input(&self, name: &str, input: RelayInput) {
         let Some(server) = self.server.upgrade() else {
@@ -368,6 +394,8 @@ async fn publish_stream(
     member.request_idr();
     let mut closing = stream.closing.subscribe();
     let mut check = tokio::time::interval(Duration::from_secs(1));
+    let mut clipboard = stream.clipboard.subscribe();
+    clipboard.borrow_and_update();
     let mut n = 0u64;
     tracing::debug!(stream = %stream.name, "relay: publishing");
     loop {
@@ -383,9 +411,17 @@ async fn publish_stream(
                     continue;
                 }
                 n += 1;
-                let unit = access_unit(origin.instance, n, &stream, &chunk);
-                if let Err(err) = origin.client.publish(subject.clone(), wire::encode(&unit).into()).await {
-                    tracing::debug!("relay: access unit not published: {err}");
+                let unit = access_unit(&stream, &chunk);
+                origin.publish_item(&subject, n, &StreamItem::AccessUnit(unit)).await;
+            }
+            changed = clipboard.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let text = clipboard.borrow_and_update().clone();
+                if let Some(text) = text {
+                    n += 1;
+                    origin.publish_item(&subject, n, &StreamItem::Clipboard(text.to_string())).await;
                 }
             }
             _ = idr.notified() => member.request_idr(),
@@ -400,7 +436,7 @@ async fn publish_stream(
     tracing::debug!(stream = %stream.name, "relay: stopped publishing");
 }
 
-fn access_unit(instance: u64, n: u64, stream: &StreamState, chunk: &LaneChunk) -> AccessUnit {
+fn access_unit(stream: &StreamState, chunk: &LaneChunk) -> AccessUnit {
     let frame = &chunk.frame;
     let (width, height) = frame.frame.size();
     // The publish instant on the Unix clock: now minus how long ago it was published.
@@ -409,8 +445,6 @@ fn access_unit(instance: u64, n: u64, stream: &StreamState, chunk: &LaneChunk) -
         .elapsed()
         .saturating_sub(Duration::from_micros(frame.timestamp_us));
     AccessUnit {
-        instance,
-        n,
         frame_seq: frame.seq,
         published_unix_us: super::unix_us().saturating_sub(age.as_micros() as u64),
         width,

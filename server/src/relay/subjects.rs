@@ -4,7 +4,7 @@
 //! | subject | direction | message ([`super::wire`]) |
 //! |---|---|---|
 //! | `P.catalog` | origin -> edges, every second | `Catalogue`: the origin's streams and their settings |
-//! | `P.s.NAME.au` | origin -> edges | `AccessUnit`: one H.264 access unit (IDR mark, layer, still) |
+//! | `P.s.NAME.au` | origin -> edges | `Part`s of numbered `StreamItem`s: H.264 access units (IDR mark, layer, still) and clipboard offers |
 //! | `P.s.NAME.demand` | edge -> origin, every second | `Demand`: this edge has viewers of NAME |
 //! | `P.s.NAME.idr` | edge -> origin, request-reply | `IdrRequest` -> `IdrReply` |
 //! | `P.s.NAME.input` | edge -> origin | `RelayInput`: a viewer's input, with its edge, id, principal and role |
@@ -42,7 +42,7 @@ pub fn catalogue(prefix: &str) -> String {
     format!("{prefix}.catalog")
 }
 
-/// Access units of a stream.
+/// Access units and clipboard offers of a stream.
 pub fn access_units(prefix: &str, stream: &str) -> String {
     format!("{prefix}.s.{stream}.au")
 }

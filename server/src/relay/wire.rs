@@ -1,14 +1,16 @@
 //! The relay's message formats: postcard-encoded structs behind one version byte
 //! ([`WIRE_VERSION`]). A message with another version or that does not decode is an
-//! error the receiver logs (rate limited by its caller) and drops; NATS bounds every
-//! message's size (`max_payload`, 1 MiB by default).
+//! error the receiver logs (rate limited by its caller) and drops. NATS bounds every
+//! message's size (`max_payload`, 1 MiB by default, set by the server): what the origin
+//! sends on `P.s.NAME.au` travels as [`Part`]s of at most that size (see
+//! [`super::chunks`]), so an access unit of any size crosses any NATS.
 
 use rfb_protocol::{ColorSpace, ImageFormat, InputEvent, Role, YuvEncoding};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The first byte of every relay message; bumped on any incompatible change.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 
 /// A relay message that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -85,13 +87,37 @@ pub struct StreamInfo {
     pub frames_published: u64,
 }
 
-/// One H.264 access unit of a stream (`P.s.NAME.au`).
+/// One message on `P.s.NAME.au`: a slice of an encoded [`StreamItem`]. An item that
+/// fits in one NATS message is one part (`index` 0, `count` 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AccessUnit {
+pub struct Part {
     /// The origin process ([`Catalogue::instance`]).
     pub instance: u64,
-    /// The relay's order of this access unit: consecutive, a gap means some were lost.
+    /// The relay's order of the item: consecutive, a gap means some were lost.
     pub n: u64,
+    /// This part's place, from 0.
+    pub index: u32,
+    /// How many parts the item has.
+    pub count: u32,
+    /// The encoded item's length in bytes (all parts together).
+    pub total: u32,
+    /// This part's bytes of the encoded item.
+    pub bytes: Vec<u8>,
+}
+
+/// What the origin sends a stream's edges, in order, numbered and split into [`Part`]s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StreamItem {
+    /// An access unit.
+    AccessUnit(AccessUnit),
+    /// The app offered clipboard text (`Display::set_clipboard`): every viewer of the
+    /// stream on every edge gets it.
+    Clipboard(String),
+}
+
+/// One H.264 access unit of a stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessUnit {
     /// The origin display's publish counter of the frame.
     pub frame_seq: u64,
     /// When the app published the frame, microseconds since the Unix epoch.
@@ -170,8 +196,6 @@ mod tests {
 
     fn unit() -> AccessUnit {
         AccessUnit {
-            instance: 7,
-            n: 42,
             frame_seq: 3,
             published_unix_us: 1_700_000_000_000_000,
             width: 1280,

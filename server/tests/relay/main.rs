@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
 
+mod clipboard;
 #[path = "../common/mod.rs"]
 mod common;
 mod failures;
 mod nats;
+mod parts;
 mod serving;
 mod setup;

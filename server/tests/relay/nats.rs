@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 /// A running `nats-server`, killed on drop.
 pub struct Nats {
     child: Option<Child>,
+    /// A configuration file written for this server (removed on drop).
+    config: Option<std::path::PathBuf>,
     /// Its client port on 127.0.0.1.
     pub port: u16,
 }
@@ -41,6 +43,20 @@ impl Nats {
         Nats::spawn(free_port(), extra)
     }
 
+    /// Starts one on a free port with this configuration file text (`max_payload`,
+    /// accounts and permissions; the listen address comes from the command line).
+    pub fn start_with_config(config: &str) -> Nats {
+        let path = std::env::temp_dir().join(format!(
+            "rfb-relay-test-{}-{}.conf",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::write(&path, config).unwrap();
+        let mut nats = Nats::spawn(free_port(), &["-c", path.to_str().unwrap()]);
+        nats.config = Some(path);
+        nats
+    }
+
     /// Starts one on `port` (a restart on the same address), ready to accept clients.
     pub fn start_on(port: u16) -> Nats {
         Nats::spawn(port, &[])
@@ -69,6 +85,7 @@ impl Nats {
         }
         Nats {
             child: Some(child),
+            config: None,
             port,
         }
     }
@@ -90,5 +107,8 @@ impl Nats {
 impl Drop for Nats {
     fn drop(&mut self) {
         self.stop();
+        if let Some(path) = self.config.take() {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }

@@ -15,6 +15,10 @@
 //! - **Images**: while an image viewer is connected, a decoder thread decodes the access
 //!   units (starting from the cached group) and publishes the pictures into the edge's
 //!   display for the image cache; it restarts at the next IDR if it falls behind.
+//! - **Clipboard**: the origin app's clipboard offers arrive numbered with the access
+//!   units and go to every viewer of the stream on this edge.
+//! - **Parts**: items arrive in parts no larger than the NATS `max_payload`
+//!   ([`crate::relay::chunks`]); a lost part is a lost item, so a gap like any other.
 //! - **Input**: the edge display's events go to `P.s.NAME.input`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,7 +35,11 @@ use crate::encode::EncodedPayload;
 use crate::events::DisplayEvent;
 use crate::fanout::lane::{Lane, LaneChunk, LaneKey};
 use crate::frame::{Frame, PublishedFrame};
-use crate::relay::wire::{self, AccessUnit, Demand, IdrReply, IdrRequest, RelayInput, StreamInfo};
+use crate::relay::chunks::{ChunkError, Reassembler};
+use crate::relay::wire::{
+    self, AccessUnit, Demand, IdrReply, IdrRequest, Part, RelayInput, StreamInfo, StreamItem,
+    WireError,
+};
 use crate::relay::{subjects, unix_us};
 
 /// How long an edge keeps receiving a stream after its last viewer left.
@@ -42,6 +50,17 @@ pub const IDR_ASK_EVERY: Duration = Duration::from_millis(500);
 
 /// Access units waiting for the image decoder before it gives up and restarts.
 const DECODE_QUEUE: usize = 16;
+
+/// Why a message on `P.s.NAME.au` was dropped.
+#[derive(Debug, thiserror::Error)]
+enum RelayItemError {
+    /// The part or the item does not decode.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The part does not fit the item being reassembled.
+    #[error(transparent)]
+    Chunk(#[from] ChunkError),
+}
 
 /// A relayed stream's handle in the edge.
 #[derive(Debug)]
@@ -77,6 +96,7 @@ impl EdgeStream {
             lane,
             instance,
             expected_n: None,
+            parts: Reassembler::default(),
             last_ts: 0,
             last_ask: None,
             asking: Arc::new(AtomicU64::new(0)),
@@ -153,6 +173,8 @@ struct Feeder {
     epoch_unix_us: u64,
     instance: u64,
     expected_n: Option<u64>,
+    /// The item being reassembled from its parts.
+    parts: Reassembler,
     last_ts: u64,
     last_ask: Option<Instant>,
     /// 1 while an IDR request is in flight.
@@ -181,6 +203,7 @@ impl Feeder {
                 match self.shared.client.subscribe(self.subject_au.clone()).await {
                     Ok(sub) => {
                         subscription = Some(sub);
+                        self.parts.clear();
                         self.expected_n = None;
                         last_demand = None;
                     }
@@ -188,6 +211,7 @@ impl Feeder {
                 }
             } else if !wanted && subscription.is_some() {
                 subscription = None;
+                self.parts.clear();
                 self.lane.feed_gap();
                 self.expected_n = None;
             }
@@ -213,15 +237,14 @@ impl Feeder {
             };
             tokio::select! {
                 msg = next_unit => match msg {
-                    Some(msg) => match wire::decode::<AccessUnit>(&msg.payload) {
-                        Ok(unit) => self.on_unit(unit),
-                        Err(err) => {
+                    Some(msg) => {
+                        if let Err(err) = self.on_part(&msg.payload) {
                             if bad.is_multiple_of(1000) {
-                                tracing::warn!("relay: dropped an access unit ({} so far): {err}", bad + 1);
+                                tracing::warn!(stream = %self.display.name(), "relay: dropped a relayed item ({} so far): {err}", bad + 1);
                             }
                             bad += 1;
                         }
-                    },
+                    }
                     None => subscription = None,
                 },
                 event = self.display.next_event() => match event {
@@ -237,19 +260,32 @@ impl Feeder {
         }
     }
 
-    fn on_unit(&mut self, unit: AccessUnit) {
-        if unit.instance != self.instance {
+    /// A message on `P.s.NAME.au`: a part of an item; the item once whole.
+    fn on_part(&mut self, payload: &[u8]) -> Result<(), RelayItemError> {
+        let part = wire::decode::<Part>(payload)?;
+        if part.instance != self.instance {
             // Another process of the origin (it restarted): the catalogue starts the
-            // stream over; until then its access units are not ours.
-            return;
+            // stream over; until then its items are not ours.
+            return Ok(());
         }
-        if self.expected_n.is_some_and(|n| n != unit.n) {
-            tracing::debug!(stream = %self.display.name(), "relay: access units lost; resyncing at the next IDR");
+        let Some(whole) = self.parts.push(part)? else {
+            return Ok(());
+        };
+        if self.expected_n.is_some_and(|n| n != whole.n) {
+            tracing::debug!(stream = %self.display.name(), "relay: items lost; resyncing at the next IDR");
             self.lane.feed_gap();
             self.decoder = None;
             self.last_ask = None;
         }
-        self.expected_n = Some(unit.n + 1);
+        self.expected_n = Some(whole.n + 1);
+        match wire::decode::<StreamItem>(&whole.bytes)? {
+            StreamItem::AccessUnit(unit) => self.on_unit(unit),
+            StreamItem::Clipboard(text) => self.display.set_clipboard(&text),
+        }
+        Ok(())
+    }
+
+    fn on_unit(&mut self, unit: AccessUnit) {
         if unit.width == 0 || unit.height == 0 || unit.width > 8192 || unit.height > 8192 {
             return;
         }
