@@ -2,18 +2,29 @@
 //! there are no raw frames to encode privately, so wherever a session on an encoder lane
 //! would take a private keyframe (joining, a keyframe request, a decoder reset, falling
 //! behind, a lost access unit), it replays the lane's cached IDR group instead: the IDR
-//! and every delta since, sent at once (the viewer decodes them in order and shows the
-//! newest), then the live access units. A replay costs the other viewers and the origin
-//! nothing. With no group cached yet, or one longer than
-//! [`crate::fanout::feed::MAX_REPLAY_FRAMES`], the session waits for the lane's next IDR
-//! (its request reaches the origin through the edge, rationed there).
+//! and every delta since (the viewer decodes them in order and shows the newest), then
+//! the live access units. A replay costs the other viewers and the origin nothing. With
+//! no group cached yet, or one longer than [`crate::fanout::feed::MAX_REPLAY_FRAMES`],
+//! the session waits for the lane's next IDR (its request reaches the origin through the
+//! edge, rationed there).
+//!
+//! A replay is paced by the viewer's in-flight window like live delivery: access units go
+//! out while the window has room, the rest wait for ACKs. Live access units that arrive
+//! meanwhile queue behind the replay, in order (stills are skipped: the next access unit
+//! after one is an IDR). A viewer whose queue grows past [`MAX_CATCH_UP`] cannot catch
+//! up: it starts over from the cache, like a viewer that falls behind live delivery.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::end::SessionEnd;
 use super::source::Source;
 use super::stream::{Outbound, Session};
 use crate::fanout::feed::MAX_REPLAY_FRAMES;
+use crate::fanout::lane::LaneChunk;
+
+/// Most access units a session queues for a replay and the live access units behind it.
+pub(super) const MAX_CATCH_UP: usize = 2 * MAX_REPLAY_FRAMES;
 
 impl Session {
     /// True when this session's frames come from a relay-fed lane.
@@ -50,10 +61,13 @@ impl Session {
         }
     }
 
-    /// Sends a pending replay, oldest first, regardless of the in-flight window: the
-    /// viewer needs every access unit of the group to decode the newest.
+    /// Sends a pending replay, oldest first, while the in-flight window has room.
     pub(super) async fn send_catch_up(&mut self) -> Result<(), SessionEnd> {
-        while let Some(chunk) = self.catch_up.pop_front() {
+        while let Some(chunk) = self.catch_up.front().cloned() {
+            if !self.flow.has_room(chunk.payload.data.len(), Instant::now()) {
+                break;
+            }
+            self.catch_up.pop_front();
             self.send_frame(Outbound {
                 frame: &chunk.frame,
                 payload: &chunk.payload,
@@ -65,6 +79,20 @@ impl Session {
             .await?;
         }
         Ok(())
+    }
+
+    /// A live access unit while a replay is still going out: it queues behind it (see
+    /// the module rules).
+    pub(super) fn queue_behind_replay(&mut self, chunk: Arc<LaneChunk>) {
+        if chunk.still || chunk.n <= self.replayed_to {
+            return;
+        }
+        self.replayed_to = chunk.n;
+        self.catch_up.push_back(chunk);
+        if self.catch_up.len() > MAX_CATCH_UP {
+            self.note_resync(Instant::now());
+            self.resync_from_cache();
+        }
     }
 
     /// True when a chunk from the lane was already sent in a replay.

@@ -100,6 +100,7 @@ impl Session {
             return Ok(());
         };
         let replayed = self.replayed(chunk.n);
+        let replay_pending = !self.catch_up.is_empty();
         match &mut self.source {
             Source::Lane {
                 member,
@@ -111,8 +112,14 @@ impl Session {
                     self.fall_back_to_private();
                     return Ok(());
                 }
-                if replayed && member.lane().is_fed() {
-                    return Ok(());
+                if member.lane().is_fed() {
+                    if replayed {
+                        return Ok(());
+                    }
+                    if replay_pending {
+                        self.queue_behind_replay(chunk);
+                        return Ok(());
+                    }
                 }
                 let in_order = self.held.is_empty();
                 if chunk.still {

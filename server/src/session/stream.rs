@@ -84,7 +84,8 @@ pub(crate) struct Session {
     pub(super) held: VecDeque<Arc<LaneChunk>>,
     /// This viewer's keyframe needs and fallbacks (keyframe fairness on a lane).
     pub(super) keyframe_needs: KeyframeNeeds,
-    /// A replay of a relay-fed lane's cached group, sent before anything else.
+    /// A replay of a relay-fed lane's cached group and the live access units queued
+    /// behind it, sent before anything else as the in-flight window allows.
     pub(super) catch_up: VecDeque<Arc<LaneChunk>>,
     /// The lane order of the last replayed chunk (live duplicates are skipped).
     pub(super) replayed_to: u64,

@@ -10,5 +10,6 @@ mod common;
 mod failures;
 mod nats;
 mod parts;
+mod replay_window;
 mod serving;
 mod setup;
