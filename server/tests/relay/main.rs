@@ -10,6 +10,7 @@ mod common;
 mod failures;
 mod nats;
 mod parts;
+mod permissions;
 mod replay_window;
 mod serving;
 mod setup;

@@ -33,7 +33,7 @@ pub async fn watch(
     frames
 }
 
-fn click(x: f32, y: f32) -> InputEvent {
+pub fn click(x: f32, y: f32) -> InputEvent {
     InputEvent::PointerDown(PointerInput {
         x,
         y,
@@ -63,7 +63,7 @@ fn key(k: &str) -> ClientMessage {
 }
 
 /// The origin app's input events within `limit` (at least `n` of them, or what came).
-async fn app_input(display: &rfb::Display, n: usize, limit: Duration) -> Vec<AppInput> {
+pub async fn app_input(display: &rfb::Display, n: usize, limit: Duration) -> Vec<AppInput> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut events = Vec::new();
     while events.len() < n && tokio::time::Instant::now() < deadline {
