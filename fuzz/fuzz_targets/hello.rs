@@ -1,5 +1,5 @@
 //! `hello`: a connection's first message, through the server's own handshake parser
-//! (`rfb::session::handshake::parse_hello`: size cap, `peek_hello_version`, version check,
+//! (`rfb_protocol::parse_hello`, which the server's session runs: size cap, `peek_hello_version`, version check,
 //! `decode_client`), then transport negotiation on the capabilities it names.
 //!
 //! Checked for any input: no panic; an accepted `Hello` is of a compatible version, is
@@ -10,13 +10,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rfb::session::handshake::parse_hello;
-use rfb::session::socket::close_reason;
 use rfb_protocol::limits::check_client;
 use rfb_protocol::{
-    decode_client, decode_server, encode_server, peek_hello_version, select_transport,
-    ClientMessage, CloseCode, ErrorReport, ImageFormat, ServerEncoders, ServerMessage, Transport,
-    TransportPrefs, CAP_H264_ANNEXB, PROTOCOL_VERSION,
+    decode_client, decode_server, encode_server, fit_close_reason, parse_hello, peek_hello_version,
+    select_transport, ClientMessage, CloseCode, ErrorReport, ImageFormat, ServerEncoders,
+    ServerMessage, Transport, TransportPrefs, CAP_H264_ANNEXB, MAX_CLOSE_REASON_BYTES,
+    PROTOCOL_VERSION,
 };
 
 /// The server configurations negotiation is tried against: video and every image
@@ -76,16 +75,14 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Err(end) => {
-            let Some(code) = end.code else {
-                panic!("a refused Hello has no close code: {end:?}");
-            };
+            let code = end.code;
             assert!(matches!(
                 code,
                 CloseCode::ProtocolError | CloseCode::VersionMismatch | CloseCode::MessageTooBig
             ));
             assert!(!end.reason.is_empty());
-            let cut = close_reason(&end.reason);
-            assert!(cut.len() <= 123 && end.reason.starts_with(&cut));
+            let cut = fit_close_reason(&end.reason);
+            assert!(cut.len() <= MAX_CLOSE_REASON_BYTES && end.reason.starts_with(cut));
             let report = ServerMessage::Error(ErrorReport {
                 code: code.code(),
                 message: end.reason.clone(),

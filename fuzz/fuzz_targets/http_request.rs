@@ -1,6 +1,6 @@
 //! `http_request`: the server's parsing of the untrusted parts of an HTTP request
-//! (`rfb::access`: the `Host` allow-list, the `Origin` check, the side channel's token;
-//! `rfb::access::path::safe_segments` for static file paths).
+//! (`rfb_access`, re-exported by the server as `rfb::access`: the `Host` allow-list, the `Origin` check, the side channel's token;
+//! `rfb_access::path::safe_segments` for static file paths).
 //!
 //! The input is lines (`\n`); a missing line, or one that is a lone NUL byte, is an
 //! absent header:
@@ -32,9 +32,9 @@ use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 
 use libfuzzer_sys::fuzz_target;
-use rfb::access::path::safe_segments;
-use rfb::access::token::percent_decode;
-use rfb::access::{request_token, Authority, HostAllowList, OriginPolicy};
+use rfb_access::path::safe_segments;
+use rfb_access::token::percent_decode;
+use rfb_access::{request_token, Authority, HostAllowList, OriginPolicy};
 use rfb_protocol::limits::MAX_TOKEN_BYTES;
 
 /// The server's settings, from the first line.

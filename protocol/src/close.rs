@@ -105,9 +105,38 @@ impl CloseCode {
     }
 }
 
+/// The most bytes a close frame's reason may hold (RFC 6455: 125 bytes of payload, two of
+/// them the code).
+pub const MAX_CLOSE_REASON_BYTES: usize = 123;
+
+/// Cuts a close reason to [`MAX_CLOSE_REASON_BYTES`], on a character boundary.
+pub fn fit_close_reason(reason: &str) -> &str {
+    if reason.len() <= MAX_CLOSE_REASON_BYTES {
+        return reason;
+    }
+    let mut end = MAX_CLOSE_REASON_BYTES;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame() {
+        assert_eq!(fit_close_reason("short"), "short");
+        let long = "é".repeat(100);
+        let cut = fit_close_reason(&long);
+        assert!(cut.len() <= MAX_CLOSE_REASON_BYTES && cut.chars().all(|c| c == 'é'));
+        assert_eq!(
+            cut.len(),
+            122,
+            "the cut keeps every whole character that fits"
+        );
+    }
 
     #[test]
     fn codes_round_trip_and_are_unique() {

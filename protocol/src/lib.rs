@@ -15,6 +15,7 @@ pub mod bytes;
 pub mod close;
 pub mod color;
 pub mod fit;
+pub mod handshake;
 pub mod input;
 pub mod limits;
 pub mod messages;
@@ -24,12 +25,13 @@ pub mod role;
 pub mod version;
 pub mod wire;
 
-pub use close::CloseCode;
+pub use close::{fit_close_reason, CloseCode, MAX_CLOSE_REASON_BYTES};
 pub use color::{
     ColorPrimaries, ColorSpace, MatrixCoefficients, TransferCharacteristics, YuvEncoding,
     BT601_LIMITED, BT709_LIMITED, DISPLAY_P3, SRGB,
 };
 pub use fit::{FitMode, ViewGeometry};
+pub use handshake::{parse_hello, HelloRefused};
 pub use input::{InputEvent, Viewport};
 pub use limits::InvalidMessage;
 pub use messages::{

@@ -59,6 +59,21 @@ pub enum ClientMessage {
     Heartbeat,
 }
 
+impl ClientMessage {
+    /// The variant's name, for error reasons ("expected Hello, got Ack").
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientMessage::Hello(_) => "Hello",
+            ClientMessage::Ack(_) => "Ack",
+            ClientMessage::RequestKeyframe => "RequestKeyframe",
+            ClientMessage::DecoderReset => "DecoderReset",
+            ClientMessage::Input(_) => "Input",
+            ClientMessage::SetViewport(_) => "SetViewport",
+            ClientMessage::Heartbeat => "Heartbeat",
+        }
+    }
+}
+
 /// What the session will stream: sent after negotiation and again whenever it changes
 /// (new frame size, new codec). A viewer rebuilds its decoder on every `Config`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

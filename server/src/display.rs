@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use rfb_protocol::{ColorSpace, Role};
@@ -21,12 +21,7 @@ use crate::metrics::{MetricsSnapshot, SessionMetrics};
 use crate::options::StreamOptions;
 use crate::server::{Server, ServerShared};
 use crate::sizing::{render_size, ResizePolicy, TargetSize, TargetTracker, H264_MAX_SIDES};
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it (the state kept
-/// behind these locks stays consistent at every await-free step).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use crate::sync::lock;
 
 /// What a publisher can say about a frame besides its pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -19,10 +19,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
-use crate::display::lock;
 use crate::event_json::input_json;
 use crate::events::InputEvent;
 use crate::limits::Limits;
+use crate::sync::lock;
 
 /// Most events `GET /recorded-events` keeps (the oldest go first).
 pub const RECORD_CAPACITY: usize = 10_000;

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{watch, Notify};
 
-use crate::display::lock;
+use crate::sync::lock;
 
 /// Most events a stream keeps for the app before dropping the oldest.
 pub const EVENT_QUEUE_CAPACITY: usize = 4096;

@@ -35,7 +35,8 @@
 //! | `openh264-libloading` | no | Cisco's prebuilt OpenH264 at run time ([`encode::library`]) |
 #![warn(missing_docs)]
 
-pub mod access;
+/// Who may reach the server, decided from the request alone (the `rfb-access` crate).
+pub use rfb_access as access;
 pub mod adaptive;
 pub mod auth;
 #[cfg(feature = "client")]
@@ -62,14 +63,15 @@ pub mod relay;
 pub mod server;
 pub mod session;
 pub mod sizing;
+mod sync;
 
 pub use display::{Display, FrameMeta, ViewerInfo};
 pub use error::{EncodeError, FrameError, ServeError};
 pub use events::{DisplayEvent, DownscaleHint, InputEvent, Principal, EVENT_QUEUE_CAPACITY};
 pub use frame::{Frame, PixelFormat, PublishedFrame};
 pub use http::embedded::{AssetFolder, EmbeddedFile};
-pub use metrics::MetricsSnapshot;
+pub use metrics::{MetricsSnapshot, Resources};
 pub use options::{ServeOptions, StreamOptions};
 pub use record::{Mp4Layout, RateControl, RecordError, RecordOptions, RecordSummary, Recorder};
-pub use server::{serve, serve_server, Resources, Server, DEFAULT_STREAM};
+pub use server::{serve, serve_server, Server, DEFAULT_STREAM};
 pub use sizing::{ResizePolicy, TargetSize};

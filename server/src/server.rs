@@ -16,10 +16,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::access::HostAllowList;
-use crate::display::{lock, Display, StreamState};
+use crate::display::{Display, StreamState};
 use crate::error::ServeError;
 use crate::event_tap::EventTap;
+use crate::metrics::Resources;
 use crate::options::{ServeOptions, StreamOptions};
+use crate::sync::lock;
 
 /// The name of the stream [`serve`] creates, reached at `ws://host:port/`.
 pub const DEFAULT_STREAM: &str = "default";
@@ -85,21 +87,6 @@ impl ServerShared {
             .cloned()
             .collect()
     }
-}
-
-/// What a server holds right now, for diagnostics and leak checks (`rfb soak`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Resources {
-    /// Viewer sessions past their handshake, over all streams.
-    pub sessions: usize,
-    /// WebSockets open (sessions plus those still in their handshake).
-    pub websockets: usize,
-    /// Shared H.264 lanes running.
-    pub lanes: usize,
-    /// Encoders alive (private, shared lanes, pooled image encoders).
-    pub encoders: usize,
-    /// Input events waiting for the app, over all streams.
-    pub queued_events: usize,
 }
 
 /// A running server (the hub of its streams). Cheap to clone.

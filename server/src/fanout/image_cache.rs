@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use rfb_protocol::{ColorSpace, ImageFormat};
 use tokio::sync::OnceCell;
 
-use crate::display::lock;
 use crate::encode::{EncodedPayload, Encoder, EncoderRegistry, EncoderSpec};
 use crate::error::EncodeError;
 use crate::frame::PublishedFrame;
+use crate::sync::lock;
 
 /// What makes two image encodes interchangeable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use rfb_protocol::{Transport, VideoCodec, YuvEncoding};
 use tokio::sync::{mpsc, watch, Notify};
 
-use crate::display::{lock, StreamState};
+use crate::display::StreamState;
 use crate::encode::slot::EncoderSlot;
 use crate::encode::{EncodedPayload, EncoderSpec};
 use crate::frame::PublishedFrame;
+use crate::sync::lock;
 
 /// Least time between two IDRs members asked for (joins, resyncs, rejoins): every member
 /// pays for an IDR in bits, so a burst of needs shares one (see [`super::fairness`]).

@@ -44,8 +44,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::display::{lock, StreamState};
+use crate::display::StreamState;
 use crate::encode::EncoderSpec;
+use crate::sync::lock;
 use image_cache::ImageCache;
 use lane::{Lane, LaneKey};
 

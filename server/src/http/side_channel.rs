@@ -32,9 +32,10 @@ use serde::Serialize;
 use super::Shared;
 use crate::access::request_token;
 use crate::auth::{AuthContext, Authenticate, Rejected, Role};
-use crate::display::{lock, Display, StreamState};
+use crate::display::{Display, StreamState};
 use crate::event_tap::json_array;
 use crate::metrics::exposition::{render, StreamCounts, CONTENT_TYPE};
+use crate::sync::lock;
 
 /// The side-channel routes.
 pub(super) fn routes() -> Router<Shared> {

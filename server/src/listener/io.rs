@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::ConnState;
-use crate::display::lock;
+use crate::sync::lock;
 
 /// See the module docs.
 pub(super) struct TrackedIo {

@@ -17,8 +17,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify, Semaphore};
 use tower::ServiceExt;
 
-use crate::display::lock;
 use crate::limits::Limits;
+use crate::sync::lock;
 pub use clock::{ConnClock, Expiry};
 use io::TrackedIo;
 

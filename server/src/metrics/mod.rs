@@ -9,6 +9,21 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+/// What a server holds right now, for diagnostics and leak checks (`rfb soak`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resources {
+    /// Viewer sessions past their handshake, over all streams.
+    pub sessions: usize,
+    /// WebSockets open (sessions plus those still in their handshake).
+    pub websockets: usize,
+    /// Shared H.264 lanes running.
+    pub lanes: usize,
+    /// Encoders alive (private, shared lanes, pooled image encoders).
+    pub encoders: usize,
+    /// Input events waiting for the app, over all streams.
+    pub queued_events: usize,
+}
+
 /// How far back rates and means look.
 pub const WINDOW: Duration = Duration::from_secs(3);
 

@@ -3,9 +3,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rfb_protocol::{
-    encode_server, ClientMessage, CloseCode, ErrorReport, ServerMessage, WireError,
-};
+use rfb_protocol::{encode_server, CloseCode, ErrorReport, ServerMessage, WireError};
 
 use super::socket::{BoxSink, BoxSource, Incoming, Outgoing};
 
@@ -75,19 +73,6 @@ impl SessionEnd {
             WireError::TooLarge { size, .. } => SessionEnd::too_big(size),
             other => SessionEnd::new(CloseCode::ProtocolError, other.to_string()),
         }
-    }
-}
-
-/// The name of a client message, for error reasons.
-pub(crate) fn message_name(msg: &ClientMessage) -> &'static str {
-    match msg {
-        ClientMessage::Hello(_) => "Hello",
-        ClientMessage::Ack(_) => "Ack",
-        ClientMessage::RequestKeyframe => "RequestKeyframe",
-        ClientMessage::DecoderReset => "DecoderReset",
-        ClientMessage::Input(_) => "Input",
-        ClientMessage::SetViewport(_) => "SetViewport",
-        ClientMessage::Heartbeat => "Heartbeat",
     }
 }
 

@@ -24,11 +24,11 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::display::{lock, SessionEntry, StreamState};
+use crate::display::{SessionEntry, StreamState};
 use crate::metrics::SessionMetrics;
 use crate::server::ServerShared;
+use crate::sync::lock;
 use end::finish;
-pub(crate) use end::message_name;
 pub use end::SessionEnd;
 use rfb_protocol::{CloseCode, Role, Transport};
 use socket::{BoxSink, BoxSource};

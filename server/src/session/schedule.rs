@@ -11,10 +11,10 @@ use super::source::{
 };
 use super::stream::{Session, ADAPT_EVERY};
 use crate::adaptive::{Lever, Quality};
-use crate::display::lock;
 use crate::encode::EncoderSpec;
 use crate::fanout::image_cache::ImageKey;
 use crate::frame::PublishedFrame;
+use crate::sync::lock;
 
 impl Session {
     /// The private encoder spec at the current quality.

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use super::end::SessionEnd;
 use super::source::{lane_key, Source};
 use super::stream::{Outbound, Session};
-use crate::display::lock;
 use crate::encode::slot::EncoderSlot;
 use crate::fanout::fairness::{NeedAction, IDR_WAIT};
 use crate::fanout::lane::LaneChunk;
+use crate::sync::lock;
 
 /// Lane access units a member may hold while its window is full before it falls back to
 /// a private encoder (at 30 fps, 100 ms of tolerance for a brief stall).

@@ -47,19 +47,6 @@ pub type BoxSink = Pin<Box<dyn Sink<Outgoing, Error = SendError> + Send>>;
 /// The receiving half.
 pub type BoxSource = Pin<Box<dyn Stream<Item = Incoming> + Send>>;
 
-/// Cuts a close reason to the 123 bytes a close frame allows, on a character boundary.
-pub fn close_reason(reason: &str) -> String {
-    const MAX: usize = 123;
-    if reason.len() <= MAX {
-        return reason.to_string();
-    }
-    let mut end = MAX;
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    reason[..end].to_string()
-}
-
 fn is_capacity_error(err: axum::Error) -> bool {
     use tokio_tungstenite::tungstenite::Error as WsError;
     let inner = err.into_inner();
@@ -77,7 +64,7 @@ pub fn split_axum(socket: axum::extract::ws::WebSocket) -> (BoxSink, BoxSource) 
                 Outgoing::Binary(bytes) => Message::Binary(bytes),
                 Outgoing::Close { code, reason } => Message::Close(Some(CloseFrame {
                     code: code.code(),
-                    reason: close_reason(&reason).into(),
+                    reason: rfb_protocol::fit_close_reason(&reason).to_owned().into(),
                 })),
             })
         });
@@ -98,17 +85,4 @@ pub fn split_axum(socket: axum::extract::ws::WebSocket) -> (BoxSink, BoxSource) 
         }
     });
     (Box::pin(sink), Box::pin(source))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn close_reasons_fit_a_close_frame() {
-        assert_eq!(close_reason("short"), "short");
-        let long = "é".repeat(100);
-        let cut = close_reason(&long);
-        assert!(cut.len() <= 123 && cut.chars().all(|c| c == 'é'));
-    }
 }

@@ -20,7 +20,7 @@ use super::reader::FromViewer;
 use super::socket::{BoxSink, Outgoing};
 use super::source::{encoder_spec, lane_key, next_chunk, Encoded, Pending, Source};
 use crate::adaptive::{AdaptiveController, Quality};
-use crate::display::{lock, StreamState};
+use crate::display::StreamState;
 use crate::encode::slot::EncoderSlot;
 use crate::encode::EncodedPayload;
 use crate::events::{DisplayEvent, InputEvent, Principal};
@@ -28,6 +28,7 @@ use crate::fanout::fairness::KeyframeNeeds;
 use crate::fanout::lane::LaneChunk;
 use crate::frame::PublishedFrame;
 use crate::metrics::SessionMetrics;
+use crate::sync::lock;
 
 /// A send that takes longer than this ends the session (the viewer is gone or stuck).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);

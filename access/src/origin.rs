@@ -121,16 +121,6 @@ impl OriginPolicy {
             "pages from {shown} may not connect; allow them with `rfb serve --origin {shown}` (ServeOptions::origins)"
         )))
     }
-
-    /// True when a request with these headers may upgrade.
-    pub fn allows(&self, headers: &axum::http::HeaderMap) -> bool {
-        use axum::http::header;
-        self.check(
-            headers.get(header::ORIGIN).map(|v| v.as_bytes()),
-            headers.get(header::HOST).map(|v| v.as_bytes()),
-        )
-        .is_ok()
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Which file a request path names below a served folder: the path is percent-decoded,
 //! then split into segments, and refused (`None`, a 404) when any segment is empty, `.`,
 //! `..`, starts with a dot (dotfiles and folders such as `.git`), or holds a backslash or
-//! NUL. Pure, so the fuzz targets and unit tests drive it directly; `crate::http`'s asset
+//! NUL. Pure, so the fuzz targets and unit tests drive it directly; `rfb::http`'s asset
 //! handler then resolves the segments under the folder and checks symlinks.
 
 /// The segments of a URL path below a folder, decoded, or `None` for a path that names
