@@ -17,7 +17,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::lane::LaneChunk;
-use crate::display::lock;
+use crate::sync::lock;
 
 /// Most access units a cached group keeps (10 s at 30 fps).
 pub const MAX_GROUP_FRAMES: usize = 300;

@@ -37,11 +37,12 @@ use super::wire::{
     self, AccessUnit, Catalogue, IdrReply, IdrRequest, RelayInput, StreamInfo, StreamItem,
 };
 use super::{chunks, subjects, RelayError, RelayOptions};
-use crate::display::{lock, Display, StreamState};
+use crate::display::{Display, StreamState};
 use crate::events::{DisplayEvent, InputEvent};
 use crate::fanout::fairness::{KeyframeNeeds, NeedAction};
 use crate::fanout::lane::{LaneChunk, LaneKey};
 use crate::server::ServerShared;
+use crate::sync::lock;
 
 /// Most (edge, client) pairs the origin remembers client ids for; past it the map starts
 /// over (ids of viewers still connected then change once).

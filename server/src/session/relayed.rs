@@ -102,6 +102,6 @@ impl Session {
 
     /// Marks the time of a resync, for metrics.
     pub(super) fn note_resync(&mut self, _now: Instant) {
-        crate::display::lock(&self.metrics).lane_fallbacks += 1;
+        crate::sync::lock(&self.metrics).lane_fallbacks += 1;
     }
 }

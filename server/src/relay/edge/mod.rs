@@ -36,9 +36,9 @@ use futures_util::StreamExt;
 
 use super::wire::{self, Catalogue, StreamInfo};
 use super::{subjects, RelayError, RelayOptions};
-use crate::display::lock;
 use crate::options::{ServeOptions, StreamOptions};
 use crate::server::{serve_server, Server};
+use crate::sync::lock;
 
 /// A running edge: its server and its relay tasks.
 #[derive(Debug, Clone)]
