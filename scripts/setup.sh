@@ -11,10 +11,12 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 # nasm: openh264's and libjpeg-turbo's assembly (halves encode time); cmake: libjpeg-turbo;
 # chromium: the Playwright browser; firefox-esr: the Firefox leg (puppeteer-core over
 # WebDriver BiDi); ffmpeg: independent MP4 checks; procps: `kill`, which the recording
-# tests signal `rfb` with (absent from slim images); nats-server: the relay tests (origin ->
-# NATS -> edges; each test starts its own on a free loopback port). (wasm-opt comes from
-# npm's binaryen: Debian's version 108 breaks wasm-bindgen 0.2.130 output.)
-APT_PACKAGES=(nasm cmake pkg-config chromium firefox-esr ffmpeg procps nats-server)
+# tests signal `rfb` with (absent from slim images); mesa-vulkan-drivers and libvulkan1:
+# lavapipe (Mesa's software Vulkan) and the Vulkan loader, for the wgpu example's test on
+# machines without a GPU; nats-server: the relay tests (origin -> NATS -> edges; each test
+# starts its own on a free loopback port). (wasm-opt comes from npm's binaryen: Debian's
+# version 108 breaks wasm-bindgen 0.2.130 output.)
+APT_PACKAGES=(nasm cmake pkg-config chromium firefox-esr ffmpeg procps mesa-vulkan-drivers libvulkan1 nats-server)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -56,5 +58,10 @@ log "building the viewer package (client-wasm/pkg: wasm-pack, then wasm-opt)"
 export PATH="$HOME/.cargo/bin:$PATH"
 npm run --silent build:viewer
 
-log "building rfb (release)"
-cargo build --release -p rfb --features cli --bin rfb
+# scripts/test.sh skips this: its `cargo test --release --workspace` builds the same binary
+# with the whole workspace's features, and building it here first with fewer features
+# would make that step compile rfb and its dependents a second time.
+if [ "${RFB_SETUP_SKIP_RFB_BUILD:-0}" != 1 ]; then
+  log "building rfb (release)"
+  cargo build --release -p rfb --features cli --bin rfb
+fi

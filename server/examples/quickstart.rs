@@ -1,4 +1,4 @@
-//! The README's Rust quick start, verbatim (`server/tests/readme.rs` checks that the two
+//! The README's Rust quick start, verbatim (`server/tests/suite/readme.rs` checks that the two
 //! agree, so the README's code is compiled by `cargo test`). Run:
 //! `cargo run --release -p rfb --example quickstart`, then open http://127.0.0.1:8765/.
 

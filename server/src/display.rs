@@ -179,6 +179,20 @@ impl StreamState {
         lock(&self.scales).announced
     }
 
+    /// What a shared lane encodes: this stream's frames, options and clock.
+    pub fn frame_source(&self) -> crate::fanout::FrameSource {
+        crate::fanout::FrameSource {
+            options: self.options.clone(),
+            epoch: self.epoch,
+            frames: self.subscribe(),
+        }
+    }
+
+    /// The shared H.264 lane for `key`, started if no member holds one.
+    pub fn lane(&self, key: crate::fanout::lane::LaneKey) -> Arc<crate::fanout::lane::Lane> {
+        self.fanout.lane(|| self.frame_source(), key)
+    }
+
     /// A receiver that wakes when a frame is published.
     pub fn subscribe(&self) -> watch::Receiver<Option<Arc<PublishedFrame>>> {
         self.frames.subscribe()

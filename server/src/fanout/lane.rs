@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use rfb_protocol::{Transport, VideoCodec, YuvEncoding};
 use tokio::sync::{mpsc, watch, Notify};
 
-use crate::display::StreamState;
+use super::FrameSource;
 use crate::encode::slot::EncoderSlot;
 use crate::encode::{EncodedPayload, EncoderSpec};
 use crate::frame::PublishedFrame;
+use crate::options::StreamOptions;
 use crate::sync::lock;
 
 /// Least time between two IDRs members asked for (joins, resyncs, rejoins): every member
@@ -104,11 +105,11 @@ pub struct Lane {
 }
 
 impl Lane {
-    /// Starts a lane for `stream` on the current runtime.
-    pub(crate) fn start(stream: &Arc<StreamState>, key: LaneKey) -> Arc<Lane> {
+    /// Starts a lane encoding the frames of `source` on the current runtime.
+    pub(crate) fn start(source: FrameSource, key: LaneKey) -> Arc<Lane> {
         let (alive, stopped) = watch::channel(());
         let shared = Arc::new(Shared::default());
-        tokio::spawn(run(stream.clone(), key, shared.clone(), stopped));
+        tokio::spawn(run(source, key, shared.clone(), stopped));
         Arc::new(Lane {
             key,
             shared,
@@ -279,8 +280,7 @@ impl Drop for LaneMember {
     }
 }
 
-fn spec_for(stream: &StreamState, key: LaneKey) -> EncoderSpec {
-    let o = &stream.options;
+fn spec_for(o: &StreamOptions, key: LaneKey) -> EncoderSpec {
     EncoderSpec {
         fps: key.fps(),
         bitrate_bps: key.bitrate_bps,
@@ -297,23 +297,24 @@ fn spec_for(stream: &StreamState, key: LaneKey) -> EncoderSpec {
 /// encoded again for a request (members that cannot wait get a private keyframe, see
 /// [`super::fairness`]).
 async fn run(
-    stream: Arc<StreamState>,
+    source: FrameSource,
     key: LaneKey,
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<()>,
 ) {
-    let mut frames = stream.subscribe();
-    let spec = spec_for(&stream, key);
-    let mut slot = Some(EncoderSlot::new(
-        stream.options.encoders.clone(),
-        spec.clone(),
-    ));
+    let FrameSource {
+        options,
+        epoch,
+        mut frames,
+    } = source;
+    let spec = spec_for(&options, key);
+    let mut slot = Some(EncoderSlot::new(options.encoders.clone(), spec.clone()));
     let mut last_seq = 0u64;
     let mut last_idr: Option<Instant> = None;
     let mut last_encode: Option<Instant> = None;
     let mut still_done_for = 0u64;
     let mut idr_after_still = false;
-    let min_interval = if key.fps() < stream.options.fps {
+    let min_interval = if key.fps() < options.fps {
         Duration::from_secs_f64(1.0 / f64::from(key.fps()))
     } else {
         Duration::ZERO
@@ -374,10 +375,7 @@ async fn run(
                     Err(err) => {
                         tracing::error!("lane encoder failed: {err}");
                         // Members resync from scratch with a fresh encoder.
-                        slot = Some(EncoderSlot::new(
-                            stream.options.encoders.clone(),
-                            spec.clone(),
-                        ));
+                        slot = Some(EncoderSlot::new(options.encoders.clone(), spec.clone()));
                         mark_all_lost(&shared);
                     }
                 }
@@ -386,13 +384,13 @@ async fn run(
             if !paced && has_new {
                 deadline = last_encode.map(|t| t + min_interval);
             }
-            if let Some(after) = stream.options.still_after {
+            if let Some(after) = options.still_after {
                 let resting = !has_new && frame.seq == last_seq && still_done_for != frame.seq;
-                let due = stream.epoch + Duration::from_micros(frame.timestamp_us) + after;
+                let due = epoch + Duration::from_micros(frame.timestamp_us) + after;
                 if resting && now >= due {
                     still_done_for = frame.seq;
                     if let Some(chunk) =
-                        encode_still(&stream, &frame_spec(&spec, &frame), &frame).await
+                        encode_still(&options, &frame_spec(&spec, &frame), &frame).await
                     {
                         idr_after_still = true;
                         broadcast(&shared, Arc::new(chunk));
@@ -432,11 +430,11 @@ fn frame_spec(spec: &EncoderSpec, frame: &PublishedFrame) -> EncoderSpec {
 
 /// A high-quality IDR of a resting frame from a fresh encoder (see [`super::still_spec`]).
 async fn encode_still(
-    stream: &StreamState,
+    options: &StreamOptions,
     spec: &EncoderSpec,
     frame: &Arc<PublishedFrame>,
 ) -> Option<LaneChunk> {
-    let slot = EncoderSlot::new(stream.options.encoders.clone(), super::still_spec(spec));
+    let slot = EncoderSlot::new(options.encoders.clone(), super::still_spec(spec));
     let output = slot.spawn(frame.clone(), true).await.ok()?;
     let codec = output.slot.codec_string();
     let yuv = output.slot.yuv_encoding();

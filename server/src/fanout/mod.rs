@@ -42,10 +42,13 @@ pub mod lane;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::display::StreamState;
+use tokio::sync::watch;
+
 use crate::encode::EncoderSpec;
+use crate::frame::PublishedFrame;
+use crate::options::StreamOptions;
 use crate::sync::lock;
 use image_cache::ImageCache;
 use lane::{Lane, LaneKey};
@@ -65,6 +68,19 @@ pub fn still_spec(spec: &EncoderSpec) -> EncoderSpec {
     }
 }
 
+/// What a lane encodes: one stream's published frames with its options and clock. The
+/// stream hands this out (`StreamState::frame_source`), so the fan-out never sees the
+/// stream itself and the modules layer one way (stream above fan-out).
+#[derive(Debug)]
+pub(crate) struct FrameSource {
+    /// The stream's options (encoders, key-frame interval, frame rate, stills).
+    pub options: StreamOptions,
+    /// The stream's clock origin (frame timestamps count from it).
+    pub epoch: Instant,
+    /// The latest published frame; closed when the stream is gone, which ends the lane.
+    pub frames: watch::Receiver<Option<Arc<PublishedFrame>>>,
+}
+
 /// The shared encoders of one stream.
 #[derive(Debug, Default)]
 pub struct Fanout {
@@ -76,8 +92,9 @@ pub struct Fanout {
 }
 
 impl Fanout {
-    /// The lane for `key`, started if no member holds one.
-    pub(crate) fn lane(&self, stream: &Arc<StreamState>, key: LaneKey) -> Arc<Lane> {
+    /// The lane for `key`, started on the frames of `source()` if no member holds one;
+    /// on an edge, the relay-fed lane whatever the key.
+    pub(crate) fn lane(&self, source: impl FnOnce() -> FrameSource, key: LaneKey) -> Arc<Lane> {
         if let Some(fed) = lock(&self.fed).clone() {
             return fed;
         }
@@ -86,7 +103,7 @@ impl Fanout {
             return lane;
         }
         lanes.retain(|_, weak| weak.strong_count() > 0);
-        let lane = Lane::start(stream, key);
+        let lane = Lane::start(source(), key);
         lanes.insert(key, Arc::downgrade(&lane));
         lane
     }

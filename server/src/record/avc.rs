@@ -12,7 +12,7 @@
 //! SPS and PPS in the sample, identical to the new entry's `avcC`: ffmpeg 5.1 does not
 //! switch decoder configuration on a fragment's `tfhd` sample description index, so
 //! without them it would keep decoding with the first entry's SPS and report the old
-//! colour primaries (the pixels are the same either way; `server/tests/color.rs` checks
+//! colour primaries (the pixels are the same either way; `server/tests/suite/color.rs` checks
 //! the primaries).
 
 use shiguredo_mp4::bitstream::h264::{build_avc1_box, H264SampleEntryConfig, LengthSize};

@@ -239,6 +239,9 @@ pub struct RecordSummary {
     pub height: u32,
     /// File size in bytes.
     pub bytes: u64,
+    /// Mean time the recorder's thread spent scaling and encoding each written frame
+    /// (zero when none was written). Publishing never waits for it.
+    pub encode_mean: Duration,
 }
 
 /// A recording that failed; the stage names where.

@@ -1,6 +1,6 @@
 //! Tests of [`Mp4Sink`]: the file is read back with `shiguredo_mp4`'s demuxer for the
 //! tables, and its samples are turned back into Annex B and decoded with openh264 for the
-//! pixels (ffprobe/ffmpeg check whole files in `tests/recording.rs`).
+//! pixels (ffprobe/ffmpeg check whole files in `tests/suite/recording.rs`).
 
 use std::io::Cursor;
 

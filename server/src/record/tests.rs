@@ -1,5 +1,5 @@
 //! Unit tests of the public recording API on headless displays. Whole files are checked
-//! with ffprobe and ffmpeg in `tests/recording.rs`; here the file is read back with
+//! with ffprobe and ffmpeg in `tests/suite/recording.rs`; here the file is read back with
 //! `shiguredo_mp4`'s demuxer.
 
 use super::*;
@@ -120,6 +120,7 @@ async fn records_the_current_frame_then_each_publish_and_is_no_viewer() {
     let display = display(160, 96);
     display.publish(card(1, 160, 96)).expect("publish");
     let path = scratch("current.mp4");
+    let started = std::time::Instant::now();
     let recorder = display
         .record(&path, RecordOptions::default())
         .expect("record");
@@ -133,8 +134,12 @@ async fn records_the_current_frame_then_each_publish_and_is_no_viewer() {
     assert!(display.metrics_snapshot().is_empty(), "not in the metrics");
     assert_eq!(recorder.frames_written(), 4);
     let summary = recorder.stop().await.expect("stop");
+    let wall = started.elapsed();
     assert_eq!((summary.frames_written, summary.frames_skipped), (4, 0));
     assert_eq!((summary.width, summary.height), (160, 96));
+    // Four encodes took some time, and no more than the recording's whole life.
+    assert!(summary.encode_mean > Duration::ZERO, "{summary:?}");
+    assert!(summary.encode_mean * 4 <= wall, "{summary:?} in {wall:?}");
     assert_eq!(summary.bytes, std::fs::metadata(&path).expect("file").len());
     assert_eq!(samples_in(&path), Some(4));
 }

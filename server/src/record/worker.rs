@@ -86,6 +86,7 @@ impl Job {
             encoder: None,
             scaler: None,
             scaled: 0,
+            encode_time: Duration::ZERO,
             state: Progress::default(),
             progress,
         };
@@ -123,6 +124,8 @@ struct Session {
     encoder: Option<RecordEncoder>,
     scaler: Option<Scaler>,
     scaled: u64,
+    /// Time spent scaling and encoding the frames written (the recorder's own thread).
+    encode_time: Duration,
     state: Progress,
     progress: watch::Sender<Progress>,
 }
@@ -193,6 +196,7 @@ impl Session {
             }
         };
         let size = scaler.size();
+        let started = Instant::now();
         let fitted = scaler.fit(&frame.frame)?;
         self.scaled += u64::from(fitted.is_some());
         let picture = fitted.as_ref().unwrap_or(&frame.frame);
@@ -205,7 +209,9 @@ impl Session {
             // primaries, which the file holds as a new sample entry.
             *encoder = RecordEncoder::new(size.0, size.1, options, frame.color)?;
         }
-        if let Some(au) = encoder.encode(picture, frame.timestamp_us)? {
+        let encoded = encoder.encode(picture, frame.timestamp_us)?;
+        self.encode_time += started.elapsed();
+        if let Some(au) = encoded {
             sink.write(au.data, au.keyframe, frame.timestamp_us)?;
             self.state.written += 1;
         }
@@ -232,6 +238,10 @@ impl Session {
             width,
             height,
             bytes: summary.bytes,
+            encode_mean: self
+                .encode_time
+                .checked_div(u32::try_from(self.state.written).unwrap_or(u32::MAX))
+                .unwrap_or_default(),
         })
     }
 }

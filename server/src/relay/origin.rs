@@ -391,7 +391,7 @@ async fn publish_stream(
 ) {
     let subject = subjects::access_units(&origin.options.prefix, &stream.name);
     let key = LaneKey::new(stream.options.bitrate_bps, stream.options.fps);
-    let mut member = stream.fanout.lane(&stream, key).join();
+    let mut member = stream.lane(key).join();
     member.request_idr();
     let mut closing = stream.closing.subscribe();
     let mut check = tokio::time::interval(Duration::from_secs(1));
@@ -406,7 +406,7 @@ async fn publish_stream(
                 if member.is_lost() {
                     // Fell behind the lane: start over at an IDR, leaving a gap in `n`.
                     drop(member);
-                    member = stream.fanout.lane(&stream, key).join();
+                    member = stream.lane(key).join();
                     member.request_idr();
                     n += 1;
                     continue;

@@ -313,7 +313,7 @@ impl Session {
         let key = lane_key(quality.bitrate_bps, quality.fps);
         if let Source::Lane { member, .. } = &self.source {
             if member.key() != key {
-                let member = self.stream.fanout.lane(&self.stream, key).join();
+                let member = self.stream.lane(key).join();
                 self.epoch += 1;
                 self.held.clear();
                 self.source = Source::Lane {

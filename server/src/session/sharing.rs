@@ -253,7 +253,7 @@ impl Session {
     /// stream goes on until that IDR arrives.
     pub(super) fn start_rejoin(&mut self) {
         let key = lane_key(self.quality.bitrate_bps, self.quality.fps);
-        let member = self.stream.fanout.lane(&self.stream, key).join();
+        let member = self.stream.lane(key).join();
         member.request_idr();
         if let Source::Private { rejoin, .. } = &mut self.source {
             *rejoin = Some(member);

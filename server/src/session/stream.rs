@@ -116,8 +116,7 @@ impl Session {
         let source = match (transport, o.share_encoders) {
             (Transport::Video(_), true) => Source::Lane {
                 member: stream
-                    .fanout
-                    .lane(&stream, lane_key(quality.bitrate_bps, quality.fps))
+                    .lane(lane_key(quality.bitrate_bps, quality.fps))
                     .join(),
                 synced: false,
                 asked_at: None,

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
 
 mod clipboard;
-#[path = "../common/mod.rs"]
+#[path = "../suite/common/mod.rs"]
 mod common;
 mod failures;
 mod nats;

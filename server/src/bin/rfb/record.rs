@@ -3,7 +3,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::bench::{parse_bitrate, parse_pattern};
 use anyhow::Context as _;
@@ -99,13 +99,17 @@ async fn run(args: RecordArgs) -> anyhow::Result<()> {
         args.layout
     );
     std::io::stdout().flush().ok();
+    let mut publish_cost = PublishCost::default();
     let publishing = async {
         let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.fps)));
         // Burst: a late frame does not push back the ones after it, so the clip lasts N / fps.
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
         for n in 1..=args.frames {
             ticker.tick().await;
-            let seq = display.publish(Frame::rgb(w, h, args.pattern.render(n, w, h))?)?;
+            let frame = Frame::rgb(w, h, args.pattern.render(n, w, h))?;
+            let started = Instant::now();
+            let seq = display.publish(frame)?;
+            publish_cost.add(started.elapsed());
             // A clip keeps every frame: wait for it (stop() reports why if the recording
             // ended).
             if !recorder.wait_recorded(seq).await {
@@ -120,7 +124,35 @@ async fn run(args: RecordArgs) -> anyhow::Result<()> {
     }
     let summary = recorder.stop().await?;
     println!("{}", describe(&summary));
+    println!(
+        "publish() with the recorder attached: mean {:.1} µs, max {:.1} µs over {} frames; \
+         the recorder's thread: {:.2} ms per frame (scale + encode)",
+        publish_cost.mean().as_secs_f64() * 1e6,
+        publish_cost.max.as_secs_f64() * 1e6,
+        publish_cost.count,
+        summary.encode_mean.as_secs_f64() * 1e3
+    );
     Ok(())
+}
+
+/// How long `Display::publish` took on the app's side.
+#[derive(Debug, Default)]
+struct PublishCost {
+    count: u32,
+    total: Duration,
+    max: Duration,
+}
+
+impl PublishCost {
+    fn add(&mut self, took: Duration) {
+        self.count += 1;
+        self.total += took;
+        self.max = self.max.max(took);
+    }
+
+    fn mean(&self) -> Duration {
+        self.total.checked_div(self.count).unwrap_or_default()
+    }
 }
 
 /// `rfb serve --record`: starts recording `display` when a path is given.

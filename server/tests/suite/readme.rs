@@ -21,8 +21,8 @@ fn without_header(source: &str) -> String {
 
 #[test]
 fn the_readme_quick_start_is_the_compiled_example() {
-    let readme = include_str!("../../README.md");
-    let example = include_str!("../examples/quickstart.rs");
+    let readme = include_str!("../../../README.md");
+    let example = include_str!("../../examples/quickstart.rs");
     let block = rust_block_after(readme, "## Quick start: Rust");
     assert!(block.contains("rfb::"), "found the quick start: {block}");
     assert_eq!(

@@ -1,12 +1,8 @@
 //! Frames reach viewers with the right pixels on both transports.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rfb::encode::sps;
 use rfb_protocol::{ImageFormat, Transport, VideoCodec, CAP_H264_ANNEXB};
 

@@ -1,7 +1,5 @@
 //! The `rfb` command line as a user runs it: `rfb doctor` reports real measurements.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
 use std::process::Command;
 
 fn rfb(args: &[&str]) -> (bool, String) {

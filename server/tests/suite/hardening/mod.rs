@@ -1,5 +1,4 @@
-//! Server hardening: every way in, every bound, every refusal (one test binary, one file
-//! per behaviour, so the suite links once).
+//! Server hardening: every way in, every bound, every refusal (one file per behaviour).
 //!
 //! | file | behaviour |
 //! |---|---|
@@ -10,11 +9,6 @@
 //! | `heartbeat.rs` | heartbeats on still streams, 4409 for a silent viewer |
 //! | `keyframes.rs` | what one viewer needs never costs the others more than one IDR per 500 ms |
 //! | `match_client.rs` | viewport sizing that always fits the encoder, per-viewer debounce |
-
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-#[path = "../common/mod.rs"]
-mod common;
 
 mod heartbeat;
 mod hosts;

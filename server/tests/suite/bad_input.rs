@@ -1,13 +1,9 @@
 //! Untrusted input: every kind of bad message closes only the offending session, with the
 //! documented close code and a readable reason, while other viewers keep streaming.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rfb::client::TestClient;
 use rfb::{serve, Display, StreamOptions};
 use rfb_protocol::input::{Buttons, KeyInput, Modifiers, WheelInput};

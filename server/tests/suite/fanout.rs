@@ -2,15 +2,11 @@
 //! a slow viewer does not slow the others, and falls back to (then rejoins from) a private
 //! encoder.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rfb::client::TestClient;
 use rfb::encode::{EncodedPayload, Encoder, EncoderRegistry, EncoderSpec};
 use rfb::{EncodeError, Frame, StreamOptions};

@@ -2,14 +2,10 @@
 //! check (403 before the upgrade), named streams and their routing, removal, and the
 //! router mounted in an app of its own behind cookie authentication.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rfb::auth::{authenticate_with, static_token, OriginPolicy, Rejected};
 use rfb::client::{hello, ClientError, TestClient};
 use rfb::{serve_server, Frame, Principal, ServeOptions, Server, StreamOptions};

@@ -1,13 +1,9 @@
 //! Input from viewers reaches the app: `poll_events()`, `next_event()`, the recorded-events
 //! side channel, the event log, match-client sizing and bounded queues.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rfb::{ResizePolicy, ServeOptions, StreamOptions, EVENT_QUEUE_CAPACITY};
 use rfb_protocol::input::{Buttons, KeyInput, Modifiers, PointerInput, PointerKind, WheelInput};
 use rfb_protocol::{ClientMessage, InputEvent, Viewport};

@@ -1,13 +1,9 @@
 //! Streaming that holds up: the in-flight backstop, stats pushed to viewers, stills after
 //! settle, the adaptive controller's levers, and bounded queues with a stuck viewer.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rfb::adaptive::AdaptiveConfig;
 use rfb::client::TestClient;
 use rfb::{DisplayEvent, StreamOptions};

@@ -1,10 +1,6 @@
 //! Publishing another size resizes the stream: a new Config, a keyframe, correct pixels.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use rfb::encode::sps;
 
 async fn resize_keeps_pixels_right(caps: &[&str]) {

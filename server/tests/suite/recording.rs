@@ -2,17 +2,11 @@
 //! container, ffmpeg for the pixels), for the library API, `rfb record` and
 //! `rfb serve --record`.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-#[path = "recording/probe.rs"]
-mod probe;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use probe::*;
+use crate::probe::*;
 use rfb::{Display, Frame, Mp4Layout, RecordError, RecordOptions, Recorder, StreamOptions};
 use rfb_protocol::test_card;
 
@@ -220,10 +214,10 @@ async fn dropping_the_recorder_still_leaves_a_playable_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recording_errors_are_errors_and_viewers_keep_streaming() {
     let (w, h) = (320, 240);
-    let display = common::start(w, h).await;
-    let publisher = common::publish_forever(&display, w, h, Duration::from_millis(20));
-    let mut viewer = common::viewer(&display).await;
-    let mut checker = common::PixelChecker::new();
+    let display = crate::common::start(w, h).await;
+    let publisher = crate::common::publish_forever(&display, w, h, Duration::from_millis(20));
+    let mut viewer = crate::common::viewer(&display).await;
+    let mut checker = crate::common::PixelChecker::new();
 
     let missing_dir = scratch("no-such-dir").join("out.mp4");
     let folder = scratch("a-folder");
@@ -247,7 +241,7 @@ async fn recording_errors_are_errors_and_viewers_keep_streaming() {
     let path = scratch("live.mp4");
     let recorder = display.record(&path, RecordOptions::default()).unwrap();
     for _ in 0..10 {
-        let frame = common::frame(&mut viewer).await;
+        let frame = crate::common::frame(&mut viewer).await;
         checker.check_card(&frame);
         viewer.ack(frame.header.seq, 0).await.unwrap();
     }

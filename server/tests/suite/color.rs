@@ -3,17 +3,10 @@
 //! checked with independent readers (ffprobe, ffmpeg), while sRGB payloads stay BT.709 and
 //! profile-free. The pixels are never converted, which the decoded colours show.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-#[allow(dead_code)] // shared with tests/recording.rs, which uses the rest
-#[path = "recording/probe.rs"]
-mod probe;
-
 use std::path::Path;
 use std::process::Command;
 
-use probe::{check_card, decode, scratch};
+use crate::probe::{check_card, decode, scratch};
 use rfb::encode::h264::OpenH264Encoder;
 use rfb::encode::icc;
 use rfb::encode::image::ImageEncoder;
@@ -130,7 +123,10 @@ async fn a_recording_that_changes_colour_restarts_with_the_new_primaries() {
         assert!(recorder.wait_recorded(seq).await);
     }
     recorder.stop().await.unwrap();
-    let keyframes: Vec<bool> = probe::packets(&path).iter().map(|p| p.keyframe).collect();
+    let keyframes: Vec<bool> = crate::probe::packets(&path)
+        .iter()
+        .map(|p| p.keyframe)
+        .collect();
     assert_eq!(
         keyframes,
         [true, false, false, true, false, false],
@@ -232,7 +228,7 @@ fn p3_images_embed_the_profile_ffmpeg_reads_and_srgb_images_none() {
 /// `EncoderSpec::color` in sessions, lanes and the image cache).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_of_a_p3_display_get_p3_payloads() {
-    use common::*;
+    use crate::common::*;
     use rfb::encode::sps;
     use rfb_protocol::CAP_H264_ANNEXB;
 

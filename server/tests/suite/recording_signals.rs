@@ -4,18 +4,12 @@
 //! file is checked by ffprobe (container, codec, frame count, duration) and decoded by
 //! ffmpeg with `-v error` (any complaint fails the test).
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-#[path = "recording/probe.rs"]
-#[allow(dead_code)] // shared with recording.rs, which uses the helpers this file does not
-mod probe;
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use probe::*;
+use crate::probe::*;
 
 const FPS: f64 = 30.0;
 const W: u32 = 320;

@@ -1,13 +1,9 @@
 //! Per-viewer backpressure: at most `max_inflight` un-ACKed frames, drops before encoding,
 //! a keyframe after a drop, and the latest frame delivered once the viewer catches up.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rfb_protocol::ClientMessage;
 
 /// Receives whatever arrives within `wait`, returning the frames.

@@ -1,13 +1,9 @@
 //! Display and server lifecycle: publish validation, client count, the HTTP side channel
 //! and a clean close.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rfb::{Frame, FrameError, StreamOptions};
 use rfb_protocol::CloseCode;
 

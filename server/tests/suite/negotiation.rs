@@ -1,11 +1,7 @@
 //! Capability negotiation: H.264 when both sides can, else the best shared image format,
 //! else a clear close.
 
-#![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use rfb::StreamOptions;
 use rfb_protocol::{CloseCode, ImageFormat, Transport, VideoCodec, CAP_H264_ANNEXB};
 
