@@ -13,9 +13,10 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 # WebDriver BiDi); ffmpeg: independent MP4 checks; procps: `kill`, which the recording
 # tests signal `rfb` with (absent from slim images); mesa-vulkan-drivers and libvulkan1:
 # lavapipe (Mesa's software Vulkan) and the Vulkan loader, for the wgpu example's test on
-# machines without a GPU. (wasm-opt comes from
-# npm's binaryen: Debian's version 108 breaks wasm-bindgen 0.2.130 output.)
-APT_PACKAGES=(nasm cmake pkg-config chromium firefox-esr ffmpeg procps mesa-vulkan-drivers libvulkan1)
+# machines without a GPU; nats-server: the relay tests (origin -> NATS -> edges; each test
+# starts its own on a free loopback port). (wasm-opt comes from npm's binaryen: Debian's
+# version 108 breaks wasm-bindgen 0.2.130 output.)
+APT_PACKAGES=(nasm cmake pkg-config chromium firefox-esr ffmpeg procps mesa-vulkan-drivers libvulkan1 nats-server)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

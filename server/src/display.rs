@@ -265,6 +265,36 @@ impl StreamState {
         self.frames.send_replace(Some(Arc::new(published)));
         Ok(seq)
     }
+
+    /// Publishes a frame that was published elsewhere first (an edge's decoded relay
+    /// picture): it keeps the origin's publish counter and timestamp, so viewers of an
+    /// edge see the same `frame_seq` as viewers of the origin. `seq` must increase.
+    #[cfg(feature = "relay")]
+    pub(crate) fn publish_relayed(
+        &self,
+        frame: Frame,
+        meta: FrameMeta,
+        seq: u64,
+        timestamp_us: u64,
+    ) -> Result<u64, FrameError> {
+        self.validate(&frame)?;
+        let _order = lock(&self.publish_lock);
+        self.next_frame_seq.fetch_max(seq + 1, Ordering::Relaxed);
+        let pixel_ratio = if meta.pixel_ratio.is_finite() && meta.pixel_ratio > 0.0 {
+            meta.pixel_ratio
+        } else {
+            1.0
+        };
+        let published = PublishedFrame {
+            frame,
+            seq,
+            timestamp_us,
+            pixel_ratio,
+            color: meta.color,
+        };
+        self.frames.send_replace(Some(Arc::new(published)));
+        Ok(seq)
+    }
 }
 
 /// One connected viewer, as [`Display::viewers`] lists it.

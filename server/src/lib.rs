@@ -30,7 +30,8 @@
 //! |---|---|---|
 //! | `assets` | yes | the demo page and the viewer package, compiled in and served at `/` and `/pkg/` ([`AssetFolder`]) |
 //! | `client` | no | [`client`], a native viewer session, and [`decode`], payloads back to RGB (tests, benchmarks, load) |
-//! | `cli` | no | the `rfb` binary; implies `client` and `openh264-libloading` |
+//! | `cli` | no | the `rfb` binary; implies `client`, `relay` and `openh264-libloading` |
+//! | `relay` | no | the NATS relay: origins publish their encodes, edges serve them (`relay`); also `decode`, which edges use for their image viewers |
 //! | `openh264-libloading` | no | Cisco's prebuilt OpenH264 at run time ([`encode::library`]) |
 #![warn(missing_docs)]
 
@@ -40,7 +41,7 @@ pub mod adaptive;
 pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
-#[cfg(feature = "client")]
+#[cfg(any(feature = "client", feature = "relay"))]
 pub mod decode;
 pub mod display;
 pub mod encode;
@@ -57,6 +58,8 @@ mod listener;
 pub mod metrics;
 pub mod options;
 pub mod record;
+#[cfg(feature = "relay")]
+pub mod relay;
 pub mod server;
 pub mod session;
 pub mod sizing;

@@ -57,6 +57,10 @@ pub struct ServeOptions {
     /// answer) for this long is closed with 4409: a laptop that went to sleep leaves a
     /// half-open connection that would otherwise hold a session for ever.
     pub viewer_timeout: Duration,
+    /// Publish this server's streams to edge servers over NATS (see [`crate::relay`]);
+    /// `None`: no relay. Only `serve_server`/`serve` start it (not `Server::embedded`).
+    #[cfg(feature = "relay")]
+    pub relay: Option<crate::relay::RelayOptions>,
 }
 
 impl Default for ServeOptions {
@@ -78,6 +82,8 @@ impl Default for ServeOptions {
             limits: Limits::default(),
             heartbeat_interval: Some(Duration::from_secs(2)),
             viewer_timeout: Duration::from_secs(15),
+            #[cfg(feature = "relay")]
+            relay: None,
         }
     }
 }

@@ -54,7 +54,13 @@ pub(crate) struct ServerShared {
     shutdown: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
+    /// Streams may appear shortly (an edge that has not heard every origin's catalogue
+    /// yet): a viewer asking for an unknown one waits up to [`LATE_STREAM_WAIT`] before 4404.
+    pub late_streams: AtomicBool,
 }
+
+/// How long a viewer of an unknown stream waits for it on a server with `late_streams`.
+pub(crate) const LATE_STREAM_WAIT: Duration = Duration::from_secs(3);
 
 impl ServerShared {
     /// The stream a viewer asked for by name.
@@ -64,6 +70,12 @@ impl ServerShared {
             .unwrap_or_else(|p| p.into_inner())
             .get(name)
             .cloned()
+    }
+
+    /// True once the server was closed.
+    #[cfg(feature = "relay")]
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Every stream, by name.
@@ -144,6 +156,13 @@ pub async fn serve_server(options: ServeOptions) -> Result<Server, ServeError> {
     let task = tokio::spawn(crate::listener::serve(listener, app, limits, shutdown_rx));
     *lock(&server.inner.task) = Some(task);
     tracing::info!("rfb listening on http://{addr}/");
+    #[cfg(feature = "relay")]
+    if let Some(relay) = server.inner.options.relay.clone() {
+        if let Err(err) = crate::relay::origin::start(&server.inner, relay).await {
+            server.close().await;
+            return Err(ServeError::Options(err.to_string()));
+        }
+    }
     Ok(server)
 }
 
@@ -207,6 +226,7 @@ impl Server {
             shutdown,
             task: Mutex::new(None),
             closed: AtomicBool::new(false),
+            late_streams: AtomicBool::new(false),
         });
         Ok((Server { inner }, shutdown_rx))
     }

@@ -37,18 +37,22 @@ export interface ServerSpec {
   cwd?: string;
 }
 
-const LISTENING = /^rfb listening on http:\/\/127\.0\.0\.1:(\d+)\/$/;
+const LISTENING = /^rfb (?:edge )?listening on http:\/\/127\.0\.0\.1:(\d+)\/$/;
 
 export async function startServer(spec: ServerSpec = {}): Promise<RfbServer> {
-  const args = [
+  return startRfb([
     "serve", "--pattern", spec.pattern ?? "test_card",
     "--width", String(spec.width ?? 640), "--height", String(spec.height ?? 480),
     "--fps", String(spec.fps ?? 30),
     "--port", String(spec.port ?? 0), "--host", "127.0.0.1",
     ...(spec.extra ?? []),
-  ];
-  const bin = spec.bin ?? RFB_BIN;
-  const proc = spawn(bin, args, { cwd: spec.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  ], { bin: spec.bin, cwd: spec.cwd });
+}
+
+/** Starts `rfb ARGS` (`serve` or `edge`), waits for its first line and `/health`. */
+export async function startRfb(args: string[], where: { bin?: string; cwd?: string } = {}): Promise<RfbServer> {
+  const bin = where.bin ?? RFB_BIN;
+  const proc = spawn(bin, args, { cwd: where.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const log: string[] = [`$ ${bin} ${args.join(" ")}`];
   createInterface({ input: proc.stderr! }).on("line", (line) => log.push(`[stderr] ${line}`));
   const lines = createInterface({ input: proc.stdout! });
@@ -56,7 +60,7 @@ export async function startServer(spec: ServerSpec = {}): Promise<RfbServer> {
 
   const port = await new Promise<number>((resolve, reject) => {
     let first = true;
-    const timer = setTimeout(() => reject(new Error(`rfb serve printed nothing in 30 s\n${log.join("\n")}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`rfb ${args[0]} printed nothing in 30 s\n${log.join("\n")}`)), 30_000);
     lines.on("line", (line) => {
       log.push(`[stdout] ${line}`);
       if (!first) return;
@@ -64,10 +68,10 @@ export async function startServer(spec: ServerSpec = {}): Promise<RfbServer> {
       clearTimeout(timer);
       const m = LISTENING.exec(line);
       if (m) resolve(Number(m[1]));
-      else reject(new Error(`unexpected first line from rfb serve: ${JSON.stringify(line)}`));
+      else reject(new Error(`unexpected first line from rfb ${args[0]}: ${JSON.stringify(line)}`));
     });
     proc.on("error", (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
-    exited.then((code) => reject(new Error(`rfb serve exited with ${code}\n${log.join("\n")}`)));
+    exited.then((code) => reject(new Error(`rfb ${args[0]} exited with ${code}\n${log.join("\n")}`)));
   });
   const url = `http://127.0.0.1:${port}/`;
 

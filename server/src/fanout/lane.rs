@@ -64,6 +64,12 @@ pub struct LaneChunk {
     /// A high-quality still of a resting frame: a member may skip it (the lane's next
     /// access unit is an IDR) without losing sync.
     pub still: bool,
+    /// The temporal layer (0 = base). Reserved for temporal scalability: every access
+    /// unit is on the base layer today; a member may skip one above 0 without losing sync.
+    pub layer: u8,
+    /// The lane's order of this chunk (1, 2, ...): a member fed from a relay cache skips
+    /// what it already replayed (see [`super::feed`]).
+    pub n: u64,
 }
 
 #[derive(Debug)]
@@ -83,6 +89,8 @@ struct Shared {
     idrs: AtomicU64,
     last_encoded_seq: AtomicU64,
     next_member: AtomicU64,
+    /// The order of the last chunk broadcast.
+    last_n: AtomicU64,
 }
 
 /// A running lane. Members hold it; when the last member leaves, it is dropped and its
@@ -92,6 +100,8 @@ pub struct Lane {
     key: LaneKey,
     shared: Arc<Shared>,
     _alive: watch::Sender<()>,
+    /// Set for a lane fed by a relay instead of an encoder (see [`super::feed`]).
+    fed: Option<super::feed::FedGroup>,
 }
 
 impl Lane {
@@ -104,7 +114,71 @@ impl Lane {
             key,
             shared,
             _alive: alive,
+            fed: None,
         })
+    }
+
+    /// A lane with no encoder: its access units come from [`Lane::feed`] (an edge's relay
+    /// subscription), and it keeps the current IDR group so members can replay it.
+    pub fn fed(key: LaneKey) -> Arc<Lane> {
+        let (alive, _) = watch::channel(());
+        Arc::new(Lane {
+            key,
+            shared: Arc::new(Shared::default()),
+            _alive: alive,
+            fed: Some(super::feed::FedGroup::default()),
+        })
+    }
+
+    /// True for a relay-fed lane (members never go to a private encoder: they replay the
+    /// cached group instead).
+    pub fn is_fed(&self) -> bool {
+        self.fed.is_some()
+    }
+
+    /// The cached IDR group of a fed lane (`None` for an encoder lane).
+    pub fn fed_group(&self) -> Option<&super::feed::FedGroup> {
+        self.fed.as_ref()
+    }
+
+    /// Hands a relayed access unit to every member (a fed lane; ignored otherwise) and
+    /// keeps it in the cached group. Its `n` is assigned here.
+    pub fn feed(&self, mut chunk: LaneChunk) {
+        let Some(group) = &self.fed else { return };
+        // The members lock orders feeding against replays (see `LaneMember::replay`).
+        let members = lock(&self.shared.members);
+        chunk.n = self.shared.last_n.fetch_add(1, Ordering::AcqRel) + 1;
+        self.shared.encodes.fetch_add(1, Ordering::Relaxed);
+        if chunk.payload.keyframe && !chunk.still {
+            self.shared.idrs.fetch_add(1, Ordering::Relaxed);
+        }
+        let chunk = Arc::new(chunk);
+        group.push(&chunk);
+        // Unlike an encoder lane, a lost member still gets the chunk when it has room:
+        // reading it is how the session learns it must resync (after a gap, its queue
+        // may be empty).
+        for member in members.iter() {
+            if let Err(mpsc::error::TrySendError::Full(_)) = member.tx.try_send(chunk.clone()) {
+                member.lost.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// On a fed lane: true (once) when a member asked for an IDR since the last call (its
+    /// feeder then asks the origin, see `relay::edge::stream`).
+    pub fn take_idr_wanted(&self) -> bool {
+        self.fed.is_some() && self.shared.idr_wanted.swap(false, Ordering::AcqRel)
+    }
+
+    /// A gap in a fed lane's input (the relay lost access units): the cached group is
+    /// unusable and every member must wait for the next IDR.
+    pub fn feed_gap(&self) {
+        let Some(group) = &self.fed else { return };
+        let members = lock(&self.shared.members);
+        group.clear();
+        for member in members.iter() {
+            member.lost.store(true, Ordering::Release);
+        }
     }
 
     /// The lane's settings.
@@ -184,6 +258,19 @@ impl LaneMember {
     /// The lane itself.
     pub fn lane(&self) -> &Arc<Lane> {
         &self.lane
+    }
+
+    /// On a fed lane: the cached IDR group, oldest first (empty when the lane has no IDR
+    /// yet, or on an encoder lane). Clears the lost mark: a member that replays from the
+    /// group's IDR is in sync again, and chunks fed from now on reach it. Chunks already
+    /// queued with an `n` up to the last returned one are duplicates to skip.
+    pub fn replay(&self) -> Vec<Arc<LaneChunk>> {
+        let Some(group) = self.lane.fed_group() else {
+            return Vec::new();
+        };
+        let _members = lock(&self.lane.shared.members);
+        self.lost.store(false, Ordering::Release);
+        group.snapshot()
     }
 }
 
@@ -279,6 +366,8 @@ async fn run(
                                 yuv,
                                 encode_time: output.encode_time,
                                 still: false,
+                                layer: 0,
+                                n: 0,
                             };
                             broadcast(&shared, Arc::new(chunk));
                         }
@@ -363,11 +452,22 @@ async fn encode_still(
         yuv,
         encode_time: output.encode_time,
         still: true,
+        layer: 0,
+        n: 0,
     })
 }
 
 fn broadcast(shared: &Shared, chunk: Arc<LaneChunk>) {
-    for member in lock(&shared.members).iter() {
+    let members = lock(&shared.members);
+    let mut chunk = chunk;
+    if let Some(c) = Arc::get_mut(&mut chunk) {
+        c.n = shared.last_n.fetch_add(1, Ordering::AcqRel) + 1;
+    }
+    send_to(&members, &chunk);
+}
+
+fn send_to(members: &[MemberSlot], chunk: &Arc<LaneChunk>) {
+    for member in members.iter() {
         if member.lost.load(Ordering::Acquire) {
             continue;
         }

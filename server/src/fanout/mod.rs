@@ -36,6 +36,7 @@
 //! display cost one encode per frame, plus one IDR per join burst.
 
 pub mod fairness;
+pub mod feed;
 pub mod image_cache;
 pub mod lane;
 
@@ -84,13 +85,19 @@ pub(crate) struct FrameSource {
 #[derive(Debug, Default)]
 pub struct Fanout {
     lanes: Mutex<HashMap<LaneKey, Weak<Lane>>>,
+    /// A relay-fed lane (an edge's stream): every H.264 viewer joins it, whatever its key.
+    fed: Mutex<Option<Arc<Lane>>>,
     /// Shared image encodes.
     pub images: ImageCache,
 }
 
 impl Fanout {
-    /// The lane for `key`, started on the frames of `source()` if no member holds one.
+    /// The lane for `key`, started on the frames of `source()` if no member holds one;
+    /// on an edge, the relay-fed lane whatever the key.
     pub(crate) fn lane(&self, source: impl FnOnce() -> FrameSource, key: LaneKey) -> Arc<Lane> {
+        if let Some(fed) = lock(&self.fed).clone() {
+            return fed;
+        }
         let mut lanes = lock(&self.lanes);
         if let Some(lane) = lanes.get(&key).and_then(Weak::upgrade) {
             return lane;
@@ -99,6 +106,11 @@ impl Fanout {
         let lane = Lane::start(source(), key);
         lanes.insert(key, Arc::downgrade(&lane));
         lane
+    }
+
+    /// Makes `lane` (see [`Lane::fed`]) the lane of every H.264 viewer of this stream.
+    pub fn set_fed(&self, lane: Arc<Lane>) {
+        *lock(&self.fed) = Some(lane);
     }
 
     /// Encodes performed by every live lane (for tests and metrics).

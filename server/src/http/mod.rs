@@ -153,7 +153,12 @@ async fn upgrade(shared: Shared, request: Request) -> Response {
     let admitted = refusal(&shared, &parts.headers);
     let path = parts.uri.path().to_string();
     let requested = stream_name_of(&path).map(str::to_string);
-    let stream = requested.as_deref().and_then(|name| shared.stream(name));
+    let mut stream = requested.as_deref().and_then(|name| shared.stream(name));
+    if stream.is_none() && shared.late_streams.load(Ordering::Acquire) {
+        if let Some(name) = requested.as_deref() {
+            stream = wait_for_stream(&shared, name).await;
+        }
+    }
     let context = session::Context {
         server: shared,
         peer,
@@ -179,6 +184,18 @@ async fn upgrade(shared: Shared, request: Request) -> Response {
                 }
             }
         })
+}
+
+/// Waits up to `LATE_STREAM_WAIT` for a stream to appear (an edge's catalogue).
+async fn wait_for_stream(shared: &Shared, name: &str) -> Option<Arc<crate::display::StreamState>> {
+    let deadline = tokio::time::Instant::now() + crate::server::LATE_STREAM_WAIT;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if let Some(stream) = shared.stream(name) {
+            return Some(stream);
+        }
+    }
+    None
 }
 
 #[cfg(test)]

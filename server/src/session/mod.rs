@@ -11,6 +11,7 @@ pub mod handshake;
 pub mod link;
 mod rate;
 mod reader;
+mod relayed;
 mod schedule;
 mod sharing;
 pub mod socket;

@@ -45,6 +45,9 @@ impl Session {
         if !matches!(self.source, Source::Lane { .. }) {
             return;
         }
+        if self.on_fed_lane() {
+            return self.resync_from_cache();
+        }
         let resting = self.lane_is_resting(now);
         match self.keyframe_needs.on_need(now, resting) {
             NeedAction::GoPrivate => self.fall_back_to_private(),
@@ -96,6 +99,8 @@ impl Session {
             self.fall_back_to_private();
             return Ok(());
         };
+        let replayed = self.replayed(chunk.n);
+        let replay_pending = !self.catch_up.is_empty();
         match &mut self.source {
             Source::Lane {
                 member,
@@ -106,6 +111,15 @@ impl Session {
                     // The lane skipped this member: its decoder missed an access unit.
                     self.fall_back_to_private();
                     return Ok(());
+                }
+                if member.lane().is_fed() {
+                    if replayed {
+                        return Ok(());
+                    }
+                    if replay_pending {
+                        self.queue_behind_replay(chunk);
+                        return Ok(());
+                    }
                 }
                 let in_order = self.held.is_empty();
                 if chunk.still {
@@ -201,6 +215,11 @@ impl Session {
     /// Leaves the lane for a private encoder, which starts with a keyframe for this viewer
     /// alone.
     pub(super) fn fall_back_to_private(&mut self) {
+        if self.on_fed_lane() {
+            // No raw frames on a relay-fed lane: replay its cached group instead.
+            self.note_resync(Instant::now());
+            return self.resync_from_cache();
+        }
         let slot = EncoderSlot::new(
             self.stream.options.encoders.clone(),
             self.encoder_spec(self.latest.as_deref()),

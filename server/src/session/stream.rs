@@ -85,6 +85,11 @@ pub(crate) struct Session {
     pub(super) held: VecDeque<Arc<LaneChunk>>,
     /// This viewer's keyframe needs and fallbacks (keyframe fairness on a lane).
     pub(super) keyframe_needs: KeyframeNeeds,
+    /// A replay of a relay-fed lane's cached group and the live access units queued
+    /// behind it, sent before anything else as the in-flight window allows.
+    pub(super) catch_up: VecDeque<Arc<LaneChunk>>,
+    /// The lane order of the last replayed chunk (live duplicates are skipped).
+    pub(super) replayed_to: u64,
 }
 
 impl Session {
@@ -173,6 +178,8 @@ impl Session {
             still_done_for: 0,
             held: VecDeque::new(),
             keyframe_needs: KeyframeNeeds::default(),
+            catch_up: VecDeque::new(),
+            replayed_to: 0,
         }
     }
 
@@ -190,6 +197,9 @@ impl Session {
         // Joining is the first keyframe need: from the lane, or privately on a still stream.
         self.need_keyframe(Instant::now());
         loop {
+            if let Err(end) = self.send_catch_up().await {
+                return end;
+            }
             if let Err(end) = self.send_held_chunk().await {
                 return end;
             }

@@ -4,9 +4,11 @@
 
 mod bench;
 mod doctor;
+mod edge;
 mod limits;
 mod load;
 mod record;
+mod relay;
 mod serve;
 mod shutdown;
 mod soak;
@@ -25,6 +27,8 @@ struct Cli {
 enum Command {
     /// Serve a deterministic pattern (and the viewer page) until Ctrl-C, SIGTERM or SIGHUP.
     Serve(Box<serve::ServeArgs>), // boxed: by far the largest variant
+    /// Serve the streams origins (`rfb serve --relay`) publish over NATS, until Ctrl-C.
+    Edge(Box<edge::EdgeArgs>),
     /// Measure encode time, size and PSNR per encoder configuration (no network).
     Bench(crate::bench::BenchArgs),
     /// Record a pattern to an MP4 file, headless (no server, no viewer).
@@ -52,10 +56,18 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(serve::run(*args))
         }
+        Command::Edge(args) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(edge::run(*args))
+        }
         Command::Record(args) => record::main(args),
         Command::BenchViewers(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(crate::load::run(&args)).map(|_| ())
+            if args.edges > 0 {
+                runtime.block_on(crate::load::relay::run(&args)).map(|_| ())
+            } else {
+                runtime.block_on(crate::load::run(&args)).map(|_| ())
+            }
         }
         Command::Soak(args) => soak::main(args),
         Command::Doctor(args) => doctor::main(args),

@@ -11,6 +11,7 @@ use rfb::{serve, Display, Frame, FrameMeta, Mp4Layout, ResizePolicy, ServeOption
 use rfb_protocol::{ColorSpace, ImageFormat, Pattern, DISPLAY_P3, SRGB};
 
 use crate::limits::{AccessArgs, LimitArgs};
+use crate::relay::RelayArgs;
 
 /// Flags of `rfb serve`.
 #[derive(Debug, clap::Args)]
@@ -97,6 +98,8 @@ pub struct ServeArgs {
     access: AccessArgs,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    relay: RelayArgs,
     /// Keep received input events for `GET /recorded-events` (and `/recorded-events/reset`).
     #[arg(long)]
     record_events: bool,
@@ -213,6 +216,7 @@ impl ServeArgs {
         };
         self.access.apply(&mut options);
         self.limits.apply(&mut options)?;
+        options.relay = self.relay.options(format!("origin-{}", self.port))?;
         Ok(options)
     }
 

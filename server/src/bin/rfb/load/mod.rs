@@ -3,7 +3,10 @@
 //! (so its CPU is measured alone, from `/proc/<pid>/stat`), connects that many native
 //! viewers (this process) that ACK every frame at once, and reports server CPU, the
 //! per-viewer frame rate, drops (gaps in the publish counter) and the server's ACK round
-//! trip.
+//! trip. With `--edges N`, the same through the NATS relay ([`relay`]).
+
+#[cfg(feature = "relay")]
+pub mod relay;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -39,6 +42,13 @@ pub struct LoadArgs {
     /// Print JSON lines instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Measure through the relay: one origin, NATS and this many `rfb edge`s, the viewers
+    /// spread over the edges (H.264 only; see `load::relay`). 0: viewers of one server.
+    #[arg(long, default_value_t = 0)]
+    pub edges: usize,
+    /// The `nats-server` binary `--edges` starts.
+    #[arg(long, default_value = "nats-server")]
+    pub nats_server: String,
 }
 
 /// One configuration's result.
@@ -87,7 +97,7 @@ impl std::fmt::Display for LoadRow {
 }
 
 /// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+pub(crate) fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name (which may contain spaces) start after ") ".
     let rest = stat
@@ -222,7 +232,7 @@ async fn one(args: &LoadArgs, transport: &str, viewers: usize) -> anyhow::Result
 }
 
 /// A GET over a fresh connection (the side channel is plain HTTP/1.1).
-async fn fetch(url: &str) -> anyhow::Result<String> {
+pub(crate) async fn fetch(url: &str) -> anyhow::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").context("http only")?;
     let (host, path) = rest.split_at(rest.find('/').context("no path")?);
