@@ -126,7 +126,21 @@ async fn run_viewer(
 ) -> anyhow::Result<ViewerCount> {
     let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
     let mut client = TestClient::connect_with(&url, hello(&caps)).await?;
-    let mut count = ViewerCount::default();
+    let mut frames = 0;
+    let drops = receive_until(&mut client, measure_from, until, |_, _| frames += 1).await?;
+    Ok(ViewerCount { frames, drops })
+}
+
+/// Receives and acknowledges frames until `until`. Each frame that arrives after
+/// `measure_from` goes to `counted` (its publish counter and arrival time); returns how many
+/// frames were skipped between them (drops).
+pub(super) async fn receive_until(
+    client: &mut TestClient,
+    measure_from: Instant,
+    until: Instant,
+    mut counted: impl FnMut(u64, Instant),
+) -> anyhow::Result<u64> {
+    let mut drops = 0;
     let mut last: Option<u64> = None;
     loop {
         let now = Instant::now();
@@ -137,16 +151,17 @@ async fn run_viewer(
             Ok(frame) => frame?,
             Err(_) => break,
         };
+        let arrived = Instant::now();
         client.ack(frame.header.seq, 0).await?;
-        if Instant::now() >= measure_from {
-            count.frames += 1;
+        if arrived >= measure_from {
+            counted(frame.header.frame_seq, arrived);
             if let Some(prev) = last {
-                count.drops += frame.header.frame_seq.saturating_sub(prev + 1);
+                drops += frame.header.frame_seq.saturating_sub(prev + 1);
             }
         }
         last = Some(frame.header.frame_seq);
     }
-    Ok(count)
+    Ok(drops)
 }
 
 async fn one(args: &LoadArgs, transport: &str, viewers: usize) -> anyhow::Result<LoadRow> {

@@ -151,27 +151,11 @@ async fn timed_viewer(
     let caps = [rfb_protocol::CAP_H264_ANNEXB];
     let mut client = TestClient::connect_with(&url, hello(&caps)).await?;
     let mut seen = Arrivals::default();
-    let mut last: Option<u64> = None;
-    loop {
-        let now = Instant::now();
-        if now >= until {
-            break;
-        }
-        let frame = match tokio::time::timeout(until - now, client.next_frame()).await {
-            Ok(frame) => frame?,
-            Err(_) => break,
-        };
-        let arrived = Instant::now();
-        client.ack(frame.header.seq, 0).await?;
-        if arrived >= measure_from {
-            seen.frames += 1;
-            seen.at.entry(frame.header.frame_seq).or_insert(arrived);
-            if let Some(prev) = last {
-                seen.drops += frame.header.frame_seq.saturating_sub(prev + 1);
-            }
-        }
-        last = Some(frame.header.frame_seq);
-    }
+    seen.drops = super::receive_until(&mut client, measure_from, until, |frame_seq, arrived| {
+        seen.frames += 1;
+        seen.at.entry(frame_seq).or_insert(arrived);
+    })
+    .await?;
     Ok(seen)
 }
 
