@@ -42,6 +42,12 @@ pub enum Outgoing {
 #[error("sending to the viewer failed: {0}")]
 pub struct SendError(pub String);
 
+impl From<axum::Error> for SendError {
+    fn from(err: axum::Error) -> Self {
+        SendError(err.to_string())
+    }
+}
+
 /// The sending half.
 pub type BoxSink = Pin<Box<dyn Sink<Outgoing, Error = SendError> + Send>>;
 /// The receiving half.
@@ -57,17 +63,17 @@ fn is_capacity_error(err: axum::Error) -> bool {
 pub fn split_axum(socket: axum::extract::ws::WebSocket) -> (BoxSink, BoxSource) {
     use axum::extract::ws::{CloseFrame, Message};
     let (sink, source) = socket.split();
-    let sink = sink
-        .sink_map_err(|e| SendError(e.to_string()))
-        .with(|out: Outgoing| async move {
-            Ok::<_, SendError>(match out {
-                Outgoing::Binary(bytes) => Message::Binary(bytes),
-                Outgoing::Close { code, reason } => Message::Close(Some(CloseFrame {
-                    code: code.code(),
-                    reason: rfb_protocol::fit_close_reason(&reason).to_owned().into(),
-                })),
-            })
-        });
+    // `with` converts the socket's errors through `From` on every call; `sink_map_err` would
+    // not do: its closure runs once, and the close after a failed send would panic.
+    let sink = sink.with(|out: Outgoing| async move {
+        Ok::<_, SendError>(match out {
+            Outgoing::Binary(bytes) => Message::Binary(bytes),
+            Outgoing::Close { code, reason } => Message::Close(Some(CloseFrame {
+                code: code.code(),
+                reason: rfb_protocol::fit_close_reason(&reason).to_owned().into(),
+            })),
+        })
+    });
     let source = source.filter_map(|msg| async move {
         match msg {
             Ok(Message::Binary(bytes)) => Some(Incoming::Binary(bytes)),

@@ -325,3 +325,65 @@ async fn a_shared_video_stream_settles_to_a_high_quality_still() {
 async fn a_private_video_stream_settles_to_a_high_quality_still() {
     video_settles_to_a_high_quality_still(false).await;
 }
+
+/// Panics seen on threads named [`PROBED_THREAD`] since the hook was installed.
+static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+const PROBED_THREAD: &str = "rfb-vanishing-viewers";
+
+/// Viewers that send `Hello` and drop the socket while frames are on their way, many at
+/// once: each session ends (its resources return) and no server task panics (a panicking
+/// session task would vanish without its close and its cleanup order).
+#[test]
+fn viewers_vanishing_mid_send_end_their_sessions_without_a_panic() {
+    use std::sync::atomic::Ordering;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() == Some(PROBED_THREAD) {
+            PANICS.fetch_add(1, Ordering::SeqCst);
+        }
+        previous(info);
+    }));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(PROBED_THREAD)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let display = start(1280, 720).await;
+        let publisher = publish_forever(&display, 1280, 720, Duration::from_millis(10));
+        let caps = rfb::client::all_capabilities();
+        let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+        let hello = rfb_protocol::encode_client(&rfb_protocol::ClientMessage::Hello(
+            rfb::client::hello(&caps),
+        ));
+        let mut vanishing = tokio::task::JoinSet::new();
+        for n in 0..200u64 {
+            while vanishing.len() >= 16 {
+                vanishing.join_next().await;
+            }
+            let (url, hello) = (display.ws_url(), hello.clone());
+            vanishing.spawn(async move {
+                use futures_util::{SinkExt, StreamExt};
+                use tokio_tungstenite::tungstenite::Message;
+                let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+                    .await
+                    .unwrap();
+                ws.send(Message::Binary(hello.into())).await.unwrap();
+                let linger = Duration::from_millis(5 + n % 20);
+                let _ = tokio::time::timeout(linger, ws.next()).await;
+                drop(ws);
+            });
+        }
+        while vanishing.join_next().await.is_some() {}
+        let server = display.server().unwrap();
+        let idle = eventually(Duration::from_secs(10), || {
+            let r = server.resources();
+            r.sessions == 0 && r.websockets == 0
+        })
+        .await;
+        publisher.abort();
+        assert!(idle, "sessions left: {:?}", server.resources());
+    });
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0, "server tasks panicked");
+}

@@ -12,7 +12,7 @@
 //!    for `--stall-seconds`; RSS is sampled every second and must stay flat after a
 //!    warm-up (growth under `--rss-growth-mib`).
 //!
-//! Prints one table per phase and exits non-zero when a check fails.
+//! Prints one table per phase and exits non-zero when a check fails or anything panicked.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -240,6 +240,11 @@ async fn churn(args: &SoakArgs) -> anyhow::Result<()> {
             "{tasks} runtime tasks alive, {tasks0} before"
         );
     }
+    let panics = PANICS.load(Ordering::SeqCst);
+    ensure!(
+        panics == 0,
+        "{panics} panics in server tasks (printed above)"
+    );
     ensure!(
         rss2 - rss1 <= args.rss_bound_mib,
         "RSS grew by {:.1} MiB over the second round (bound {} MiB)",
@@ -310,8 +315,22 @@ async fn stall(args: &SoakArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Panics anywhere in the process since [`count_panics`] ran.
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts every panic (and still prints it): a session task that panics on a network
+/// event is a defect even when the runtime contains it.
+fn count_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.fetch_add(1, Ordering::SeqCst);
+        previous(info);
+    }));
+}
+
 /// Runs both phases.
 pub fn main(args: SoakArgs) -> anyhow::Result<()> {
+    count_panics();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -320,6 +339,11 @@ pub fn main(args: SoakArgs) -> anyhow::Result<()> {
         if args.stall_seconds > 0.0 {
             stall(&args).await?;
         }
+        let panics = PANICS.load(Ordering::SeqCst);
+        ensure!(
+            panics == 0,
+            "{panics} panics in server tasks (printed above)"
+        );
         Ok(())
     })
 }
