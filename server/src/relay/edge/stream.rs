@@ -11,7 +11,12 @@
 //! - **Asking for an IDR** (`P.s.NAME.idr`, 1 s timeout): only when the lane has members
 //!   and no usable group (nothing received yet, a gap, a group too long to keep or to
 //!   replay), at most every [`IDR_ASK_EVERY`]. Joins with a short group cached never ask:
-//!   they replay it.
+//!   they replay it. Once the origin granted one, the edge waits for that IDR (up to
+//!   [`IDR_GRANT_WAIT`]) instead of asking again: on a loaded machine the IDR can take
+//!   longer than [`IDR_ASK_EVERY`] to arrive, and a second request would cost every
+//!   viewer of the stream a second IDR. A fresh subscription counts as granted: an origin
+//!   that starts publishing a stream starts with an IDR; only when the first item is a
+//!   delta (the origin was already publishing for other edges) does the edge ask at once.
 //! - **Images**: while an image viewer is connected, a decoder thread decodes the access
 //!   units (starting from the cached group) and publishes the pictures into the edge's
 //!   display for the image cache; it restarts at the next IDR if it falls behind.
@@ -47,6 +52,29 @@ pub const LINGER: Duration = Duration::from_secs(30);
 
 /// Least time between two IDR requests of one stream from one edge.
 pub const IDR_ASK_EVERY: Duration = Duration::from_millis(500);
+
+/// How long a granted IDR may take to reach the edge before it asks again.
+pub const IDR_GRANT_WAIT: Duration = Duration::from_secs(2);
+
+/// Where the edge's IDR request stands (the value of `Feeder::asking`).
+const ASK_IDLE: u64 = 0;
+/// A request is out, no answer yet.
+const ASK_OUT: u64 = 1;
+/// The origin granted an IDR that has not arrived yet.
+const ASK_GRANTED: u64 = 2;
+
+/// Whether to ask the origin for an IDR now: members `waiting` for one, the request
+/// `state`, and the time since the last request (`None`: never asked, or a gap since).
+fn should_ask_idr(waiting: bool, state: u64, since_last: Option<Duration>) -> bool {
+    if !waiting || state == ASK_OUT {
+        return false;
+    }
+    match since_last {
+        None => true,
+        Some(t) if state == ASK_GRANTED => t >= IDR_GRANT_WAIT,
+        Some(t) => t >= IDR_ASK_EVERY,
+    }
+}
 
 /// Access units waiting for the image decoder before it gives up and restarts.
 const DECODE_QUEUE: usize = 16;
@@ -99,7 +127,8 @@ impl EdgeStream {
             parts: Reassembler::default(),
             last_ts: 0,
             last_ask: None,
-            asking: Arc::new(AtomicU64::new(0)),
+            asking: Arc::new(AtomicU64::new(ASK_IDLE)),
+            awaiting_first_item: false,
             decoder: None,
             black: None,
         };
@@ -177,8 +206,10 @@ struct Feeder {
     parts: Reassembler,
     last_ts: u64,
     last_ask: Option<Instant>,
-    /// 1 while an IDR request is in flight.
+    /// Where the IDR request stands: `ASK_IDLE`, `ASK_OUT` or `ASK_GRANTED`.
     asking: Arc<AtomicU64>,
+    /// Subscribed, nothing received yet (see the module rules on asking).
+    awaiting_first_item: bool,
     decoder: Option<std_mpsc::SyncSender<ToDecode>>,
     /// A black frame of the current size: lane chunks carry a frame for its size and
     /// metadata; on an edge its pixels are never encoded (members replay, never go
@@ -203,6 +234,9 @@ impl Feeder {
                 match self.shared.client.subscribe(self.subject_au.clone()).await {
                     Ok(sub) => {
                         subscription = Some(sub);
+                        self.awaiting_first_item = true;
+                        self.asking.store(ASK_GRANTED, Ordering::Release);
+                        self.last_ask = Some(Instant::now());
                         self.parts.clear();
                         self.expected_n = None;
                         last_demand = None;
@@ -302,6 +336,15 @@ impl Feeder {
         } else {
             1.0
         };
+        if unit.keyframe && !unit.still {
+            // The IDR a grant promised (or any IDR): members can start, nothing is owed.
+            self.asking.store(ASK_IDLE, Ordering::Release);
+        } else if std::mem::take(&mut self.awaiting_first_item) && !unit.keyframe {
+            // A delta first: the origin was already publishing, no IDR comes by itself.
+            self.asking.store(ASK_IDLE, Ordering::Release);
+            self.last_ask = None;
+        }
+        self.awaiting_first_item = false;
         let payload = Bytes::from(unit.data);
         // Stills are skipped: they repeat a frame already decoded (the edge's image
         // viewers get their own stills), and the lane's next access unit is an IDR.
@@ -363,8 +406,13 @@ impl Feeder {
         let asked = self.lane.take_idr_wanted();
         let waiting =
             self.lane.member_count() > 0 && (group.is_empty() || group.overflowed() || asked);
-        let due = self.last_ask.is_none_or(|t| t.elapsed() >= IDR_ASK_EVERY);
-        if !waiting || !due || self.asking.swap(1, Ordering::AcqRel) == 1 {
+        let state = self.asking.load(Ordering::Acquire);
+        if !should_ask_idr(waiting, state, self.last_ask.map(|t| t.elapsed()))
+            || self
+                .asking
+                .compare_exchange(state, ASK_OUT, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
             return;
         }
         self.last_ask = Some(Instant::now());
@@ -381,17 +429,22 @@ impl Feeder {
                 client.request(subject, request.into()),
             )
             .await;
+            let mut next = ASK_IDLE;
             match answer {
                 Ok(Ok(msg)) => match wire::decode::<IdrReply>(&msg.payload) {
                     Ok(reply) => {
-                        tracing::debug!(%stream, ?reply, "relay: keyframe request answered")
+                        tracing::debug!(%stream, ?reply, "relay: keyframe request answered");
+                        if reply == IdrReply::Granted {
+                            next = ASK_GRANTED;
+                        }
                     }
                     Err(err) => tracing::debug!(%stream, "relay: bad keyframe reply: {err}"),
                 },
                 Ok(Err(err)) => tracing::debug!(%stream, "relay: keyframe request failed: {err}"),
                 Err(_) => tracing::debug!(%stream, "relay: keyframe request timed out"),
             }
-            asking.store(0, Ordering::Release);
+            // Unless an IDR already arrived and reset it (see `on_unit`).
+            let _ = asking.compare_exchange(ASK_OUT, next, Ordering::AcqRel, Ordering::Acquire);
         });
     }
 
@@ -514,5 +567,42 @@ fn decode_loop(rx: std_mpsc::Receiver<ToDecode>, display: Display) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn an_edge_asks_only_when_members_wait_and_no_request_is_out() {
+        assert!(!should_ask_idr(false, ASK_IDLE, None), "nobody waits");
+        assert!(should_ask_idr(true, ASK_IDLE, None), "first request");
+        assert!(!should_ask_idr(true, ASK_OUT, None), "one is out");
+        assert!(!should_ask_idr(true, ASK_OUT, Some(MS(5_000))), "still out");
+        assert!(!should_ask_idr(true, ASK_IDLE, Some(MS(100))), "rationed");
+        assert!(should_ask_idr(true, ASK_IDLE, Some(IDR_ASK_EVERY)));
+    }
+
+    #[test]
+    fn a_granted_idr_is_awaited_before_asking_again() {
+        // The grant's IDR is slow to arrive (a loaded machine): asking again after
+        // IDR_ASK_EVERY would make the origin send a second IDR to everyone.
+        assert!(!should_ask_idr(true, ASK_GRANTED, Some(IDR_ASK_EVERY)));
+        assert!(!should_ask_idr(
+            true,
+            ASK_GRANTED,
+            Some(IDR_GRANT_WAIT - MS(1))
+        ));
+        assert!(
+            should_ask_idr(true, ASK_GRANTED, Some(IDR_GRANT_WAIT)),
+            "it got lost"
+        );
+        assert!(
+            should_ask_idr(true, ASK_GRANTED, None),
+            "a gap since: ask at once"
+        );
     }
 }
