@@ -63,6 +63,7 @@ pub mod relay;
 pub mod server;
 pub mod session;
 pub mod sizing;
+mod stream;
 mod sync;
 
 pub use display::{Display, FrameMeta, ViewerInfo};

@@ -16,11 +16,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::access::HostAllowList;
-use crate::display::{Display, StreamState};
+use crate::display::Display;
 use crate::error::ServeError;
 use crate::event_tap::EventTap;
 use crate::metrics::Resources;
 use crate::options::{ServeOptions, StreamOptions};
+use crate::stream::{StreamContext, StreamState};
 use crate::sync::lock;
 
 /// The name of the stream [`serve`] creates, reached at `ws://host:port/`.
@@ -50,7 +51,8 @@ pub(crate) struct ServerShared {
     pub live_sockets: AtomicUsize,
     pub streams: RwLock<BTreeMap<String, Arc<StreamState>>>,
     pub next_client_id: AtomicU64,
-    pub tap: EventTap,
+    /// Owned here; streams hold it weakly (`StreamContext::tap`), so it ends with the server.
+    pub tap: Arc<EventTap>,
     shutdown: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
@@ -76,6 +78,16 @@ impl ServerShared {
     #[cfg(feature = "relay")]
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// What a stream of this server needs from it (see [`StreamContext`]).
+    pub fn stream_context(&self) -> StreamContext {
+        StreamContext {
+            limits: self.options.limits.clone(),
+            heartbeat_interval: self.options.heartbeat_interval.filter(|i| !i.is_zero()),
+            viewer_timeout: self.options.viewer_timeout,
+            tap: Arc::downgrade(&self.tap),
+        }
     }
 
     /// Every stream, by name.
@@ -222,7 +234,7 @@ impl Server {
             options,
             streams: RwLock::new(BTreeMap::new()),
             next_client_id: AtomicU64::new(1),
-            tap,
+            tap: Arc::new(tap),
             shutdown,
             task: Mutex::new(None),
             closed: AtomicBool::new(false),
@@ -273,11 +285,12 @@ impl Server {
             width,
             height,
             options,
-            Arc::downgrade(&self.inner),
+            self.inner.stream_context(),
         ));
         streams.insert(name.to_string(), state.clone());
         Ok(Display {
             state,
+            server: Arc::downgrade(&self.inner),
             owns_server: false,
         })
     }
@@ -286,6 +299,7 @@ impl Server {
     pub fn stream(&self, name: &str) -> Option<Display> {
         self.inner.stream(name).map(|state| Display {
             state,
+            server: Arc::downgrade(&self.inner),
             owns_server: false,
         })
     }

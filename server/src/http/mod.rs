@@ -187,7 +187,7 @@ async fn upgrade(shared: Shared, request: Request) -> Response {
 }
 
 /// Waits up to `LATE_STREAM_WAIT` for a stream to appear (an edge's catalogue).
-async fn wait_for_stream(shared: &Shared, name: &str) -> Option<Arc<crate::display::StreamState>> {
+async fn wait_for_stream(shared: &Shared, name: &str) -> Option<Arc<crate::stream::StreamState>> {
     let deadline = tokio::time::Instant::now() + crate::server::LATE_STREAM_WAIT;
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
