@@ -4,6 +4,10 @@
 //! bumps the publish counter and wakes every viewer session through a `watch` channel.
 //! Sessions read the latest frame whenever they are ready for one, so a slow viewer skips
 //! frames instead of queueing them.
+//!
+//! A `Display` is a handle on its stream's state (`stream.rs`) plus a weak link to the
+//! server registry hosting it (`hub.rs`) for its URLs and `close()`; it never imports
+//! `server.rs` (which defines [`Display::server`]).
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -13,8 +17,8 @@ use rfb_protocol::Role;
 use crate::error::FrameError;
 use crate::events::{DisplayEvent, Principal};
 use crate::frame::Frame;
+use crate::hub::{ServerShared, DEFAULT_STREAM};
 use crate::metrics::MetricsSnapshot;
-use crate::server::{Server, ServerShared, DEFAULT_STREAM};
 use crate::sizing::TargetSize;
 use crate::stream::StreamState;
 use crate::sync::lock;
@@ -224,20 +228,15 @@ impl Display {
             .send_replace(Some(Arc::from(&text[..end])));
     }
 
-    /// The server hosting this stream (`None` once it has shut down).
-    pub fn server(&self) -> Option<Server> {
-        self.server.upgrade().map(|inner| Server { inner })
-    }
-
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
-        self.server().map(|s| s.port()).unwrap_or(0)
+        self.server.upgrade().map_or(0, |s| s.port())
     }
 
     /// The page URL of this stream's viewer (`http://host:port/`, plus `?stream=name`
     /// for named streams).
     pub fn url(&self) -> String {
-        let base = self.server().map(|s| s.url()).unwrap_or_default();
+        let base = self.server.upgrade().map(|s| s.url()).unwrap_or_default();
         if self.state.name == DEFAULT_STREAM {
             base
         } else {
@@ -247,7 +246,11 @@ impl Display {
 
     /// The WebSocket URL viewers connect to.
     pub fn ws_url(&self) -> String {
-        let base = self.server().map(|s| s.ws_url()).unwrap_or_default();
+        let base = self
+            .server
+            .upgrade()
+            .map(|s| s.ws_url())
+            .unwrap_or_default();
         if self.state.name == DEFAULT_STREAM {
             base
         } else {
@@ -259,7 +262,7 @@ impl Display {
     /// [`crate::serve`] returned this stops the whole server; for a stream added with
     /// [`crate::Server::add_stream`] it removes just that stream.
     pub async fn close(&self) {
-        match self.server() {
+        match self.server.upgrade() {
             Some(server) if self.owns_server => server.close().await,
             Some(server) => {
                 server.remove_stream(&self.state.name).await;

@@ -5,8 +5,8 @@ use std::sync::{Arc, Weak};
 
 use crate::display::Display;
 use crate::error::ServeError;
+use crate::hub::DEFAULT_STREAM;
 use crate::options::StreamOptions;
-use crate::server::DEFAULT_STREAM;
 use crate::stream::{StreamContext, StreamState};
 
 impl Display {

@@ -53,6 +53,7 @@ pub mod fanout;
 pub mod frame;
 mod headless;
 mod http;
+mod hub;
 pub mod limits;
 mod listener;
 pub mod metrics;

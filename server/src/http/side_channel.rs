@@ -203,10 +203,7 @@ async fn metrics_of(shared: &Shared, streams: Vec<Arc<StreamState>>, prometheus:
     if !prometheus {
         return json(snapshots).await;
     }
-    let resources = crate::server::Server {
-        inner: shared.clone(),
-    }
-    .resources();
+    let resources = shared.resources();
     let rendered =
         tokio::task::spawn_blocking(move || render(&snapshots, &counts, &resources)).await;
     match rendered {

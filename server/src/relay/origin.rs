@@ -40,7 +40,7 @@ use super::{chunks, subjects, RelayError, RelayOptions};
 use crate::events::{DisplayEvent, InputEvent};
 use crate::fanout::fairness::{KeyframeNeeds, NeedAction};
 use crate::fanout::lane::{LaneChunk, LaneKey};
-use crate::server::ServerShared;
+use crate::hub::ServerShared;
 use crate::stream::StreamState;
 use crate::sync::lock;
 
