@@ -54,6 +54,8 @@ pub mod frame;
 mod headless;
 mod http;
 mod hub;
+#[cfg(test)]
+mod layering;
 pub mod limits;
 mod listener;
 pub mod metrics;
