@@ -53,6 +53,9 @@ pub mod fanout;
 pub mod frame;
 mod headless;
 mod http;
+mod hub;
+#[cfg(test)]
+mod layering;
 pub mod limits;
 mod listener;
 pub mod metrics;
@@ -63,6 +66,7 @@ pub mod relay;
 pub mod server;
 pub mod session;
 pub mod sizing;
+mod stream;
 mod sync;
 
 pub use display::{Display, FrameMeta, ViewerInfo};

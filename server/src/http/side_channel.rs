@@ -32,9 +32,10 @@ use serde::Serialize;
 use super::Shared;
 use crate::access::request_token;
 use crate::auth::{AuthContext, Authenticate, Rejected, Role};
-use crate::display::{Display, StreamState};
+use crate::display::Display;
 use crate::event_tap::json_array;
 use crate::metrics::exposition::{render, StreamCounts, CONTENT_TYPE};
+use crate::stream::StreamState;
 use crate::sync::lock;
 
 /// The side-channel routes.
@@ -153,9 +154,10 @@ fn internal(reason: &str) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
 }
 
-fn display_of(state: Arc<StreamState>) -> Display {
+fn display_of(shared: &Shared, state: Arc<StreamState>) -> Display {
     Display {
         state,
+        server: Arc::downgrade(shared),
         owns_server: false,
     }
 }
@@ -186,7 +188,7 @@ async fn metrics_of(shared: &Shared, streams: Vec<Arc<StreamState>>, prometheus:
     let counts: Vec<StreamCounts> = streams
         .iter()
         .map(|s| {
-            let d = display_of(s.clone());
+            let d = display_of(shared, s.clone());
             StreamCounts {
                 name: s.name.clone(),
                 viewers: d.client_count(),
@@ -196,15 +198,12 @@ async fn metrics_of(shared: &Shared, streams: Vec<Arc<StreamState>>, prometheus:
         .collect();
     let snapshots: Vec<_> = streams
         .into_iter()
-        .flat_map(|s| display_of(s).metrics_snapshot())
+        .flat_map(|s| display_of(shared, s).metrics_snapshot())
         .collect();
     if !prometheus {
         return json(snapshots).await;
     }
-    let resources = crate::server::Server {
-        inner: shared.clone(),
-    }
-    .resources();
+    let resources = shared.resources();
     let rendered =
         tokio::task::spawn_blocking(move || render(&snapshots, &counts, &resources)).await;
     match rendered {
@@ -317,7 +316,7 @@ async fn list_streams(State(shared): State<Shared>, request: Request) -> Respons
                 .collect();
             transports.sort_unstable();
             transports.dedup();
-            let display = display_of(state);
+            let display = display_of(&shared, state);
             let (width, height) = display.size();
             StreamInfo {
                 name: display.name().to_string(),

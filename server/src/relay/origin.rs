@@ -37,11 +37,11 @@ use super::wire::{
     self, AccessUnit, Catalogue, IdrReply, IdrRequest, RelayInput, StreamInfo, StreamItem,
 };
 use super::{chunks, subjects, RelayError, RelayOptions};
-use crate::display::{Display, StreamState};
 use crate::events::{DisplayEvent, InputEvent};
 use crate::fanout::fairness::{KeyframeNeeds, NeedAction};
 use crate::fanout::lane::{LaneChunk, LaneKey};
-use crate::server::ServerShared;
+use crate::hub::ServerShared;
+use crate::stream::StreamState;
 use crate::sync::lock;
 
 /// Most (edge, client) pairs the origin remembers client ids for; past it the map starts
@@ -143,11 +143,7 @@ impl Origin {
             .into_iter()
             .map(|state| {
                 let o = &state.options;
-                let display = Display {
-                    state: state.clone(),
-                    owns_server: false,
-                };
-                let (width, height) = display.size();
+                let (width, height) = state.size();
                 StreamInfo {
                     name: state.name.clone(),
                     width,
@@ -162,7 +158,7 @@ impl Origin {
                     still_after_ms: o
                         .still_after
                         .map_or(0, |d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX)),
-                    frames_published: display.frames_published(),
+                    frames_published: state.frames_published(),
                 }
             })
             .collect();

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use rfb_protocol::{ImageFormat, YuvEncoding};
 
-use crate::display::StreamState;
 use crate::encode::slot::EncoderSlot;
 use crate::encode::{EncodedPayload, EncoderSpec};
 use crate::fanout::image_cache::ImageKey;
 use crate::fanout::lane::{LaneChunk, LaneKey, LaneMember};
 use crate::frame::PublishedFrame;
+use crate::stream::StreamState;
 
 /// The frame source of a session.
 pub(crate) enum Source {

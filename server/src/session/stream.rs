@@ -20,7 +20,6 @@ use super::reader::FromViewer;
 use super::socket::{BoxSink, Outgoing};
 use super::source::{encoder_spec, lane_key, next_chunk, Encoded, Pending, Source};
 use crate::adaptive::{AdaptiveController, Quality};
-use crate::display::StreamState;
 use crate::encode::slot::EncoderSlot;
 use crate::encode::EncodedPayload;
 use crate::events::{DisplayEvent, InputEvent, Principal};
@@ -28,6 +27,7 @@ use crate::fanout::fairness::KeyframeNeeds;
 use crate::fanout::lane::LaneChunk;
 use crate::frame::PublishedFrame;
 use crate::metrics::SessionMetrics;
+use crate::stream::StreamState;
 use crate::sync::lock;
 
 /// A send that takes longer than this ends the session (the viewer is gone or stuck).
@@ -140,11 +140,7 @@ impl Session {
             .adaptive
             .clone()
             .map(|config| AdaptiveController::new(config, quality, transport.is_video()));
-        let limits = stream
-            .server
-            .upgrade()
-            .map(|server| server.options.limits.clone())
-            .unwrap_or_default();
+        let limits = stream.context.limits.clone();
         let mut clipboard_rx = stream.clipboard.subscribe();
         clipboard_rx.borrow_and_update();
         let role = *role_rx.borrow();
@@ -387,8 +383,8 @@ impl Session {
             event,
             received_us: self.stream.epoch.elapsed().as_micros() as u64,
         };
-        if let Some(server) = self.stream.server.upgrade() {
-            server.tap.tap(&self.stream.name, &event);
+        if let Some(tap) = self.stream.context.tap.upgrade() {
+            tap.tap(&self.stream.name, &event);
         }
         self.stream.events.push(DisplayEvent::Input(event));
     }
