@@ -124,7 +124,7 @@ impl Display {
     }
 
     /// The scale the adaptive controller suggests for this stream now: the most congested
-    /// viewer's, 1.0 when none is congested (also delivered as [`DownscaleHint`] events).
+    /// viewer's, 1.0 when none is congested (also delivered as [`DownscaleHint`](crate::events::DownscaleHint) events).
     pub fn suggested_scale(&self) -> f32 {
         self.state.suggested_scale()
     }
