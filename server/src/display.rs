@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use rfb_protocol::{ColorSpace, Role};
 use tokio::sync::{watch, Notify};
 
+use crate::answers::Answers;
 use crate::error::FrameError;
 use crate::events::{DisplayEvent, DownscaleHint, EventQueue};
 use crate::fanout::Fanout;
@@ -24,12 +25,16 @@ use crate::sizing::{render_size, ResizePolicy, TargetSize, TargetTracker, H264_M
 use crate::sync::lock;
 
 /// What a publisher can say about a frame besides its pixels.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FrameMeta {
     /// The render device pixel ratio (2.0 = rendered at twice the logical size).
     pub pixel_ratio: f32,
     /// The colour space of the RGB values (a tag; never converted).
     pub color: ColorSpace,
+    /// The input the frame reflects: per viewer, its newest input event (see
+    /// [`FrameMeta::answering`]). Each viewer is told its own id with the frame and
+    /// measures input -> photon from it.
+    pub answers: Answers,
 }
 
 impl Default for FrameMeta {
@@ -37,6 +42,21 @@ impl Default for FrameMeta {
         FrameMeta {
             pixel_ratio: 1.0,
             color: ColorSpace::default(),
+            answers: Answers::none(),
+        }
+    }
+}
+
+impl FrameMeta {
+    /// Default metadata for a frame that reflects `events`, the events drained with
+    /// [`Display::poll_events`] (or [`Display::next_event`]) before rendering it: every
+    /// viewer whose input is among them is told the frame answers its newest event.
+    /// Combine with other fields as `FrameMeta { pixel_ratio: 2.0,
+    /// ..FrameMeta::answering(&events) }`.
+    pub fn answering(events: &[DisplayEvent]) -> FrameMeta {
+        FrameMeta {
+            answers: Answers::from_events(events),
+            ..FrameMeta::default()
         }
     }
 }
@@ -261,6 +281,7 @@ impl StreamState {
             timestamp_us: self.epoch.elapsed().as_micros() as u64,
             pixel_ratio,
             color: meta.color,
+            answers: meta.answers,
         };
         self.frames.send_replace(Some(Arc::new(published)));
         Ok(seq)
@@ -291,6 +312,7 @@ impl StreamState {
             timestamp_us,
             pixel_ratio,
             color: meta.color,
+            answers: meta.answers,
         };
         self.frames.send_replace(Some(Arc::new(published)));
         Ok(seq)
@@ -332,11 +354,16 @@ impl std::fmt::Debug for ViewerInfo {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let display = rfb::serve(640, 360, ServeOptions { port: 0, ..ServeOptions::default() }).await?;
+/// let mut events = Vec::new();
 /// for seq in 0..3 {
-///     // Your renderer's RGBA8 pixels, at DPR 2, in Display P3 (a tag, not a conversion).
+///     // Your renderer's RGBA8 pixels (rendered after handling `events`), at DPR 2, in
+///     // Display P3 (a tag, not a conversion), marked as answering those events, so each
+///     // viewer can measure its input -> photon time.
 ///     let pixels = vec![0x80; 640 * 360 * 4];
-///     display.publish_with(Frame::rgba(640, 360, pixels)?, FrameMeta { pixel_ratio: 2.0, color: DISPLAY_P3 })?;
-///     for event in display.poll_events() {
+///     let meta = FrameMeta { pixel_ratio: 2.0, color: DISPLAY_P3, ..FrameMeta::answering(&events) };
+///     display.publish_with(Frame::rgba(640, 360, pixels)?, meta)?;
+///     events = display.poll_events();
+///     for event in &events {
 ///         if let DisplayEvent::Input(input) = event {
 ///             if let InputEvent::KeyDown(key) = &input.event {
 ///                 println!("viewer {} pressed {}", input.client_id, key.key);
@@ -368,7 +395,8 @@ impl Display {
         self.state.publish(frame, FrameMeta::default())
     }
 
-    /// Publishes a frame tagged with its render pixel ratio and colour space.
+    /// Publishes a frame tagged with its render pixel ratio, colour space and the input it
+    /// answers ([`FrameMeta::answering`]).
     pub fn publish_with(&self, frame: Frame, meta: FrameMeta) -> Result<u64, FrameError> {
         self.state.publish(frame, meta)
     }
