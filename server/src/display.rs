@@ -60,11 +60,16 @@ impl std::fmt::Debug for ViewerInfo {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let display = rfb::serve(640, 360, ServeOptions { port: 0, ..ServeOptions::default() }).await?;
+/// let mut events = Vec::new();
 /// for seq in 0..3 {
-///     // Your renderer's RGBA8 pixels, at DPR 2, in Display P3 (a tag, not a conversion).
+///     // Your renderer's RGBA8 pixels (rendered after handling `events`), at DPR 2, in
+///     // Display P3 (a tag, not a conversion), marked as answering those events, so each
+///     // viewer can measure its input -> photon time.
 ///     let pixels = vec![0x80; 640 * 360 * 4];
-///     display.publish_with(Frame::rgba(640, 360, pixels)?, FrameMeta { pixel_ratio: 2.0, color: DISPLAY_P3 })?;
-///     for event in display.poll_events() {
+///     let meta = FrameMeta { pixel_ratio: 2.0, color: DISPLAY_P3, ..FrameMeta::answering(&events) };
+///     display.publish_with(Frame::rgba(640, 360, pixels)?, meta)?;
+///     events = display.poll_events();
+///     for event in &events {
 ///         if let DisplayEvent::Input(input) = event {
 ///             if let InputEvent::KeyDown(key) = &input.event {
 ///                 println!("viewer {} pressed {}", input.client_id, key.key);
@@ -98,7 +103,8 @@ impl Display {
         self.state.publish(frame, FrameMeta::default())
     }
 
-    /// Publishes a frame tagged with its render pixel ratio and colour space.
+    /// Publishes a frame tagged with its render pixel ratio, colour space and the input it
+    /// answers ([`FrameMeta::answering`]).
     pub fn publish_with(&self, frame: Frame, meta: FrameMeta) -> Result<u64, FrameError> {
         self.state.publish(frame, meta)
     }

@@ -38,6 +38,7 @@
 /// Who may reach the server, decided from the request alone (the `rfb-access` crate).
 pub use rfb_access as access;
 pub mod adaptive;
+pub mod answers;
 pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
@@ -69,6 +70,7 @@ pub mod sizing;
 mod stream;
 mod sync;
 
+pub use answers::Answers;
 pub use display::{Display, FrameMeta, ViewerInfo};
 pub use error::{EncodeError, FrameError, ServeError};
 pub use events::{DisplayEvent, DownscaleHint, InputEvent, Principal, EVENT_QUEUE_CAPACITY};

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use rfb_protocol::{ColorSpace, Role};
 use tokio::sync::{watch, Notify};
 
+use crate::answers::Answers;
 use crate::error::FrameError;
 use crate::event_tap::EventTap;
 use crate::events::{DisplayEvent, DownscaleHint, EventQueue, Principal};
@@ -44,12 +45,16 @@ pub(crate) struct StreamContext {
 }
 
 /// What a publisher can say about a frame besides its pixels.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FrameMeta {
     /// The render device pixel ratio (2.0 = rendered at twice the logical size).
     pub pixel_ratio: f32,
     /// The colour space of the RGB values (a tag; never converted).
     pub color: ColorSpace,
+    /// The input the frame reflects: per viewer, its newest input event (see
+    /// [`FrameMeta::answering`]). Each viewer is told its own id with the frame and
+    /// measures input -> photon from it.
+    pub answers: Answers,
 }
 
 impl Default for FrameMeta {
@@ -57,6 +62,21 @@ impl Default for FrameMeta {
         FrameMeta {
             pixel_ratio: 1.0,
             color: ColorSpace::default(),
+            answers: Answers::none(),
+        }
+    }
+}
+
+impl FrameMeta {
+    /// Default metadata for a frame that reflects `events`, the events drained with
+    /// `Display::poll_events` (or `Display::next_event`) before rendering it: every
+    /// viewer whose input is among them is told the frame answers its newest event.
+    /// Combine with other fields as `FrameMeta { pixel_ratio: 2.0,
+    /// ..FrameMeta::answering(&events) }`.
+    pub fn answering(events: &[DisplayEvent]) -> FrameMeta {
+        FrameMeta {
+            answers: Answers::from_events(events),
+            ..FrameMeta::default()
         }
     }
 }
@@ -295,6 +315,7 @@ impl StreamState {
             timestamp_us: self.epoch.elapsed().as_micros() as u64,
             pixel_ratio,
             color: meta.color,
+            answers: meta.answers,
         };
         self.frames.send_replace(Some(Arc::new(published)));
         Ok(seq)
@@ -325,6 +346,7 @@ impl StreamState {
             timestamp_us,
             pixel_ratio,
             color: meta.color,
+            answers: meta.answers,
         };
         self.frames.send_replace(Some(Arc::new(published)));
         Ok(seq)

@@ -61,6 +61,8 @@ pub struct LaneChunk {
     pub yuv: Option<YuvEncoding>,
     /// How long the shared encode took.
     pub encode_time: Duration,
+    /// When it ended (on an edge: when the access unit arrived from the relay).
+    pub encoded_at: Instant,
     /// A high-quality still of a resting frame: a member may skip it (the lane's next
     /// access unit is an IDR) without losing sync.
     pub still: bool,
@@ -365,6 +367,7 @@ async fn run(
                                 codec: codec.clone(),
                                 yuv,
                                 encode_time: output.encode_time,
+                                encoded_at: output.encoded_at,
                                 still: false,
                                 layer: 0,
                                 n: 0,
@@ -451,6 +454,7 @@ async fn encode_still(
         codec,
         yuv,
         encode_time: output.encode_time,
+        encoded_at: output.encoded_at,
         still: true,
         layer: 0,
         n: 0,

@@ -35,6 +35,7 @@ use crate::auth::{AuthContext, Authenticate, Rejected, Role};
 use crate::display::Display;
 use crate::event_tap::json_array;
 use crate::metrics::exposition::{render, StreamCounts, CONTENT_TYPE};
+use crate::metrics::stages::{merged, Stages};
 use crate::stream::StreamState;
 use crate::sync::lock;
 
@@ -193,6 +194,7 @@ async fn metrics_of(shared: &Shared, streams: Vec<Arc<StreamState>>, prometheus:
                 name: s.name.clone(),
                 viewers: d.client_count(),
                 frames_published: d.frames_published(),
+                stages: stream_stages(s),
             }
         })
         .collect();
@@ -298,6 +300,16 @@ struct StreamInfo {
     viewers: usize,
     transports: Vec<&'static str>,
     frames_published: u64,
+    /// Every stage over the last 3 s, over all of the stream's viewers together.
+    stages: Stages,
+}
+
+/// A stream's stage timings: its viewers' samples taken together.
+fn stream_stages(state: &StreamState) -> Stages {
+    let now = std::time::Instant::now();
+    let sessions = lock(&state.sessions);
+    let mut metrics: Vec<_> = sessions.values().map(|s| lock(&s.metrics)).collect();
+    merged(metrics.iter_mut().map(|m| &mut m.stages), now)
 }
 
 async fn list_streams(State(shared): State<Shared>, request: Request) -> Response {
@@ -316,6 +328,7 @@ async fn list_streams(State(shared): State<Shared>, request: Request) -> Respons
                 .collect();
             transports.sort_unstable();
             transports.dedup();
+            let stages = stream_stages(&state);
             let display = display_of(&shared, state);
             let (width, height) = display.size();
             StreamInfo {
@@ -325,6 +338,7 @@ async fn list_streams(State(shared): State<Shared>, request: Request) -> Respons
                 viewers: display.client_count(),
                 transports,
                 frames_published: display.frames_published(),
+                stages,
             }
         })
         .collect();

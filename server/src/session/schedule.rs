@@ -257,6 +257,9 @@ impl Session {
             inflight: snap.inflight,
             target_bitrate_bps: snap.target_bitrate_bps,
             target_fps: snap.target_fps,
+            queue_ms: snap.stages.queue.mean_ms as f32,
+            send_ms: snap.stages.send.mean_ms as f32,
+            network_ms: snap.stages.network.mean_ms as f32,
         };
         self.send(&ServerMessage::Stats(stats)).await.map(|_| ())
     }
