@@ -74,10 +74,10 @@ async fn timed_acks_fill_every_stage_in_metrics_and_nonsense_is_dropped() {
         let s = &stages[stage];
         assert!(s["samples"].as_u64().unwrap() >= 20, "{stage}: {s}");
         assert!(s["mean_ms"].as_f64().unwrap() >= 0.0, "{stage}: {s}");
-        assert!(
-            s["p95_ms"].as_f64().unwrap() >= s["mean_ms"].as_f64().unwrap() * 0.5,
-            "{stage}: {s}"
-        );
+        // (No relation between p95 and mean is certain: one slow frame among 20 puts
+        // the mean above the p95.)
+        let p95 = s["p95_ms"].as_f64().unwrap();
+        assert!(p95.is_finite() && p95 >= 0.0, "{stage}: {s}");
     }
     // The viewer's own numbers come through exactly; the server's are its own.
     assert_eq!(stages["decode"]["mean_ms"], 1.0);
