@@ -2,6 +2,10 @@
 //! Integration tests and benchmarks drive real sessions with it; [`crate::decode`] turns
 //! what it receives back into pixels.
 
+mod stamped;
+
+pub use stamped::StampedTcp;
+
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rfb_protocol::{
@@ -10,9 +14,10 @@ use rfb_protocol::{
     PROTOCOL_VERSION,
 };
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
 /// A client-side failure.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +86,7 @@ pub struct ReceivedFrame {
 
 /// A connected native viewer.
 pub struct TestClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: WebSocketStream<StampedTcp>,
     config: Option<StreamConfig>,
     configs_seen: usize,
     role: Option<Role>,
@@ -106,7 +111,7 @@ fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig 
 }
 
 impl TestClient {
-    fn new(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> TestClient {
+    fn new(ws: WebSocketStream<StampedTcp>) -> TestClient {
         TestClient {
             ws,
             config: None,
@@ -130,10 +135,7 @@ impl TestClient {
 
     /// Opens the WebSocket without saying anything.
     pub async fn connect(url: &str) -> Result<TestClient, ClientError> {
-        // Nagle off: ACKs are tiny and must not wait for the server's delayed TCP ACK.
-        let (ws, _response) =
-            tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), true).await?;
-        Ok(TestClient::new(ws))
+        TestClient::open(url.into_client_request()?).await
     }
 
     /// Opens the WebSocket with extra request headers (`Origin`, `Cookie`...). An HTTP
@@ -143,7 +145,6 @@ impl TestClient {
         url: &str,
         headers: &[(&str, &str)],
     ) -> Result<TestClient, ClientError> {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
         let mut request = url.into_client_request()?;
         for (name, value) in headers {
@@ -153,10 +154,47 @@ impl TestClient {
                 .map_err(|e| ClientError::Unexpected(format!("header value {value}: {e}")))?;
             request.headers_mut().insert(name, value);
         }
-        let (ws, _response) =
-            tokio_tungstenite::connect_async_with_config(request, Some(socket_config()), true)
-                .await?;
+        TestClient::open(request).await
+    }
+
+    /// Connects the TCP stream (Nagle off: ACKs are tiny and must not wait for the
+    /// server's delayed TCP ACK; kernel receive stamps on, see [`StampedTcp`]) and runs
+    /// the WebSocket handshake. Plain `ws://` only.
+    async fn open(
+        request: tokio_tungstenite::tungstenite::handshake::client::Request,
+    ) -> Result<TestClient, ClientError> {
+        let uri = request.uri();
+        if uri.scheme_str() != Some("ws") {
+            return Err(ClientError::Unexpected(format!(
+                "only ws:// URLs are supported, not {uri}"
+            )));
+        }
+        let host = uri
+            .host()
+            .ok_or_else(|| ClientError::Unexpected(format!("no host in {uri}")))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = uri.port_u16().unwrap_or(80);
+        let tcp = TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
+        tcp.set_nodelay(true)
+            .map_err(tokio_tungstenite::tungstenite::Error::Io)?;
+        let (ws, _response) = tokio_tungstenite::client_async_with_config(
+            request,
+            StampedTcp::new(tcp),
+            Some(socket_config()),
+        )
+        .await?;
         Ok(TestClient::new(ws))
+    }
+
+    /// When the bytes last read reached this machine (the kernel's receive stamp; `None`
+    /// where the kernel gives none): right after [`TestClient::next_frame`], when the end
+    /// of that frame's message arrived, however long this task took to get to it.
+    pub fn last_arrival(&self) -> Option<std::time::SystemTime> {
+        self.ws.get_ref().last_arrival()
     }
 
     /// Connects and sends `hello`.

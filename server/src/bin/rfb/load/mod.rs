@@ -131,6 +131,14 @@ async fn run_viewer(
     Ok(ViewerCount { frames, drops })
 }
 
+/// When a viewer had a frame: when its task got to it, and when its last bytes reached the
+/// socket (the kernel's stamp, see `rfb::client::StampedTcp`; `None` off Linux).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Arrival {
+    pub task: Instant,
+    pub socket: Option<std::time::SystemTime>,
+}
+
 /// Receives and acknowledges frames until `until`. Each frame that arrives after
 /// `measure_from` goes to `counted` (its publish counter and arrival time); returns how many
 /// frames were skipped between them (drops).
@@ -138,7 +146,7 @@ pub(super) async fn receive_until(
     client: &mut TestClient,
     measure_from: Instant,
     until: Instant,
-    mut counted: impl FnMut(u64, Instant),
+    mut counted: impl FnMut(u64, Arrival),
 ) -> anyhow::Result<u64> {
     let mut drops = 0;
     let mut last: Option<u64> = None;
@@ -154,7 +162,14 @@ pub(super) async fn receive_until(
         let arrived = Instant::now();
         client.ack(frame.header.seq, 0).await?;
         if arrived >= measure_from {
-            counted(frame.header.frame_seq, arrived);
+            let socket = client.last_arrival();
+            counted(
+                frame.header.frame_seq,
+                Arrival {
+                    task: arrived,
+                    socket,
+                },
+            );
             if let Some(prev) = last {
                 drops += frame.header.frame_seq.saturating_sub(prev + 1);
             }
