@@ -94,6 +94,7 @@ function options() {
     imageOnly: transport === "image",
     fit: params.get("fit") ?? undefined,
     background: params.get("bg") ?? undefined,
+    scaling: params.get("scaling") ?? undefined,
     devicePixelRatio: numberParam("dpr"),
     maxInflight: numberParam("inflight"),
     decoderStallMs: numberParam("stall"),

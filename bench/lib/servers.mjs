@@ -60,13 +60,20 @@ function track(proc, log, onLine) {
   };
 }
 
+/** `RFB_PKG_DIR`: serve this viewer package build instead of the one embedded in the binary
+ * (compare viewer builds without rebuilding the server). */
+const PKG_DIR = process.env.RFB_PKG_DIR ?? "";
+/** `RFB_PAGE_QUERY`: more demo-page parameters for rfb's page (e.g. `scaling=canvas`). */
+const PAGE_QUERY = process.env.RFB_PAGE_QUERY ?? "";
+
 /**
  * `rfb serve` with test_card at `width`x`height`, `fps`; resolves once /health answers.
  * `extra`: more flags.
  */
 export async function startRfb({ width, height, fps, extra = [], worker = false }) {
   const args = ["serve", "--pattern", "test_card", "--width", String(width), "--height", String(height),
-    "--fps", String(fps), "--port", "0", "--host", "127.0.0.1", "--record-events", "--stats-interval", "1", ...extra];
+    "--fps", String(fps), "--port", "0", "--host", "127.0.0.1", "--record-events", "--stats-interval", "1",
+    ...(PKG_DIR ? ["--pkg-dir", PKG_DIR] : []), ...extra];
   const proc = spawn(RFB_BIN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const log = [`$ ${RFB_BIN} ${args.join(" ")}`];
   let resolvePort;
@@ -89,7 +96,7 @@ export async function startRfb({ width, height, fps, extra = [], worker = false 
     /** The page URL for one viewer. */
     pageUrl(transport) {
       const mode = worker ? "&worker=1" : "";
-      return `${url}?hud=0&transport=${transport === "jpeg" ? "image" : "video"}${mode}`;
+      return `${url}?hud=0&transport=${transport === "jpeg" ? "image" : "video"}${mode}${PAGE_QUERY ? `&${PAGE_QUERY}` : ""}`;
     },
   };
 }

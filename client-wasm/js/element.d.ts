@@ -44,7 +44,7 @@ export interface RfbViewEventMap {
 }
 
 /**
- * `<rfb-view>`: attributes `src`, `token`, `fit`, `background`, `image-only`,
+ * `<rfb-view>`: attributes `src`, `token`, `fit`, `background`, `scaling`, `image-only`,
  * `max-inflight`, `dpr`, `max-backing-dimension`, `decoder-stall-ms`, `no-input`, `debug`,
  * `no-worker`, `worker-url`, `reconnect="off"`, `controls`.
  */

@@ -18,7 +18,7 @@ import { Chrome, TEMPLATE, adoptStyles, download } from "./chrome.js";
 import { createView } from "./index.js";
 
 /** String attributes -> option names. */
-const STRING_ATTRIBUTES = { src: "url", token: "token", fit: "fit", background: "background" };
+const STRING_ATTRIBUTES = { src: "url", token: "token", fit: "fit", background: "background", scaling: "scaling" };
 /** Numeric attributes -> option names (an unparsable value reaches the view, which says so). */
 const NUMBER_ATTRIBUTES = {
   "max-inflight": "maxInflight",
@@ -32,7 +32,7 @@ const LIVE_ATTRIBUTES = ["fit", "background"];
 const CHROME_ATTRIBUTES = ["controls"];
 /** Attributes whose change rebuilds the view. */
 const REBUILD_ATTRIBUTES = [
-  "src", "token", ...Object.keys(NUMBER_ATTRIBUTES),
+  "src", "token", "scaling", ...Object.keys(NUMBER_ATTRIBUTES),
   "image-only", "no-input", "debug", "no-worker", "worker-url", "reconnect",
 ];
 

@@ -39,6 +39,44 @@ fn moved_to(id: i32, x: f32) -> InputEvent {
     e
 }
 
+/// Under CSS scaling the backing store is the frame (not the element at 2x), yet the same
+/// CSS point maps to the same frame pixel: input follows where the picture is, not how.
+#[test]
+fn css_scaling_maps_clicks_like_canvas_scaling() {
+    let css = InputTarget {
+        geometry: ViewGeometry::scaled(
+            rfb_protocol::Scaling::Css,
+            FitMode::Contain,
+            (640, 480),
+            (800.0, 300.0),
+            2.0,
+            4096,
+        ),
+        pixel_ratio: 1.0,
+    };
+    assert_eq!(
+        (css.geometry.backing_width, css.geometry.backing_height),
+        (640, 480)
+    );
+    let canvas = target(FitMode::Contain, (800.0, 300.0), 2.0, 4096);
+    for (x, y) in [
+        (262.5, 62.5),
+        (400.0, 150.0),
+        (599.0, 299.0),
+        (100.0, 150.0),
+    ] {
+        let a = canvas.pointer(PointerPhase::Down, &sample(x, y));
+        let b = css.pointer(PointerPhase::Down, &sample(x, y));
+        let (a, b) = (pointer(&a), pointer(&b));
+        assert!(
+            (a.x - b.x).abs() < 1e-3 && (a.y - b.y).abs() < 1e-3 && a.inside == b.inside,
+            "({x}, {y}): {a:?} vs {b:?}"
+        );
+    }
+    let bar = css.pointer(PointerPhase::Down, &sample(100.0, 150.0));
+    assert!(!pointer(&bar).inside);
+}
+
 #[test]
 fn a_click_maps_to_the_frame_pixel_under_it() {
     // 640x480 frame, contain in an 800x300 canvas: a 400x300 picture at x = 200.

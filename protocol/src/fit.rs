@@ -1,6 +1,12 @@
 //! Viewport math shared by the viewer (drawing, input mapping) and the server (tests,
 //! match-client sizing): CSS pixels -> canvas backing pixels -> frame pixels, for each fit
 //! mode, with the device pixel ratio and a cap on the backing-store size.
+//!
+//! Two ways to scale a frame into its element ([`Scaling`]): inside the canvas (the
+//! backing store is the element's size in device pixels and each frame is drawn scaled
+//! into it through the fit mode) or by CSS (the backing store is the frame, drawn 1:1, and
+//! the element shows it with `object-fit` = the fit mode, centred, so the browser's
+//! compositor does the scaling). Both map points through [`ViewGeometry::frame_rect_css`].
 
 /// How a frame is fitted into a canvas of another aspect ratio.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -31,6 +37,39 @@ impl FitMode {
             FitMode::Contain => "contain",
             FitMode::Cover => "cover",
             FitMode::Fill => "fill",
+        }
+    }
+}
+
+/// Where a frame is scaled to the size of its element.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Scaling {
+    /// The backing store is the element's size in device pixels (capped) and each frame is
+    /// drawn scaled into it, letterbox included (a 2D-canvas `drawImage`).
+    Canvas,
+    /// The backing store is the frame's size (capped), drawn 1:1; the element scales it with
+    /// CSS `object-fit` (the fit mode) and `object-position: 50% 50%`, and its background
+    /// colour shows in the bars: the scaling happens in the browser's compositor (on the
+    /// GPU where there is one). The default.
+    #[default]
+    Css,
+}
+
+impl Scaling {
+    /// Parses `css` or `canvas`.
+    pub fn from_name(name: &str) -> Option<Scaling> {
+        match name {
+            "css" => Some(Scaling::Css),
+            "canvas" => Some(Scaling::Canvas),
+            _ => None,
+        }
+    }
+
+    /// The option name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scaling::Css => "css",
+            Scaling::Canvas => "canvas",
         }
     }
 }
@@ -129,10 +168,13 @@ pub struct ViewGeometry {
     pub backing_width: u32,
     /// Canvas backing-store height.
     pub backing_height: u32,
+    /// Where the frame is scaled to the element.
+    pub scaling: Scaling,
 }
 
 impl ViewGeometry {
-    /// Builds the geometry for a canvas element, sizing its backing store for `dpr` capped at
+    /// Builds the geometry for a canvas element scaled inside the canvas
+    /// ([`Scaling::Canvas`]), sizing its backing store for `dpr` capped at
     /// `max_backing_dimension`.
     pub fn new(
         mode: FitMode,
@@ -141,8 +183,36 @@ impl ViewGeometry {
         dpr: f64,
         max_backing_dimension: u32,
     ) -> ViewGeometry {
-        let (backing_width, backing_height) =
-            backing_size(css.0, css.1, dpr, max_backing_dimension);
+        ViewGeometry::scaled(
+            Scaling::Canvas,
+            mode,
+            frame,
+            css,
+            dpr,
+            max_backing_dimension,
+        )
+    }
+
+    /// Builds the geometry for a canvas element under `scaling`: the backing store is the
+    /// element's size at `dpr` ([`Scaling::Canvas`]) or the frame's ([`Scaling::Css`]),
+    /// capped at `max_backing_dimension` either way (keeping the aspect ratio).
+    pub fn scaled(
+        scaling: Scaling,
+        mode: FitMode,
+        frame: (u32, u32),
+        css: (f64, f64),
+        dpr: f64,
+        max_backing_dimension: u32,
+    ) -> ViewGeometry {
+        let (backing_width, backing_height) = match scaling {
+            Scaling::Canvas => backing_size(css.0, css.1, dpr, max_backing_dimension),
+            Scaling::Css => backing_size(
+                f64::from(frame.0),
+                f64::from(frame.1),
+                1.0,
+                max_backing_dimension,
+            ),
+        };
         ViewGeometry {
             mode,
             frame_width: frame.0,
@@ -151,18 +221,64 @@ impl ViewGeometry {
             css_height: css.1,
             backing_width,
             backing_height,
+            scaling,
         }
     }
 
-    /// Where the frame is drawn, in backing-store pixels.
+    /// Where the frame is drawn, in backing-store pixels: through the fit mode
+    /// ([`Scaling::Canvas`]), or over the whole backing store ([`Scaling::Css`]).
     pub fn dest_rect(&self) -> Rect {
-        fit_rect(
-            self.mode,
-            f64::from(self.frame_width),
-            f64::from(self.frame_height),
-            f64::from(self.backing_width),
-            f64::from(self.backing_height),
-        )
+        match self.scaling {
+            Scaling::Canvas => fit_rect(
+                self.mode,
+                f64::from(self.frame_width),
+                f64::from(self.frame_height),
+                f64::from(self.backing_width),
+                f64::from(self.backing_height),
+            ),
+            Scaling::Css => Rect {
+                x: 0.0,
+                y: 0.0,
+                width: f64::from(self.backing_width),
+                height: f64::from(self.backing_height),
+            },
+        }
+    }
+
+    /// The CSS `object-fit` the element needs for this geometry: the fit mode's name under
+    /// [`Scaling::Css`] (`contain`, `cover`, `fill`: the same rectangles as [`fit_rect`]),
+    /// `fill` under [`Scaling::Canvas`] (the backing store has the element's shape).
+    pub fn object_fit(&self) -> &'static str {
+        match self.scaling {
+            Scaling::Canvas => "fill",
+            Scaling::Css => self.mode.name(),
+        }
+    }
+
+    /// Where the frame lands in the element, in CSS pixels from its content box's top-left
+    /// corner (overflowing it under `cover`). Under [`Scaling::Css`] this is where the
+    /// browser puts the backing store by `object-fit` (the fit of the backing store's size,
+    /// which the cap may round a pixel off the frame's aspect ratio).
+    pub fn frame_rect_css(&self) -> Rect {
+        match self.scaling {
+            Scaling::Canvas => {
+                let (kx, ky) = self.backing_per_css();
+                let r = self.dest_rect();
+                Rect {
+                    x: r.x / kx,
+                    y: r.y / ky,
+                    width: r.width / kx,
+                    height: r.height / ky,
+                }
+            }
+            Scaling::Css => fit_rect(
+                self.mode,
+                f64::from(self.backing_width),
+                f64::from(self.backing_height),
+                self.css_width,
+                self.css_height,
+            ),
+        }
     }
 
     fn backing_per_css(&self) -> (f64, f64) {
@@ -182,16 +298,14 @@ impl ViewGeometry {
     /// Maps a point in CSS pixels relative to the canvas element's top-left corner to frame
     /// pixels.
     pub fn css_to_frame(&self, css_x: f64, css_y: f64) -> FramePoint {
-        let (kx, ky) = self.backing_per_css();
-        let (bx, by) = (css_x * kx, css_y * ky);
-        let rect = self.dest_rect();
+        let rect = self.frame_rect_css();
         let (fw, fh) = (f64::from(self.frame_width), f64::from(self.frame_height));
-        let fx = (bx - rect.x) * fw / rect.width.max(f64::MIN_POSITIVE);
-        let fy = (by - rect.y) * fh / rect.height.max(f64::MIN_POSITIVE);
-        let on_canvas = bx >= 0.0
-            && by >= 0.0
-            && bx < f64::from(self.backing_width)
-            && by < f64::from(self.backing_height);
+        let fx = (css_x - rect.x) * fw / rect.width.max(f64::MIN_POSITIVE);
+        let fy = (css_y - rect.y) * fh / rect.height.max(f64::MIN_POSITIVE);
+        let on_canvas = css_x >= 0.0
+            && css_y >= 0.0
+            && css_x < self.css_width.max(0.0)
+            && css_y < self.css_height.max(0.0);
         let inside = on_canvas && fx >= 0.0 && fy >= 0.0 && fx < fw && fy < fh;
         let clamp = |v: f64, size: f64| {
             if v.is_finite() {
@@ -210,11 +324,11 @@ impl ViewGeometry {
     /// Maps a frame pixel to CSS pixels relative to the canvas element (the inverse of
     /// [`ViewGeometry::css_to_frame`], for points that are visible).
     pub fn frame_to_css(&self, frame_x: f64, frame_y: f64) -> (f64, f64) {
-        let (kx, ky) = self.backing_per_css();
-        let rect = self.dest_rect();
-        let bx = rect.x + frame_x * rect.width / f64::from(self.frame_width.max(1));
-        let by = rect.y + frame_y * rect.height / f64::from(self.frame_height.max(1));
-        (bx / kx, by / ky)
+        let rect = self.frame_rect_css();
+        (
+            rect.x + frame_x * rect.width / f64::from(self.frame_width.max(1)),
+            rect.y + frame_y * rect.height / f64::from(self.frame_height.max(1)),
+        )
     }
 }
 
@@ -222,8 +336,143 @@ impl ViewGeometry {
 mod tests {
     use super::*;
 
+    const MODES: [FitMode; 3] = [FitMode::Contain, FitMode::Cover, FitMode::Fill];
+    const SCALINGS: [Scaling; 2] = [Scaling::Canvas, Scaling::Css];
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-6
+    }
+
+    #[test]
+    fn css_scaling_backs_the_element_with_the_frame_capped() {
+        for dpr in [1.0, 1.25, 2.0] {
+            let g = ViewGeometry::scaled(
+                Scaling::Css,
+                FitMode::Contain,
+                (1920, 1080),
+                (1300.0, 740.0),
+                dpr,
+                4096,
+            );
+            assert_eq!(
+                (g.backing_width, g.backing_height),
+                (1920, 1080),
+                "dpr {dpr}"
+            );
+            // Drawn 1:1 over the whole backing store: no letterbox painted in the canvas.
+            assert_eq!(
+                g.dest_rect(),
+                Rect {
+                    x: 0.0,
+                    y: 0.0,
+                    width: 1920.0,
+                    height: 1080.0
+                }
+            );
+        }
+        let capped = ViewGeometry::scaled(
+            Scaling::Css,
+            FitMode::Contain,
+            (1920, 1080),
+            (1300.0, 740.0),
+            2.0,
+            1024,
+        );
+        assert_eq!((capped.backing_width, capped.backing_height), (1024, 576));
+        // The element keeps the same picture rectangle, and its centre is the frame's.
+        let p = capped.css_to_frame(650.0, 370.0);
+        assert!(p.inside && close(p.x, 960.0) && close(p.y, 540.0), "{p:?}");
+    }
+
+    #[test]
+    fn object_fit_follows_the_scaling() {
+        for mode in MODES {
+            let css = ViewGeometry::scaled(Scaling::Css, mode, (64, 48), (10.0, 10.0), 1.0, 99);
+            assert_eq!(css.object_fit(), mode.name());
+            let canvas = ViewGeometry::new(mode, (64, 48), (10.0, 10.0), 1.0, 99);
+            assert_eq!(canvas.object_fit(), "fill");
+        }
+    }
+
+    /// The frame lands on the same CSS rectangle whichever side scales it, so input maps
+    /// the same and a page cannot tell the two apart but by speed.
+    #[test]
+    fn both_scalings_put_the_frame_in_the_same_place() {
+        for mode in MODES {
+            for dpr in [1.0, 1.25, 1.5, 2.0] {
+                for css in [
+                    (1300.0, 740.0),
+                    (900.0, 500.0),
+                    (300.0, 800.0),
+                    (1280.0, 720.0),
+                ] {
+                    let frame = (1280, 720);
+                    let canvas = ViewGeometry::scaled(Scaling::Canvas, mode, frame, css, dpr, 8192);
+                    let by_css = ViewGeometry::scaled(Scaling::Css, mode, frame, css, dpr, 8192);
+                    let (a, b) = (canvas.frame_rect_css(), by_css.frame_rect_css());
+                    // The canvas's backing store is rounded to whole device pixels: within
+                    // one of them.
+                    let tolerance = 1.0 / dpr;
+                    for (x, y) in [
+                        (a.x, b.x),
+                        (a.y, b.y),
+                        (a.width, b.width),
+                        (a.height, b.height),
+                    ] {
+                        assert!(
+                            (x - y).abs() <= tolerance,
+                            "{mode:?} dpr {dpr} css {css:?}: {a:?} vs {b:?}"
+                        );
+                    }
+                    for (cx, cy) in [(1.0, 1.0), (css.0 / 2.0, css.1 / 3.0), (css.0 - 1.0, 5.0)] {
+                        let (p, q) = (canvas.css_to_frame(cx, cy), by_css.css_to_frame(cx, cy));
+                        assert!(
+                            (p.x - q.x).abs() <= 1.0 && (p.y - q.y).abs() <= 1.0,
+                            "{mode:?} dpr {dpr} css {css:?} ({cx},{cy}): {p:?} vs {q:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn css_scaling_bars_and_crops() {
+        // 640x480 in 800x300 under contain: a 400x300 picture at x = 200.
+        let g = ViewGeometry::scaled(
+            Scaling::Css,
+            FitMode::Contain,
+            (640, 480),
+            (800.0, 300.0),
+            2.0,
+            4096,
+        );
+        let r = g.frame_rect_css();
+        assert!(close(r.x, 200.0) && close(r.width, 400.0) && close(r.height, 300.0));
+        assert!(!g.css_to_frame(100.0, 150.0).inside);
+        let centre = g.css_to_frame(400.0, 150.0);
+        assert!(centre.inside && close(centre.x, 320.0) && close(centre.y, 240.0));
+        // Cover: scaled 1.25x to 800x600, frame rows 120..360 visible.
+        let g = ViewGeometry::scaled(
+            Scaling::Css,
+            FitMode::Cover,
+            (640, 480),
+            (800.0, 300.0),
+            1.0,
+            4096,
+        );
+        let top = g.css_to_frame(400.0, 0.0);
+        assert!(top.inside && close(top.y, 120.0), "{top:?}");
+        assert!(!g.css_to_frame(400.0, 300.0).inside);
+    }
+
+    #[test]
+    fn scaling_names_parse() {
+        for s in SCALINGS {
+            assert_eq!(Scaling::from_name(s.name()), Some(s));
+        }
+        assert_eq!(Scaling::from_name("gpu"), None);
+        assert_eq!(Scaling::default(), Scaling::Css);
     }
 
     #[test]
@@ -263,14 +512,14 @@ mod tests {
         );
     }
 
-    /// Every mode, DPR 1, 1.5 and 2, canvases wider and taller than the frame: the frame's
-    /// corners and centre map back to themselves.
+    /// Every scaling and mode, DPR 1, 1.5 and 2, canvases wider and taller than the frame:
+    /// the frame's corners and centre map back to themselves.
     #[test]
     fn css_and_frame_points_round_trip() {
-        for mode in [FitMode::Contain, FitMode::Cover, FitMode::Fill] {
+        for (scaling, mode) in SCALINGS.into_iter().flat_map(|s| MODES.map(|m| (s, m))) {
             for dpr in [1.0, 1.5, 2.0] {
                 for css in [(800.0, 300.0), (300.0, 800.0), (640.0, 480.0)] {
-                    let g = ViewGeometry::new(mode, (640, 480), css, dpr, 8192);
+                    let g = ViewGeometry::scaled(scaling, mode, (640, 480), css, dpr, 8192);
                     for (fx, fy) in [(0.5, 0.5), (320.0, 240.0), (639.0, 479.0), (100.25, 400.5)] {
                         let (cx, cy) = g.frame_to_css(fx, fy);
                         let p = g.css_to_frame(cx, cy);
@@ -319,7 +568,7 @@ mod tests {
 
     #[test]
     fn fit_names_parse() {
-        for m in [FitMode::Contain, FitMode::Cover, FitMode::Fill] {
+        for m in MODES {
             assert_eq!(FitMode::from_name(m.name()), Some(m));
         }
         assert_eq!(FitMode::from_name("stretch"), None);

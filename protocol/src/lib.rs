@@ -32,7 +32,7 @@ pub use color::{
     ColorPrimaries, ColorSpace, MatrixCoefficients, TransferCharacteristics, YuvEncoding,
     BT601_LIMITED, BT709_LIMITED, DISPLAY_P3, SRGB,
 };
-pub use fit::{FitMode, ViewGeometry};
+pub use fit::{FitMode, Scaling, ViewGeometry};
 pub use handshake::{parse_hello, HelloRefused};
 pub use input::{InputEvent, Viewport};
 pub use limits::InvalidMessage;

@@ -123,7 +123,7 @@ test.describe("colour spaces", () => {
   test("a tag change mid-stream moves to a fresh canvas that keeps working", async ({ page, server }) => {
     // Frames 0-9 sRGB, 10-29 P3, then sRGB again.
     await routeTagged(page, (n) => n >= 10 && n < 30);
-    await openViewer(page, server, { transport: "image", fit: "fill" });
+    await openViewer(page, server, { transport: "image", fit: "fill", scaling: "canvas" });
     const first = await page.evaluateHandle(() => (window as any).rfbView.canvas);
     expect(await canvasState(page)).toMatchObject({ context: "srgb" });
     await page.mouse.click(320, 240); // focus it

@@ -83,7 +83,7 @@ test.describe("<rfb-view> on a blank page", () => {
     test.use({ viewport: { width: 900, height: 400 } });
 
     test("fit and background apply live: contain's bars become picture under cover", async ({ page, server }) => {
-      await addView(page, server, { fit: "contain", background: BG }, { width: 800, height: 300 });
+      await addView(page, server, { fit: "contain", background: BG, scaling: "canvas" }, { width: 800, height: 300 });
       await waitShowing(page, EL);
       await page.evaluate(() => ((window as any).firstView = (window as any).rfbElement.view));
       // contain: the picture is 400x300 at x=200; (100, 100) and (700, 200) are in the bars.
@@ -205,7 +205,7 @@ test.describe("src switches streams", () => {
   test.use({ serverSpec: { extra: [...staticPages, "--stream", "cam=solid:320x240"] } });
 
   test("a new src rebuilds the view in the same element, on the other stream", async ({ page, server }) => {
-    await addView(page, server, {});
+    await addView(page, server, { scaling: "canvas" });
     await waitShowing(page, EL);
     expectQuadrants(await distinctCaptures(page, EL, 4, (w, h) => quadrantCentres(w, h)));
     await page.evaluate(() => ((window as any).firstView = (window as any).rfbElement.view));

@@ -3,6 +3,8 @@
 // quadrants inside, `cover` fills the canvas (no background anywhere), `fill` stretches
 // (on a tall canvas with the gradient pattern: each column shows the frame column it is
 // stretched from, which cover would not). setFit() redraws the same frame at once.
+// These run with `scaling: "canvas"` (the frame scaled into an element-sized backing store,
+// letterbox included, so capture() shows it); the default CSS scaling is scaling.spec.ts.
 import { test, expect } from "./fixtures";
 import {
   distinctFrames, expectColor, expectQuadrants, fitRect, hex, openViewer, quadrantCentres,
@@ -38,7 +40,7 @@ for (const transport of ["video", "image"] as Transport[]) {
     test.use({ viewport: { width: 800, height: 300 } });
 
     test("contain: background in the bars, four quadrants inside", async ({ page, server }) => {
-      await openViewer(page, server, { transport, fit: "contain", bg: BG });
+      await openViewer(page, server, { transport, fit: "contain", bg: BG, scaling: "canvas" });
       // The picture is 400x300 at x=200: bars are x < 200 and x >= 600.
       const bars: [number, number][] = [[100, 150], [10, 10], [700, 150], [790, 290]];
       const frames = await distinctFrames(page, 6, points("contain", quadrantCentres(FW, FH), bars));
@@ -50,7 +52,7 @@ for (const transport of ["video", "image"] as Transport[]) {
     });
 
     test("cover: no background, the visible middle shows the quadrants", async ({ page, server }) => {
-      await openViewer(page, server, { transport, fit: "cover", bg: BG });
+      await openViewer(page, server, { transport, fit: "cover", bg: BG, scaling: "canvas" });
       // Scaled 1.25x to 800x600 and cropped to frame rows 120..360: sample inside those.
       const visible: [number, number][] = [[160, 180], [480, 180], [160, 300], [480, 300]];
       const corners: [number, number][] = [[2, 2], [797, 2], [2, 297], [797, 297]];
@@ -63,7 +65,7 @@ for (const transport of ["video", "image"] as Transport[]) {
     });
 
     test("setFit() redraws the frame on screen at once", async ({ page, server }) => {
-      await openViewer(page, server, { transport, fit: "contain", bg: BG });
+      await openViewer(page, server, { transport, fit: "contain", bg: BG, scaling: "canvas" });
       // In contain's left bar; under fill it shows frame pixel (80, 120): quadrant 0.
       const [px, py] = [100, 75];
       // One evaluate: switch to fill (and another background) and read the canvas before
@@ -105,7 +107,7 @@ for (const transport of ["video", "image"] as Transport[]) {
       test.use({ serverSpec: { pattern: "gradient" } });
 
       test("fill: stretched, each column shows the frame column it is stretched from", async ({ page, server }) => {
-        await openViewer(page, server, { transport, fit: "fill", bg: BG });
+        await openViewer(page, server, { transport, fit: "fill", bg: BG, scaling: "canvas" });
         const columns = [10, 40, 70, 100, 130, 160, 190, 220, 250, 280];
         const frames = await distinctFrames(page, 6, () => columns.map((x) => [x, 300] as [number, number]));
         for (const f of frames) {
@@ -127,7 +129,7 @@ for (const transport of ["video", "image"] as Transport[]) {
     });
 
     test("contain: letterbox bars above and below", async ({ page, server }) => {
-      await openViewer(page, server, { transport, fit: "contain", bg: BG });
+      await openViewer(page, server, { transport, fit: "contain", bg: BG, scaling: "canvas" });
       // The picture is 300x225 at y=187.5.
       const bars: [number, number][] = [[150, 90], [150, 510]];
       const frames = await distinctFrames(page, 6, points("contain", quadrantCentres(FW, FH), bars));

@@ -1,7 +1,8 @@
 // Fractional device pixel ratios (1.25, 1.5: common laptop scalings): the canvas's backing
 // store is exactly the device pixels it covers (`devicePixelContentBoxSize`), not
 // `round(CSS size x DPR)`, which at a fractional position is a pixel off and makes the
-// browser resample every frame (blurred text). In-thread and in worker mode.
+// browser resample every frame (blurred text). In-thread and in worker mode, with
+// `scaling: "canvas"` (under CSS scaling the backing store is the frame).
 //
 // The DPR is the browser's own (`--force-device-scale-factor`, no viewport emulation):
 // under Playwright's DPR emulation Chromium reports `devicePixelContentBoxSize` in CSS
@@ -48,7 +49,7 @@ for (const dpr of [1.25, 1.5]) {
       try {
         const page = await browser.newPage({ viewport: null });
         const errors = watchConsole(page, []);
-        await openViewer(page, server, { worker, fit: "fill" });
+        await openViewer(page, server, { worker, fit: "fill", scaling: "canvas" });
         expect(await page.evaluate(() => devicePixelRatio)).toBeCloseTo(dpr, 5);
         // A position and size that do not land on device pixels.
         const { device, naive } = await place(page, "position: fixed; left: 0.5px; top: 0.3px; width: 333px; height: 201px");
@@ -69,7 +70,7 @@ test.describe("emulated DPR 2 (devicePixelContentBoxSize in CSS pixels)", () => 
   test.use({ viewport: { width: 800, height: 600 }, deviceScaleFactor: 2 });
 
   test("the implausible device size is ignored: round(CSS x DPR)", async ({ page, server }) => {
-    await openViewer(page, server, { fit: "fill" });
+    await openViewer(page, server, { fit: "fill", scaling: "canvas" });
     const { device, naive } = await place(page, "position: fixed; left: 0; top: 0; width: 320px; height: 240px");
     expect(device, "Chromium's emulation reports CSS pixels").toEqual([320, 240]);
     await expect.poll(() => backing(page)).toEqual(naive);

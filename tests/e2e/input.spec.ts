@@ -161,7 +161,7 @@ test.describe("buttons, modifiers, wheel, keys, touch", () => {
   });
 
   test("a drag that leaves the canvas keeps reporting (pointer capture)", async ({ page, server }) => {
-    await openViewer(page, server, { fit: "fill" });
+    await openViewer(page, server, { fit: "fill", scaling: "canvas" });
     await page.evaluate(() => {
       const view = document.getElementById("view")!;
       view.style.cssText = "position: fixed; left: 100px; top: 100px; width: 320px; height: 240px";

@@ -26,7 +26,7 @@ for (const dpr of [1, 2]) {
     test.use({ viewport: { width: 800, height: 600 }, deviceScaleFactor: dpr, serverSpec: { extra: MATCH_CLIENT } });
 
     test("the published frame follows the element's physical size", async ({ page, server }) => {
-      await openViewer(page, server, { fit: "contain" });
+      await openViewer(page, server, { fit: "contain", scaling: "canvas" });
       for (const [w, h] of [[700, 500], [401, 301], [320, 480]]) {
         await setViewSize(page, w, h);
         // Even sizes (4:2:0 video): an odd physical size is rounded down.
@@ -40,7 +40,7 @@ for (const dpr of [1, 2]) {
     });
 
     test("clicks map 1:1 onto the matched frame and echo its pixel ratio", async ({ page, server }) => {
-      await openViewer(page, server, { fit: "contain" });
+      await openViewer(page, server, { fit: "contain", scaling: "canvas" });
       await setViewSize(page, 400, 300);
       await expect.poll(() => shownFrame(page)).toEqual([400 * dpr, 300 * dpr, dpr]);
       await resetRecorded(server);

@@ -55,10 +55,11 @@ test.describe("a static page importing /pkg/index.js", () => {
       const workers = page.workers().map((w) => new URL(w.url()).pathname);
       expect(workers, "one package worker per view").toEqual(mode === "worker" ? ["/pkg/worker.js", "/pkg/worker.js"] : []);
 
-      // Both are 480x360: the 640x480 frame at 0.75, no bars.
+      // Both are 480x360 elements showing the 640x480 frame at 0.75; under the default CSS
+      // scaling the backing store is the frame itself.
       for (const target of ["#element", "window.apiView"]) {
         const frames = await distinctCaptures(page, target, 6, (w, h) => quadrantCentres(w, h));
-        for (const f of frames) expect([f.width, f.height, f.stats.frameWidth], target).toEqual([480, 360, 640]);
+        for (const f of frames) expect([f.width, f.height, f.stats.frameWidth], target).toEqual([640, 480, 640]);
         expectQuadrants(frames);
       }
       // Two sessions on the server: the element's and createView()'s.
@@ -166,7 +167,7 @@ test.describe("a Vite app importing rfb-viewer and rfb-viewer/element", () => {
       }
       for (const target of ["#element", "window.apiView"]) {
         const frames = await distinctCaptures(page, target, 6, (w, h) => quadrantCentres(w, h));
-        for (const f of frames) expect([f.width, f.height, f.stats.frameWidth], target).toEqual([480, 360, 640]);
+        for (const f of frames) expect([f.width, f.height, f.stats.frameWidth], target).toEqual([640, 480, 640]);
         expectQuadrants(frames);
       }
       // Everything came from the bundle, nothing from the server's own /pkg/.

@@ -14,7 +14,7 @@ test.use({ serverSpec: { extra: ["--alt-size", "320x320", "--resize-every", "20"
 
 for (const [transport, worker] of [["video", "0"], ["image", "0"], ["video", "1"]] as [Transport, string][]) {
   test(`transport=${transport}, worker=${worker}: correct colours before and after each size change`, async ({ page, server }) => {
-    await openViewer(page, server, { transport, fit: "contain", bg: BG, worker });
+    await openViewer(page, server, { transport, fit: "contain", bg: BG, worker, scaling: "canvas" });
     // In the 640x480 canvas a 320x320 frame is pillarboxed: (40, 100) is a bar then, and
     // quadrant 0 of a 640x480 frame otherwise.
     const probe: [number, number] = [40, 100];

@@ -13,8 +13,8 @@ test.describe("two streams", () => {
     const otherLog: string[] = [];
     const unexpected = watchConsole(other, otherLog);
     try {
-      await openViewer(page, server);
-      await openViewer(other, server, { stream: "b" });
+      await openViewer(page, server, { scaling: "canvas" });
+      await openViewer(other, server, { stream: "b", scaling: "canvas" });
 
       // Page 1: the default stream's test card, four different quadrants.
       const a = await distinctFrames(page, 6, () => quadrantCentres(640, 480));

@@ -39,7 +39,7 @@ test.use({ viewport: { width: 800, height: 600 }, serverSpec: { width: 640, heig
 for (const worker of ["0", "1"]) {
   test.describe(`worker=${worker}`, () => {
     test("scale(0.5): the visual centre of a 640x360 frame is (320, 180)", async ({ page, server }) => {
-      await openViewer(page, server, { worker, fit: "fill" });
+      await openViewer(page, server, { worker, fit: "fill", scaling: "canvas" });
       await layout(page, "scale(0.5)");
       // The backing store follows the canvas's own size, not its on-screen size.
       await expect.poll(() => page.evaluate(() => (window as any).rfbView.canvas.width)).toBe(640);
@@ -49,7 +49,7 @@ for (const worker of ["0", "1"]) {
     });
 
     test("translate and scale(1.25): clicks map through the transform", async ({ page, server }) => {
-      await openViewer(page, server, { worker, fit: "fill" });
+      await openViewer(page, server, { worker, fit: "fill", scaling: "canvas" });
       await layout(page, "translate(-20px, 10px) scale(1.25)");
       // Frame pixel (fx, fy) is at 40 - 20 + fx * 1.25, 30 + 10 + fy * 1.25 on the page.
       for (const [fx, fy] of [[320, 180], [100, 50], [500, 300]] as [number, number][]) {
@@ -58,7 +58,7 @@ for (const worker of ["0", "1"]) {
     });
 
     test("padding and a border on the canvas are not part of the picture", async ({ page, server }) => {
-      await openViewer(page, server, { worker, fit: "fill" });
+      await openViewer(page, server, { worker, fit: "fill", scaling: "canvas" });
       // Content box: 640 - 2 * (20 + 5) = 590 wide, 360 - 2 * (10 + 5) = 330 high.
       await layout(page, "none", "; box-sizing: border-box; padding: 10px 20px; border: 5px solid #808080");
       await expect.poll(() => page.evaluate(() => (window as any).rfbView.canvas.width)).toBe(590);
@@ -70,7 +70,7 @@ for (const worker of ["0", "1"]) {
     });
 
     test("scale(0.5) and padding together, under contain", async ({ page, server }) => {
-      await openViewer(page, server, { worker, fit: "contain" });
+      await openViewer(page, server, { worker, fit: "contain", scaling: "canvas" });
       await layout(page, "scale(0.5)", "; box-sizing: border-box; padding: 20px");
       // Content box 600x320: contain scales the 640x360 frame by 0.888..., centred.
       const scale = Math.min(600 / 640, 320 / 360);

@@ -19,7 +19,7 @@ for (const [dpr, worker] of [[1, "0"], [2, "0"], [2, "1"]] as [number, string][]
     test.use({ viewport: { width: 800, height: 600 }, deviceScaleFactor: dpr, serverSpec: { extra: RECORD } });
 
     test("resizing the element sends a resize with the new logical and physical size", async ({ page, server }) => {
-      await openViewer(page, server, { worker });
+      await openViewer(page, server, { worker, scaling: "canvas" });
       await resetRecorded(server);
       await setViewSize(page, 500, 300);
       const resize = await waitForEvent(server, "resize");
@@ -44,7 +44,7 @@ test.describe("device pixel ratio changes", () => {
 
   for (const worker of ["0", "1"]) {
     test(`worker=${worker}: a DPR change (zoom, another screen) sends a resize and resizes the backing store`, async ({ page, server }) => {
-      await openViewer(page, server, { worker });
+      await openViewer(page, server, { worker, scaling: "canvas" });
       // A fixed-size element: a window resize alone changes nothing for it.
       await setViewSize(page, 400, 300);
       await waitForEvent(server, "resize", (e) => e.width === 400);
@@ -62,7 +62,7 @@ test.describe("device pixel ratio changes", () => {
   }
 
   test("a devicePixelRatio override is not replaced by the window's", async ({ page, server }) => {
-    await openViewer(page, server, { dpr: "3" });
+    await openViewer(page, server, { dpr: "3", scaling: "canvas" });
     await setViewSize(page, 400, 300);
     await waitForEvent(server, "resize", (e) => e.width === 400 && e.ratio === 3);
     expect(await backing(page)).toEqual([1200, 900]);

@@ -59,7 +59,7 @@ test.describe("worker mode input and layout", () => {
   });
 
   test("setFit reaches the worker: the letterbox bars become picture under cover", async ({ page, server }) => {
-    await openViewer(page, server, { worker: "1", fit: "contain", bg: "#ff00ff" });
+    await openViewer(page, server, { worker: "1", fit: "contain", bg: "#ff00ff", scaling: "canvas" });
     const first = await snapshot(page, []);
     // contain on a 900x400 canvas: bars left and right, painted in the background colour.
     const rect = fitRect("contain", 640, 480, first.width, first.height);

@@ -225,6 +225,7 @@ const allOptions = {
   maxInflight: 4,
   fit: "contain",
   background: "#102030",
+  scaling: "css",
   devicePixelRatio: 2,
   maxBackingDimension: 4096,
   input: true,
@@ -380,6 +381,7 @@ function describeToWorker(message: ToWorker): string {
 function postToWorker(worker: Worker, offscreen: OffscreenCanvas): void {
   const layout: WorkerLayout = {
     fit: "contain",
+    scaling: "canvas",
     background: "#000000",
     cssWidth: 640,
     cssHeight: 360,

@@ -142,6 +142,7 @@ export const VIEW_OPTIONS = {
   onStats: true,
   onError: true,
   onClipboard: true,
+  scaling: true,
 } as const satisfies Record<keyof RemoteFramebufferViewOptions, true>;
 
 /** `reconnect: { ... }`. */
@@ -156,6 +157,7 @@ export const RECONNECT_OPTIONS = {
 /** The worker protocol's `layout` body and the `stats` message's `target`. */
 export const WORKER_LAYOUT = {
   fit: true,
+  scaling: true,
   background: true,
   cssWidth: true,
   cssHeight: true,

@@ -360,18 +360,27 @@ impl ViewerCore {
         }
     }
 
-    /// Changes the layout (fit, background, size, DPR) and redraws the frame on screen.
     /// The server's heartbeat: answer it, so the server knows this viewer is alive.
     pub fn heartbeat(&self) {
         self.state.borrow().send(&ClientMessage::Heartbeat);
     }
 
+    /// Changes the layout (fit, background, size, DPR) and redraws the frame on screen,
+    /// unless only the element's CSS depends on what changed (CSS scaling: the backing
+    /// store is the frame whatever the fit, background, size or DPR).
     pub fn set_layout(&self, layout: Layout) {
         let mut st = self.state.borrow_mut();
         if st.layout == layout {
             return;
         }
+        let css_only = |l: &Layout| l.scaling == rfb_protocol::Scaling::Css;
+        let same_pixels = css_only(&st.layout)
+            && css_only(&layout)
+            && st.layout.max_backing_dimension == layout.max_backing_dimension;
         st.layout = layout;
+        if same_pixels {
+            return;
+        }
         if let Some(shown) = st.shown.as_ref() {
             let frame = shown.frame;
             let result = draw_frame(

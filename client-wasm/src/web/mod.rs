@@ -33,6 +33,7 @@ mod image;
 mod ime;
 mod input;
 mod options;
+mod present;
 mod probe;
 mod resize;
 mod session;

@@ -2,7 +2,7 @@
 //! typed in `api/options.rs`) -> [`Options`] (ranges checked, defaults filled in).
 
 use js_sys::Function;
-use rfb_protocol::FitMode;
+use rfb_protocol::{FitMode, Scaling};
 use wasm_bindgen::JsValue;
 
 use super::api::{self, ReconnectChoice, RemoteFramebufferViewOptions};
@@ -33,6 +33,8 @@ pub struct Options {
     pub fit: FitMode,
     /// Letterbox colour.
     pub background: String,
+    /// Where the frame is scaled to the element.
+    pub scaling: Scaling,
     /// Device pixel ratio override.
     pub device_pixel_ratio: Option<f64>,
     /// Cap on either side of the backing store.
@@ -157,6 +159,7 @@ impl Options {
                 .background
                 .clone()
                 .unwrap_or_else(|| DEFAULT_BACKGROUND.to_string()),
+            scaling: raw.scaling.map_or_else(Scaling::default, Into::into),
             device_pixel_ratio: within("devicePixelRatio", raw.device_pixel_ratio, 0.1, 16.0)?,
             max_backing_dimension: within(
                 "maxBackingDimension",
@@ -218,6 +221,7 @@ mod tests {
             let options = Options::from_js(&value).unwrap();
             assert_eq!(options.fit, FitMode::Contain);
             assert_eq!(options.background, DEFAULT_BACKGROUND);
+            assert_eq!(options.scaling, Scaling::Css);
             assert!(options.input);
             assert!(!options.image_only);
             assert_eq!(options.reconnect, Some(ReconnectPolicy::default()));
@@ -230,7 +234,7 @@ mod tests {
         let options = parse(
             r#"{"url":"ws://h/","fit":"cover","maxInflight":4,"input":false,"imageOnly":true,
                 "reconnect":{"initialDelayMs":500,"maxAttempts":3},"copyVideoFrames":false,
-                "background":null}"#,
+                "background":null,"scaling":"canvas"}"#,
         )
         .unwrap();
         assert_eq!(options.url.as_deref(), Some("ws://h/"));
@@ -239,6 +243,7 @@ mod tests {
         assert!(!options.input);
         assert!(options.image_only);
         assert_eq!(options.copy_video_frames, Some(false));
+        assert_eq!(options.scaling, Scaling::Canvas);
         assert_eq!(options.background, DEFAULT_BACKGROUND, "null is absent");
         let reconnect = options.reconnect.unwrap();
         assert_eq!(reconnect.initial_delay_ms, 500.0);
@@ -252,6 +257,10 @@ mod tests {
             (
                 r#"{"fit":"sideways"}"#,
                 "invalid option `fit`: unknown variant `sideways`",
+            ),
+            (
+                r#"{"scaling":"gpu"}"#,
+                "invalid option `scaling`: unknown variant `gpu`",
             ),
             (
                 r#"{"maxInflight":"4"}"#,

@@ -1,9 +1,9 @@
 //! The one view shell (main thread) both exported views are built on: everything about
 //! the element that does not depend on where decoding runs. It resolves the element (a
 //! canvas used as is, or a container a canvas is created in), computes the first layout
-//! from the canvas's content box, gives the canvas its role and name, watches its size and
-//! the DPR, captures input, applies `setFit`, follows a replaced canvas, and undoes all of
-//! it on dispose. What differs is a [`Backend`]: the in-thread view draws with its own core
+//! from the canvas's content box, gives the canvas its role and name and, under CSS
+//! scaling, the style that scales it (`present.rs`), watches its size and the DPR, captures
+//! input, applies `setFit`, follows a replaced canvas, and undoes all of it on dispose. What differs is a [`Backend`]: the in-thread view draws with its own core
 //! and tells its session; the worker view posts the layout to its worker.
 
 use std::cell::{Cell, RefCell};
@@ -20,6 +20,7 @@ use super::error::{js_reason, ViewerError};
 use super::events::{EventSink, ViewerEvent};
 use super::input::{InputCapture, InputGeometry};
 use super::options::{parse_fit, Options};
+use super::present::Presentation;
 use super::resize::{relaid, LayoutChange, LayoutWatch};
 use super::surface::Layout;
 
@@ -39,6 +40,8 @@ pub struct Shell {
     owns_canvas: bool,
     dpr_override: Option<f64>,
     labelled: Labelled,
+    /// The canvas style of CSS scaling.
+    presentation: Presentation,
     events: Rc<dyn EventSink>,
     watch: RefCell<Option<LayoutWatch>>,
     input: RefCell<Option<InputCapture>>,
@@ -129,6 +132,7 @@ impl Shell {
         let content = content_size(&canvas);
         let layout = Layout {
             fit: options.fit,
+            scaling: options.scaling,
             background: options.background.clone(),
             css_width: content.0,
             css_height: content.1,
@@ -140,6 +144,7 @@ impl Shell {
         };
         let shell = Rc::new(Shell {
             labelled: label(&canvas, options.input),
+            presentation: Presentation::default(),
             canvas: RefCell::new(canvas),
             owns_canvas,
             dpr_override: options.device_pixel_ratio,
@@ -149,6 +154,7 @@ impl Shell {
             backend: RefCell::new(None),
             disposed: Cell::new(false),
         });
+        shell.presentation.apply(&shell.canvas(), &layout);
         Ok((shell, url, layout))
     }
 
@@ -225,6 +231,7 @@ impl Shell {
             if let Some(background) = background {
                 layout.background = background;
             }
+            self.presentation.apply(&self.canvas(), &layout);
             backend.set_layout(layout);
         }
         Ok(())
@@ -260,6 +267,7 @@ impl Shell {
             canvas.remove();
         } else {
             self.labelled.remove(&canvas);
+            self.presentation.restore(&canvas);
         }
     }
 }

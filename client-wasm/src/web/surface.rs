@@ -18,7 +18,7 @@ use std::cell::RefCell;
 
 use js_sys::{Object, Reflect, Uint8ClampedArray};
 use rfb_protocol::fit::{Rect, ViewGeometry};
-use rfb_protocol::{ColorSpace, FitMode};
+use rfb_protocol::{ColorSpace, FitMode, Scaling};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageData, VideoFrame};
 
@@ -38,12 +38,14 @@ pub enum Picture<'a> {
     Canvas(&'a web_sys::OffscreenCanvas),
 }
 
-/// How frames are placed on the canvas: fit mode, letterbox colour, the canvas's CSS size
-/// and device pixel ratio, and the backing-store cap.
+/// How frames are placed on the canvas: fit mode, letterbox colour, where the scaling
+/// happens, the canvas's CSS size and device pixel ratio, and the backing-store cap.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
     /// Fit mode.
     pub fit: FitMode,
+    /// Scaled inside the canvas, or by CSS (the backing store is then the frame).
+    pub scaling: Scaling,
     /// Letterbox colour (any CSS colour).
     pub background: String,
     /// Canvas CSS width.
@@ -63,16 +65,21 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The geometry of a `width x height` frame on this layout: the backing store is the
-    /// exact device-pixel size when known, else `CSS size x DPR`, capped either way.
+    /// The geometry of a `width x height` frame on this layout. Scaled by CSS, the backing
+    /// store is the frame (capped); scaled in the canvas, it is the exact device-pixel size
+    /// when known, else `CSS size x DPR`, capped either way.
     pub fn geometry(&self, width: u32, height: u32) -> ViewGeometry {
-        let mut geometry = ViewGeometry::new(
+        let mut geometry = ViewGeometry::scaled(
+            self.scaling,
             self.fit,
             (width, height),
             (self.css_width, self.css_height),
             self.dpr,
             self.max_backing_dimension,
         );
+        if self.scaling == Scaling::Css {
+            return geometry;
+        }
         // Only a correction of the rounding is believed: Chromium's DPR emulation (devtools,
         // automation) reports CSS pixels here, which would halve the resolution at DPR 2.
         let near = |device: u32, css: f64| (f64::from(device) - css * self.dpr).abs() <= 1.0;
@@ -107,7 +114,8 @@ pub trait Surface {
         background: &str,
     ) -> Result<(), ViewerError>;
 
-    /// The current pixels (RGBA, in the canvas's colour space).
+    /// The current pixels of the backing store (RGBA, in the canvas's colour space): the
+    /// letterboxed picture when scaled in the canvas, the frame 1:1 when scaled by CSS.
     fn capture(&self) -> Result<CanvasCapture, ViewerError>;
 }
 

@@ -18,6 +18,9 @@ function App() {
     id: "view",
     fit,
     background: "#ff00ff",
+    // The spec reads the letterbox back with capture(): the bars are in the backing store
+    // only when the frame is scaled in the canvas.
+    scaling: "canvas",
     style: { display: "block", width: "900px", height: "400px" },
     "onrfb-state": (e) => window.reactStates.push(e.detail),
     "onrfb-stats": () => (window.reactStats += 1),

@@ -8,7 +8,7 @@
 //!
 //! | type | what |
 //! |------|------|
-//! | [`RemoteFramebufferViewOptions`], [`ReconnectChoice`], [`ReconnectOptions`], [`FitMode`] | the views' options (`options.rs`) |
+//! | [`RemoteFramebufferViewOptions`], [`ReconnectChoice`], [`ReconnectOptions`], [`FitMode`], [`Scaling`] | the views' options (`options.rs`) |
 //! | [`ViewerStats`], [`StageStats`], [`PhotonStats`], [`StatsTiming`], [`ServerStatsReport`], [`CaptureResult`], [`CanvasColorSpace`], [`RoleName`] | what the views report (`stats.rs`) |
 //! | [`ErrorDetails`] and `RfbViewerError` | the fields of an error passed to `onError` |
 //! | `ViewState` (`events.rs`) | the connection state |
@@ -26,7 +26,7 @@ use wasm_bindgen::prelude::*;
 use super::error::ViewerError;
 
 pub use options::{
-    Callback, FitMode, ReconnectChoice, ReconnectOptions, RemoteFramebufferViewOptions,
+    Callback, FitMode, ReconnectChoice, ReconnectOptions, RemoteFramebufferViewOptions, Scaling,
 };
 pub use stats::{
     CanvasColorSpace, CaptureResult, PhotonStats, RoleName, ServerStatsReport, StageStats,

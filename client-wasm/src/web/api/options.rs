@@ -43,6 +43,36 @@ impl From<rfb_protocol::FitMode> for FitMode {
     }
 }
 
+/// Where the frame is scaled to the element (the `scaling` option).
+#[derive(Tsify, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Scaling {
+    /// The canvas's backing store is the frame, drawn 1:1; the element scales it by CSS
+    /// (`object-fit`, its background colour in the bars), i.e. in the browser's compositor.
+    Css,
+    /// The backing store is the element's size in device pixels and each frame is drawn
+    /// scaled into it, letterbox included (a 2D-canvas `drawImage`).
+    Canvas,
+}
+
+impl From<Scaling> for rfb_protocol::Scaling {
+    fn from(scaling: Scaling) -> Self {
+        match scaling {
+            Scaling::Css => rfb_protocol::Scaling::Css,
+            Scaling::Canvas => rfb_protocol::Scaling::Canvas,
+        }
+    }
+}
+
+impl From<rfb_protocol::Scaling> for Scaling {
+    fn from(scaling: rfb_protocol::Scaling) -> Self {
+        match scaling {
+            rfb_protocol::Scaling::Css => Scaling::Css,
+            rfb_protocol::Scaling::Canvas => Scaling::Canvas,
+        }
+    }
+}
+
 /// How the view reconnects after its connection ends (the `reconnect` option).
 #[derive(Tsify, Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -151,6 +181,13 @@ pub struct RemoteFramebufferViewOptions {
     /// Letterbox colour (any CSS colour), black by default.
     #[tsify(optional)]
     pub background: Option<String>,
+    /// Where the frame is scaled to the element: `css` (default: the canvas holds the frame
+    /// 1:1 and the view sets its `object-fit`, `object-position` and `background-color`, so
+    /// the browser's compositor scales it, on the GPU where there is one) or `canvas` (the
+    /// backing store follows the element's device pixels and every frame is drawn scaled
+    /// into it; `capture()` then returns the letterboxed picture).
+    #[tsify(optional)]
+    pub scaling: Option<Scaling>,
     /// Device pixel ratio override (default: `window.devicePixelRatio`).
     #[tsify(optional)]
     pub device_pixel_ratio: Option<f64>,

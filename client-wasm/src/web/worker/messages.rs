@@ -14,7 +14,8 @@ use tsify::Tsify;
 use web_sys::OffscreenCanvas;
 
 use crate::web::api::{
-    CaptureResult, ErrorDetails, FitMode, RemoteFramebufferViewOptions, StatsTiming, ViewerStats,
+    CaptureResult, ErrorDetails, FitMode, RemoteFramebufferViewOptions, Scaling, StatsTiming,
+    ViewerStats,
 };
 use crate::web::error::ViewerError;
 use crate::web::events::ViewState;
@@ -89,6 +90,8 @@ pub struct StartWorker {
 pub struct WorkerLayout {
     /// Fit mode.
     pub fit: FitMode,
+    /// Where the frame is scaled to the element.
+    pub scaling: Scaling,
     /// Letterbox colour.
     pub background: String,
     /// Canvas CSS width.
@@ -109,6 +112,7 @@ impl From<&Layout> for WorkerLayout {
     fn from(layout: &Layout) -> Self {
         WorkerLayout {
             fit: layout.fit.into(),
+            scaling: layout.scaling.into(),
             background: layout.background.clone(),
             css_width: layout.css_width,
             css_height: layout.css_height,
@@ -127,6 +131,7 @@ impl WorkerLayout {
         let device = |n: Option<u32>| n.filter(|n| (1..=65_535).contains(n));
         Layout {
             fit: self.fit.into(),
+            scaling: self.scaling.into(),
             background: self.background.clone(),
             css_width: self.css_width,
             css_height: self.css_height,
