@@ -23,7 +23,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import { chromium } from "@playwright/test";
-import { CHROMIUM, RFB_BIN, ROOT, startFiles, waitQuiet } from "./lib/servers.mjs";
+import { CHROMIUM, RFB_BIN, ROOT, machineCpu, startFiles, waitQuiet } from "./lib/servers.mjs";
 import { ms, table } from "./lib/analyze.mjs";
 import { BROWSER_ARGS, labelOf, parseConfig, runOne } from "./lib/runs.mjs";
 import { stageTable } from "./lib/stages.mjs";
@@ -50,6 +50,13 @@ const TARGET_MS = 1.5; // issue 14: overhead over the floor <= 1.5 ms p50
 const dumpKey = (c) => `${c.width}x${c.height}@${c.fps}`;
 const drawnAtFrameSize = (c) => c.window.width === c.width && c.window.height === c.height;
 
+/** Starts measuring the whole machine's CPU; the returned function gives % of one core since. */
+function busyMeter() {
+  const a = machineCpu();
+  const t0 = performance.now();
+  return () => ((machineCpu().busy - a.busy) / ((performance.now() - t0) / 1000)) * 100;
+}
+
 /** `rfb dump-au` for a size and rate into a fresh folder under `root`; returns the folder. */
 async function dump(config, root) {
   const out = path.join(root, dumpKey(config));
@@ -57,10 +64,11 @@ async function dump(config, root) {
   const args = ["dump-au", "--pattern", "test_card", "--width", String(config.width), "--height", String(config.height),
     "--fps", String(config.fps), "--frames", String(frames), "--out", out];
   const quietBefore = await waitQuiet(0.15, QUIET_WAIT);
+  const busy = busyMeter();
   const { stdout } = await promisify(execFile)(RFB_BIN, args, { cwd: ROOT });
   process.stderr.write(`  ${stdout.trim()}\n`);
   const manifest = JSON.parse(fs.readFileSync(path.join(out, "manifest.json"), "utf8"));
-  return { out, manifest, quietBefore };
+  return { out, manifest, quietBefore, machineBusyPercent: busy() };
 }
 
 /** The bare page playing a dump (`auUrl`) in `mode` at `config`'s window. */
@@ -74,14 +82,16 @@ async function runBare(config, mode, files, auUrl) {
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     const fit = drawnAtFrameSize(config) ? "1:1" : "contain";
     const query = new URLSearchParams({ au: auUrl, fit, mode: mode === "worker" ? "worker" : "thread" });
+    const busy = busyMeter();
     await page.goto(`${files.url}floor.html?${query}`);
     const result = await page.evaluate(() => globalThis.__floor);
+    const machineBusyPercent = busy();
     errors.push(...result.errors);
     const canvas = await page.evaluate(() => {
       const c = document.getElementById("view");
       return { width: c.width, height: c.height };
     });
-    return { quietBefore, fit, canvas, browserVersion: browser.version(), records: result.records, errors };
+    return { quietBefore, machineBusyPercent, fit, canvas, browserVersion: browser.version(), records: result.records, errors };
   } finally {
     await browser.close();
   }
@@ -145,9 +155,11 @@ const details = results.filter((r) => !r.failed).map((r) => [
   `${r.bare.decodeDraw.n}`, `${r.bare.lost}`,
   `${ms(r.encoder.p50)} / ${ms(r.encoder.p95)}`, `${ms(r.rfb.metrics?.stages?.encode?.mean_ms)}`,
   `${ms(r.rfb.pixel.p50)} / ${ms(r.rfb.pixel.p95)}`, ms(r.rfb.fpsShown),
+  `${ms(dumps.get(dumpKey(r.config)).machineBusyPercent)} / ${ms(r.bareRun.machineBusyPercent)} / ${ms(r.rfb.machineBusyPercent)}`,
 ]);
 console.log(`\n${table(["config", "mode", "bare fit", "bare canvas", "bare decode p50/p95 ms", "bare draw p50/p95 ms", "units", "lost",
-  "encoder alone p50/p95 ms", "rfb encode stage mean ms", "rfb publish→displayed p50/p95 ms", "rfb fps"], details)}`);
+  "encoder alone p50/p95 ms", "rfb encode stage mean ms", "rfb publish→displayed p50/p95 ms", "rfb fps", "machine CPU % dump / bare / rfb"], details)}`);
+console.log("machine CPU %: everything busy on the machine during the dump, the bare run and the rfb run, of one core (2 cores = 200).");
 
 for (const r of results) {
   if (r.failed) continue;
