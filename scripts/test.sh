@@ -2,7 +2,8 @@
 # Runs every check CI runs: formatting, lints (native and wasm32), native tests (the wgpu
 # example's among them, rendered on lavapipe), a short soak, a short fuzz run of every fuzz
 # target, the wasm parity test, the dependency-graph check, the TypeScript consumer check,
-# the Playwright browser suite (Chromium) and the Firefox leg.
+# the benchmarks' arithmetic (node --test), the Playwright browser suite (Chromium) and the
+# Firefox leg.
 #
 # Every cargo step builds the release profile, so the native build scripts (the C encoders),
 # the proc macros and the dependencies are compiled once for all of them; nothing here
@@ -76,6 +77,9 @@ wasm-pack test --node --release client-wasm
 
 step "TypeScript: a strict consumer of the package's declarations (tests/types, tsc --noEmit)"
 npm run --silent test:types
+
+step "bench arithmetic (node --test bench/lib/: the floor report's overhead and its attribution)"
+npm run --silent test:bench
 
 step "Playwright (headless Chromium)"
 npx playwright test

@@ -140,24 +140,33 @@ export async function startRef({ width, height, fps, transport, pagesUrl }) {
   };
 }
 
-/** Serves bench/pages/ and the reference's static/ (at /ref/) for its viewer page. */
-export async function startPages() {
-  const pages = path.join(ROOT, "bench/pages");
-  const ref = refStaticDir();
+const TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css", ".html": "text/html", ".json": "application/json" };
+
+/**
+ * A static file server on an ephemeral loopback port: `mounts` maps URL prefixes (ending
+ * in /) to folders; a path outside its folder is refused, an unknown one is a 404.
+ */
+export async function startFiles(mounts) {
+  const entries = Object.entries(mounts).map(([prefix, dir]) => [prefix, path.resolve(dir)]);
   const server = createServer((req, res) => {
     const url = new URL(req.url, "http://x");
-    const file = url.pathname.startsWith("/ref/")
-      ? path.join(ref, url.pathname.slice(5))
-      : path.join(pages, url.pathname);
-    if (!file.startsWith(ref) && !file.startsWith(pages)) return res.writeHead(403).end();
+    const mount = entries.filter(([prefix]) => url.pathname.startsWith(prefix)).sort((a, b) => b[0].length - a[0].length)[0];
+    if (!mount) return res.writeHead(404).end();
+    const [prefix, dir] = mount;
+    const file = path.resolve(dir, decodeURIComponent(url.pathname.slice(prefix.length)));
+    if (!file.startsWith(dir + path.sep)) return res.writeHead(403).end();
     fs.readFile(file, (err, data) => {
       if (err) return res.writeHead(404).end();
-      const type = file.endsWith(".js") ? "text/javascript" : file.endsWith(".css") ? "text/css" : "text/html";
-      res.writeHead(200, { "content-type": type }).end(data);
+      res.writeHead(200, { "content-type": TYPES[path.extname(file)] ?? "application/octet-stream" }).end(data);
     });
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Serves bench/pages/ and the reference's static/ (at /ref/) for its viewer page. */
+export async function startPages() {
+  return startFiles({ "/": path.join(ROOT, "bench/pages"), "/ref/": refStaticDir() });
 }
 
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */

@@ -421,6 +421,18 @@ async fn run(
 }
 
 /// The lane's spec for one frame's size and colour tag.
+/// The spec a lane with `key` on a stream with `options` encodes `frame` with: exactly what
+/// [`Lane`]'s task reconfigures its encoder to before each frame. Public so that tools
+/// which record a stream's access units outside a server (`rfb dump-au`) encode with the
+/// lane's settings instead of a copy of them.
+pub fn spec_for_frame(
+    options: &StreamOptions,
+    key: LaneKey,
+    frame: &PublishedFrame,
+) -> EncoderSpec {
+    frame_spec(&spec_for(options, key), frame)
+}
+
 fn frame_spec(spec: &EncoderSpec, frame: &PublishedFrame) -> EncoderSpec {
     let (width, height) = frame.frame.size();
     EncoderSpec {

@@ -9,6 +9,7 @@
 //! | `bad_input` | every kind of bad message closes only its session, with its code |
 //! | `cli` | the `rfb` command line as a user runs it |
 //! | `color` | Display P3 and sRGB signalled in every payload, pixels never converted |
+//! | `dump_au` | `rfb dump-au` writes units that decode to the pattern, byte for byte what a lane sends |
 //! | `fanout` | one encode for many viewers; slow viewers fall back and rejoin |
 //! | `hardening` | hosts, side channel, roles, limits, heartbeats, keyframe fairness, sizing |
 //! | `input_events` | input reaches the app: poll, next, recorded events, bounded queues |
@@ -35,6 +36,7 @@ mod backpressure;
 mod bad_input;
 mod cli;
 mod color;
+mod dump_au;
 mod fanout;
 mod hardening;
 mod input_events;

@@ -1,9 +1,10 @@
 //! The `rfb` command line: `rfb serve` streams a test pattern to browsers, `rfb bench`
-//! measures the encoders, `rfb record` writes a pattern to MP4. Run `rfb <command> --help`
-//! for every flag.
+//! measures the encoders, `rfb record` writes a pattern to MP4, `rfb dump-au` records the
+//! access units a stream sends. Run `rfb <command> --help` for every flag.
 
 mod bench;
 mod doctor;
+mod dump_au;
 mod edge;
 mod limits;
 mod load;
@@ -31,6 +32,9 @@ enum Command {
     Edge(Box<edge::EdgeArgs>),
     /// Measure encode time, size and PSNR per encoder configuration (no network).
     Bench(crate::bench::BenchArgs),
+    /// Record the H.264 access units a shared lane sends for a pattern, with their encode
+    /// times (for the floor benchmark).
+    DumpAu(dump_au::DumpArgs),
     /// Record a pattern to an MP4 file, headless (no server, no viewer).
     Record(record::RecordArgs),
     /// Measure many native viewers on one display: server CPU, fps and drops per viewer.
@@ -61,6 +65,11 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(edge::run(*args))
         }
         Command::Record(args) => record::main(args),
+        Command::DumpAu(args) => {
+            let manifest = dump_au::run(&args)?;
+            print!("{}", dump_au::summary(&args, &manifest));
+            Ok(())
+        }
         Command::BenchViewers(args) => {
             let runtime = tokio::runtime::Runtime::new()?;
             if args.edges > 0 {

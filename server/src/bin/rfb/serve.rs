@@ -159,7 +159,7 @@ fn parse_image_format(name: &str) -> Result<ImageFormat, String> {
         .ok_or_else(|| format!("unknown image format {name:?}; one of jpeg, png, webp"))
 }
 
-fn parse_color(name: &str) -> Result<ColorSpace, String> {
+pub(crate) fn parse_color(name: &str) -> Result<ColorSpace, String> {
     [SRGB, DISPLAY_P3]
         .into_iter()
         .find(|c| c.canvas_color_space() == name)
