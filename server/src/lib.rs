@@ -66,6 +66,7 @@ pub mod sizing;
 mod sync;
 
 pub use display::{Display, FrameMeta, ViewerInfo};
+pub use encode::Content;
 pub use error::{EncodeError, FrameError, ServeError};
 pub use events::{DisplayEvent, DownscaleHint, InputEvent, Principal, EVENT_QUEUE_CAPACITY};
 pub use frame::{Frame, PixelFormat, PublishedFrame};

@@ -21,6 +21,17 @@
 //! write 12, so `signal_primaries` rewrites the field in the SPS it emitted
 //! ([`sps::set_colour_primaries`]). The recorder (`record/encoder.rs`) shares `vui`,
 //! `signal_primaries` and `I420Source`.
+//!
+//! Tuning: openh264's usage type, complexity and slices per picture follow the spec's
+//! [`Content`](super::Content) ([`tuning`]; the measurements are in `config()`'s docs).
+//! Temporal layers: with `spec.temporal_layers = 2`, every other access unit is on layer 1
+//! and referenced by nothing ([`raw`]), and [`EncodedPayload::layer`] says which layer
+//! each access unit is on. Both the slice count and the temporal layers are set through
+//! openh264's raw API after priming a fresh encoder with one flat picture (the crate
+//! hard-codes one slice and one layer).
+
+mod raw;
+pub mod tuning;
 
 use bytes::Bytes;
 use openh264::encoder::{
@@ -29,8 +40,10 @@ use openh264::encoder::{
 };
 use openh264::formats::YUVSource;
 use openh264::Timestamp;
+pub use raw::{MAX_SLICES, MAX_TEMPORAL_LAYERS};
 use rfb_protocol::color::{MatrixCoefficients, TransferCharacteristics};
 use rfb_protocol::{ColorSpace, Transport, VideoCodec, YuvEncoding};
+use tuning::{Effort, Usage};
 
 use super::sps;
 use super::yuv::I420Buffer;
@@ -144,9 +157,17 @@ pub(crate) fn signal_primaries(au: &mut Vec<u8>, color: ColorSpace) -> Result<()
 /// changed nothing measurable and are off; scene-change detection is off so that IDRs
 /// come only from the schedule in [`OpenH264Encoder`].
 fn config(spec: &EncoderSpec) -> EncoderConfig {
+    let tuning = spec.h264_tuning();
     EncoderConfig::new()
-        .usage_type(UsageType::CameraVideoRealTime)
-        .complexity(Complexity::Low)
+        .usage_type(match tuning.usage {
+            Usage::Camera => UsageType::CameraVideoRealTime,
+            Usage::Screen => UsageType::ScreenContentRealTime,
+        })
+        .complexity(match tuning.effort {
+            Effort::Low => Complexity::Low,
+            Effort::Medium => Complexity::Medium,
+            Effort::High => Complexity::High,
+        })
         .rate_control_mode(RateControlMode::Bitrate)
         .bitrate(BitRate::from_bps(spec.bitrate_bps))
         .max_frame_rate(FrameRate::from_hz(spec.fps))
@@ -171,9 +192,24 @@ fn build(spec: &EncoderSpec) -> Result<openh264::encoder::Encoder, EncodeError> 
     if spec.bitrate_bps == 0 {
         return Err(configure_error("bitrate must be positive"));
     }
+    if !(1..=MAX_TEMPORAL_LAYERS).contains(&spec.temporal_layers) {
+        return Err(configure_error(format!(
+            "temporal layers must be 1..={MAX_TEMPORAL_LAYERS}, got {}",
+            spec.temporal_layers
+        )));
+    }
     check_size(spec.width, spec.height).map_err(|e| configure_error(e.to_string()))?;
     let api = super::library::openh264_api().map_err(configure_error)?;
-    openh264::encoder::Encoder::with_api_config(api, config(spec)).map_err(configure_error)
+    let mut encoder =
+        openh264::encoder::Encoder::with_api_config(api, config(spec)).map_err(configure_error)?;
+    let slices = spec.h264_tuning().slices;
+    if spec.temporal_layers > 1 || slices > 1 {
+        raw::prime(&mut encoder, spec.width, spec.height).map_err(configure_error)?;
+        raw::restructure(&mut encoder, spec.temporal_layers, slices).map_err(configure_error)?;
+        // The rebuilt context starts with an IDR anyway; asking makes it certain.
+        encoder.force_intra_frame();
+    }
+    Ok(encoder)
 }
 
 /// Lets openh264 read an [`I420Buffer`] without copying it.
@@ -301,6 +337,7 @@ impl Encoder for OpenH264Encoder {
             .encode_at(&I420Source(&self.yuv), Timestamp::from_millis(millis))
             .map_err(encode_error)?;
         let frame_type = stream.frame_type();
+        let layer = raw::temporal_id(&stream);
         self.out.clear();
         stream.write_vec(&mut self.out);
         self.frames += 1;
@@ -322,6 +359,7 @@ impl Encoder for OpenH264Encoder {
         Ok(vec![EncodedPayload {
             data: Bytes::copy_from_slice(&self.out),
             keyframe,
+            layer,
         }])
     }
 
@@ -339,7 +377,7 @@ impl Encoder for OpenH264Encoder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::encode::yuv::{i420_to_rgb8, I420Planes};
     use openh264::decoder::Decoder;
@@ -347,21 +385,25 @@ mod tests {
         expected_quadrant_color, test_card, BT601_LIMITED, BT709_LIMITED, DISPLAY_P3,
     };
 
-    fn spec(width: u32, height: u32) -> EncoderSpec {
+    pub(super) fn spec(width: u32, height: u32) -> EncoderSpec {
         EncoderSpec::new(Transport::Video(VideoCodec::H264AnnexB), width, height)
     }
 
-    fn card(seq: u64, width: u32, height: u32) -> Frame {
+    pub(super) fn card(seq: u64, width: u32, height: u32) -> Frame {
         Frame::rgb(width, height, test_card(seq, width, height)).expect("valid frame")
     }
 
-    fn one(payloads: Vec<EncodedPayload>) -> EncodedPayload {
+    pub(super) fn one(payloads: Vec<EncodedPayload>) -> EncodedPayload {
         assert_eq!(payloads.len(), 1, "exactly one access unit per frame");
         payloads.into_iter().next().expect("one payload")
     }
 
     /// Decodes one access unit to RGB8 with the encoding the encoder reports.
-    fn decode(decoder: &mut Decoder, au: &[u8], yuv: YuvEncoding) -> (u32, u32, Vec<u8>) {
+    pub(super) fn decode(
+        decoder: &mut Decoder,
+        au: &[u8],
+        yuv: YuvEncoding,
+    ) -> (u32, u32, Vec<u8>) {
         let picture = decoder
             .decode(au)
             .expect("decode")
@@ -383,7 +425,7 @@ mod tests {
         (w as u32, h as u32, rgb)
     }
 
-    fn pixel(rgb: &[u8], width: u32, x: u32, y: u32) -> [u8; 3] {
+    pub(super) fn pixel(rgb: &[u8], width: u32, x: u32, y: u32) -> [u8; 3] {
         let i = (y * width + x) as usize * 3;
         [rgb[i], rgb[i + 1], rgb[i + 2]]
     }

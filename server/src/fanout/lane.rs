@@ -286,6 +286,7 @@ fn spec_for(o: &StreamOptions, key: LaneKey) -> EncoderSpec {
         bitrate_bps: key.bitrate_bps,
         keyframe_interval: o.keyframe_interval,
         threads: o.encoder_threads,
+        content: o.content,
         ..EncoderSpec::new(Transport::Video(VideoCodec::H264AnnexB), 0, 0)
     }
 }

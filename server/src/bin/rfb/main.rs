@@ -3,6 +3,7 @@
 //! for every flag.
 
 mod bench;
+mod camera;
 mod doctor;
 mod edge;
 mod limits;

@@ -376,6 +376,7 @@ impl Feeder {
             payload: EncodedPayload {
                 data: payload,
                 keyframe: unit.keyframe,
+                layer: unit.layer,
             },
             codec: unit.codec,
             yuv: unit.yuv,
