@@ -1,33 +1,56 @@
-// End-to-end latency benchmark (issue 5): each server publishes test_card to one headless
-// Chromium viewer (its own viewer page) for N seconds; for rfb and the reference
-// implementation, back to back, at each size/rate and transport. See bench/README.md.
+// End-to-end latency benchmark (issues 5 and 14): each server publishes test_card to one
+// headless Chromium viewer (its own viewer page) for N seconds; for rfb and the reference
+// implementation, back to back, at each size/rate, window and transport. For rfb it also
+// prints where the time goes, stage by stage (one table per configuration), and measures
+// input -> photon with mouse moves on `rfb serve --answer-input`. See bench/README.md.
 //
-//   npm run bench:latency -- [--seconds 20] [--configs 1280x720@30,1280x720@60,1920x1080@30]
-//                            [--transports h264,jpeg] [--impls rfb,ref,rfb-worker] [--json FILE]
+//   npm run bench:latency -- [--seconds 20] [--configs 1280x720@30,1280x720@30/1300x740,...]
+//                            [--transports h264,jpeg] [--impls rfb,ref,rfb-worker]
+//                            [--photon h264,jpeg] [--photon-config 1280x720@30]
+//                            [--quiet-wait 180] [--json FILE]
+//
+// A config is WIDTHxHEIGHT@FPS (the page's viewport is the frame size: drawn 1:1) or
+// WIDTHxHEIGHT@FPS/WINWxWINH (a WINWxWINH window: the frame is scaled to fit it).
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { chromium } from "@playwright/test";
 import { CHROMIUM, cpuSeconds, machineCpu, startPages, startRef, startRfb, waitQuiet } from "./lib/servers.mjs";
 import { hooksScript } from "./lib/hooks.mjs";
 import { clockOffset, latencies, ms, table } from "./lib/analyze.mjs";
+import { photonTable, stageTable } from "./lib/stages.mjs";
 
 const { values: opts } = parseArgs({
   options: {
     seconds: { type: "string", default: "20" },
-    configs: { type: "string", default: "1280x720@30,1280x720@60,1920x1080@30" },
+    configs: { type: "string", default: "1280x720@30,1280x720@30/1300x740,1280x720@60,1920x1080@30" },
     transports: { type: "string", default: "h264,jpeg" },
     impls: { type: "string", default: "rfb,ref" },
+    photon: { type: "string", default: "h264,jpeg" },
+    "photon-config": { type: "string", default: "1280x720@30" },
+    "quiet-wait": { type: "string", default: "180" },
     json: { type: "string" },
   },
 });
 const SECONDS = Number(opts.seconds);
-const CONFIGS = opts.configs.split(",").map((c) => {
-  const m = /^(\d+)x(\d+)@(\d+)$/.exec(c);
-  if (!m) throw new Error(`--configs: ${c} is not WIDTHxHEIGHT@FPS`);
-  return { width: Number(m[1]), height: Number(m[2]), fps: Number(m[3]) };
-});
+const QUIET_WAIT = Number(opts["quiet-wait"]);
+
+/** `WxH@FPS` or `WxH@FPS/WINWxWINH`. */
+function parseConfig(c, flag) {
+  const m = /^(\d+)x(\d+)@(\d+)(?:\/(\d+)x(\d+))?$/.exec(c);
+  if (!m) throw new Error(`${flag}: ${c} is not WIDTHxHEIGHT@FPS[/WINWxWINH]`);
+  const [width, height, fps] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const window = m[4] ? { width: Number(m[4]), height: Number(m[5]) } : { width, height };
+  return { width, height, fps, window };
+}
+const CONFIGS = opts.configs.split(",").map((c) => parseConfig(c, "--configs"));
 const TRANSPORTS = opts.transports.split(",");
 const IMPLS = opts.impls.split(",");
+const PHOTON = opts.photon === "" ? [] : opts.photon.split(",");
+const PHOTON_CONFIG = parseConfig(opts["photon-config"], "--photon-config");
+
+/** `1280x720@30` or `1280x720@30 in 1300x740`. */
+const labelOf = (c) =>
+  `${c.width}x${c.height}@${c.fps}${c.window.width === c.width && c.window.height === c.height ? "" : ` in ${c.window.width}x${c.window.height}`}`;
 
 export const BROWSER_ARGS = [
   "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
@@ -42,22 +65,23 @@ async function keyPresses(page, count) {
   }
 }
 
-async function runOne(impl, { width, height, fps }, transport, pages) {
-  const quietBefore = await waitQuiet();
+async function runOne(impl, config, transport, pages) {
+  const { width, height, fps, window } = config;
+  const quietBefore = await waitQuiet(0.15, QUIET_WAIT);
   const isRfb = impl === "rfb" || impl === "rfb-worker";
   const server = isRfb
     ? await startRfb({ width, height, fps, worker: impl === "rfb-worker" })
     : await startRef({ width, height, fps, transport, pagesUrl: pages.url });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
   try {
-    const page = await browser.newPage({ viewport: { width, height } });
+    const page = await browser.newPage({ viewport: window });
     const errors = [];
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     await page.addInitScript({ content: hooksScript(isRfb ? "rfb" : impl) });
     await page.goto(server.pageUrl(transport));
     await page.waitForFunction(() => globalThis.__bench?.draws.length >= 30, null, { timeout: 30_000 });
-    await page.mouse.click(width / 2, height / 2);
+    await page.mouse.click(window.width / 2, window.height / 2);
     await page.waitForTimeout(1000);
     await keyPresses(page, 20);
     await page.waitForTimeout(500);
@@ -78,6 +102,8 @@ async function runOne(impl, { width, height, fps }, transport, pages) {
     });
     bench.start = start;
     const metrics = await (await fetch(`${server.url}metrics`)).json();
+    // rfb's viewer: its own stages over its last 5 s (the server's from its last Stats).
+    const viewerStages = isRfb ? await page.evaluate(() => globalThis.rfbView?.stats().stages ?? null) : null;
     await keyPresses(page, 20);
     await page.waitForTimeout(500);
 
@@ -86,11 +112,13 @@ async function runOne(impl, { width, height, fps }, transport, pages) {
     const lat = latencies(bench, patternSeq, sync.offsetMs, elapsed);
     const m = metrics[0] ?? {};
     return {
-      impl, width, height, fps, transport, seconds: elapsed, cpuPercent: cpu, machineBusyPercent: machineBusy, quietBefore, sync, ...lat,
+      impl, width, height, fps, window, transport, seconds: elapsed, cpuPercent: cpu, machineBusyPercent: machineBusy, quietBefore, sync, ...lat,
       server: {
         encodeMs: m.encode_ms, encodeP95Ms: m.encode_p95_ms, rttMs: m.rtt_ms, rttP95Ms: m.rtt_p95_ms,
         fpsSent: m.fps_sent, framesDropped: m.frames_dropped, transport: m.transport ?? null,
       },
+      metrics: isRfb ? m : null,
+      viewerStages,
       errors,
     };
   } finally {
@@ -99,13 +127,53 @@ async function runOne(impl, { width, height, fps }, transport, pages) {
   }
 }
 
-const pages = await startPages();
+/**
+ * Input -> photon on `rfb serve --answer-input` (each frame answers the input drained
+ * before it and shows a marker at the pointer): Playwright moves the mouse over the canvas
+ * for the whole window, then the viewer's `stats().inputToPhoton` (its last 5 s) and the
+ * server's last report (`/metrics`) are read, with the stages of the same run.
+ */
+async function runPhoton(config, transport) {
+  const { width, height, fps, window } = config;
+  const quietBefore = await waitQuiet(0.15, QUIET_WAIT);
+  const server = await startRfb({ width, height, fps, extra: ["--answer-input"] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: window });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    await page.goto(server.pageUrl(transport));
+    await page.waitForFunction(() => globalThis.rfbView?.stats().framesDisplayed >= 30, null, { timeout: 30_000 });
+    // A hovering pointer, one move per ~16 ms (a 60 Hz mouse), across the frame.
+    let moves = 0;
+    const end = Date.now() + SECONDS * 1000;
+    while (Date.now() < end) {
+      const x = window.width * (0.1 + 0.8 * (((moves * 7) % 100) / 100));
+      const y = window.height * (0.1 + 0.8 * (((moves * 3) % 100) / 100));
+      await page.mouse.move(x, y);
+      moves++;
+      await page.waitForTimeout(16);
+    }
+    const viewer = await page.evaluate(() => globalThis.rfbView.stats().inputToPhoton);
+    await page.waitForTimeout(1200); // the viewer's next report (about once a second)
+    const [m] = await (await fetch(`${server.url}metrics`)).json();
+    return { transport, config, seconds: SECONDS, quietBefore, moves, viewer, server: m?.input_to_photon ?? null, stages: m?.stages, latencyMs: m?.latency_ms, errors };
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+// The reference's viewer page needs its installed wheel: only start its page server for it.
+const pages = IMPLS.includes("ref") ? await startPages() : null;
 const results = [];
+const photonRuns = [];
 try {
   for (const config of CONFIGS) {
     for (const transport of TRANSPORTS) {
       for (const impl of IMPLS) {
-        const label = `${impl} ${transport} ${config.width}x${config.height}@${config.fps}`;
+        const label = `${impl} ${transport} ${labelOf(config)}`;
         process.stderr.write(`running ${label} for ${SECONDS} s...\n`);
         try {
           const r = await runOne(impl, config, transport, pages);
@@ -118,15 +186,26 @@ try {
       }
     }
   }
+  for (const transport of PHOTON) {
+    process.stderr.write(`running input->photon ${transport} ${labelOf(PHOTON_CONFIG)} for ${SECONDS} s...\n`);
+    try {
+      const r = await runPhoton(PHOTON_CONFIG, transport);
+      photonRuns.push(r);
+      process.stderr.write(`  ${r.moves} moves, input->photon p50 ${ms(r.viewer?.p50Ms)} p95 ${ms(r.viewer?.p95Ms)} ms (${r.viewer?.samples ?? 0} samples)\n`);
+    } catch (e) {
+      process.stderr.write(`  failed: ${e.stack ?? e}\n`);
+      photonRuns.push({ transport, config: PHOTON_CONFIG, failed: String(e.message ?? e) });
+    }
+  }
 } finally {
-  await pages.close();
+  await pages?.close();
 }
 
 const rows = results.map((r) =>
   r.failed
-    ? [r.impl, r.transport, `${r.width}x${r.height}@${r.fps}`, "failed", "", "", "", "", "", "", "", ""]
+    ? [r.impl, r.transport, labelOf(r), "failed", "", "", "", "", "", "", "", ""]
     : [
-        r.impl, r.transport, `${r.width}x${r.height}@${r.fps}`,
+        r.impl, r.transport, labelOf(r),
         ms(r.fpsShown),
         `${ms(r.pixel.p50)} / ${ms(r.pixel.p95)}`,
         `${ms(r.ack.p50)} / ${ms(r.ack.p95)}`,
@@ -139,6 +218,7 @@ const rows = results.map((r) =>
       ],
 );
 console.log(`\nEnd-to-end latency, ${SECONDS} s per row, test_card, one headless Chromium viewer (--disable-gpu) per server, ${new Date().toISOString()}`);
+console.log("(size@fps alone: the page's viewport is the frame size, drawn 1:1; \"in WxH\": a WxH window, the frame scaled to fit)");
 console.log(table(
   ["impl", "codec", "size@fps", "fps shown", "publish→display px p50/p95 ms", "publish→ack p50/p95 ms",
     "server encode+rtt ms", "recv→display p50/p95 ms", "server CPU %", "machine CPU %", "dropped", "key/recv"],
@@ -150,8 +230,19 @@ console.log("publish→ack: publish time to the viewer sending the ACK of that f
 console.log("  (rfb: 3 s window; reference: moving average). server CPU %: of one core, /proc/<pid>/stat over the run;");
 console.log("  machine CPU %: everything (server, browser, bench, anything else) over the run, of one core (2 cores = 200).");
 
+// Where the time goes, per configuration (rfb: /metrics stages at the end of the run).
+for (const r of results) {
+  if (r.failed || !r.metrics) continue;
+  console.log(`\nStages, ${r.impl} ${r.transport} ${labelOf(r)}: server /metrics at the end of the run (last 3 s; the viewer's durations from its ACKs), and the viewer's stats() (its last 5 s; server stages from its last Stats)`);
+  console.log(stageTable(r.metrics, r.viewerStages));
+}
+if (photonRuns.length > 0) {
+  console.log(`\nInput -> photon, rfb serve --answer-input ${labelOf(PHOTON_CONFIG)}, Playwright mouse moves (each followed by a 16 ms wait) for ${SECONDS} s: from the DOM event to the first drawn frame answering it`);
+  console.log(photonTable(photonRuns));
+}
+
 // The targets of issue 5, per configuration.
-const find = (impl, t, c) => results.find((r) => !r.failed && r.impl === impl && r.transport === t && r.width === c.width && r.height === c.height && r.fps === c.fps);
+const find = (impl, t, c) => results.find((r) => !r.failed && r.impl === impl && r.transport === t && labelOf(r) === labelOf(c));
 const checks = [];
 for (const c of CONFIGS) {
   for (const t of TRANSPORTS) {
@@ -159,7 +250,7 @@ for (const c of CONFIGS) {
     const ref = find("ref", t, c);
     if (!ours) continue;
     const minFps = c.fps >= 60 ? 55 : 29;
-    checks.push([`${t} ${c.width}x${c.height}@${c.fps}`, `fps ${ms(ours.fpsShown)} >= ${minFps}`, ours.fpsShown >= minFps ? "ok" : "MISS"]);
+    checks.push([`${t} ${labelOf(c)}`, `fps ${ms(ours.fpsShown)} >= ${minFps}`, ours.fpsShown >= minFps ? "ok" : "MISS"]);
     checks.push(["", `p95 ${ms(ours.pixel.p95)} <= 20 ms`, ours.pixel.p95 <= 20 ? "ok" : "MISS"]);
     if (ref) {
       const bound = 0.6 * ref.pixel.p50;
@@ -168,4 +259,4 @@ for (const c of CONFIGS) {
   }
 }
 console.log(`\nTargets (issue 5):\n${table(["config", "target", ""], checks)}`);
-if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(results, null, 2));
+if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ results, photon: photonRuns }, null, 2));

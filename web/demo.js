@@ -39,6 +39,14 @@ function hudLines() {
           ` · ${mbps(s.serverBitrateBps)} · encode ${ms(s.serverEncodeMs)} · dropped ${s.serverDropped}`,
       );
     }
+    const st = s.stages;
+    if (st.decodeMs !== null) {
+      const part = (name, v) => (v === null ? "" : ` · ${name} ${v.toFixed(1)}`);
+      let line = `stages ms:${part("queue", st.queueMs)}${part("encode", st.encodeMs)}${part("send", st.sendMs)}` +
+        `${part("network", st.networkMs)}${part("decode", st.decodeMs)}${part("draw", st.drawMs)}${part("ack", st.ackMs)}`;
+      if (s.inputToPhoton !== null) line += ` · input→photon p50 ${ms(s.inputToPhoton.p50Ms)}`;
+      lines.push(line);
+    }
     if (s.targetBitrate !== null) {
       let target = `target: ${mbps(s.targetBitrate)} @ ${s.targetFps.toFixed(0)} fps`;
       if (s.targetMaxInflight !== null) target += ` · in flight ${s.targetMaxInflight} · jpeg q${s.targetJpegQuality}`;

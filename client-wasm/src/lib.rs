@@ -7,6 +7,7 @@ pub mod liveness;
 pub mod policy;
 pub mod reconnect;
 pub mod server_report;
+pub mod timing;
 pub mod watchdog;
 
 #[cfg(target_arch = "wasm32")]

@@ -8,7 +8,8 @@
 //! - A delta that arrives while the decoder has no keyframe (just created or rebuilt) is
 //!   dropped and a keyframe is requested; the request is repeated every
 //!   [`KEYFRAME_REREQUEST_AFTER`] further deltas in case the first one was lost.
-//! - An `Ack` is sent once a frame is displayed. Acks are cumulative on the server (it
+//! - An `Ack` is sent once a frame is displayed, with the viewer's durations for it
+//!   (`FrameTimings`) when the ack names exactly that frame. Acks are cumulative on the server (it
 //!   clears every in-flight seq up to the acked one), so a frame skipped because a newer one
 //!   was drawn needs none. A frame that will never be displayed because it was discarded
 //!   (no keyframe yet, decoder lost, image undecodable) is acknowledged when discarded, or
@@ -17,7 +18,7 @@
 
 use std::collections::VecDeque;
 
-use rfb_protocol::{Ack, ColorSpace, FrameHeader};
+use rfb_protocol::{Ack, ColorSpace, FrameHeader, FrameTimings};
 
 /// Deltas dropped while waiting for a keyframe before the request is sent again.
 pub const KEYFRAME_REREQUEST_AFTER: u32 = 30;
@@ -41,6 +42,10 @@ pub struct InFlight {
     pub color: ColorSpace,
     /// When the viewer received it, in milliseconds on the caller's clock.
     pub received_ms: f64,
+    /// When the decoder output it, on the same clock (`received_ms` until then).
+    pub decoded_ms: f64,
+    /// The newest input of this viewer the frame answers (`FrameHeader::input_id`).
+    pub input_id: Option<u64>,
 }
 
 impl InFlight {
@@ -55,7 +60,14 @@ impl InFlight {
             pixel_ratio: h.pixel_ratio,
             color: h.color,
             received_ms,
+            decoded_ms: received_ms,
+            input_id: h.input_id,
         }
+    }
+
+    /// The frame's durations, drawn at `drawn_ms` and acknowledged at `acked_ms`.
+    pub fn timings(&self, drawn_ms: f64, acked_ms: f64) -> FrameTimings {
+        FrameTimings::from_ms(self.received_ms, self.decoded_ms, drawn_ms, acked_ms)
     }
 }
 
@@ -200,9 +212,10 @@ impl FramePolicy {
         Arrival::Decode
     }
 
-    /// The video decoder output the frame with this timestamp. Decoders output in decode
-    /// order, so frames queued before it that never came out were dropped by the decoder.
-    pub fn video_decoded(&mut self, timestamp_us: u64) -> Decoded {
+    /// The video decoder output the frame with this timestamp at `now_ms`. Decoders output
+    /// in decode order, so frames queued before it that never came out were dropped by the
+    /// decoder.
+    pub fn video_decoded(&mut self, timestamp_us: u64, now_ms: f64) -> Decoded {
         let Some(pos) = self
             .in_flight
             .iter()
@@ -213,15 +226,21 @@ impl FramePolicy {
         let skipped = self.in_flight.drain(..pos).count();
         self.counters.frames_dropped += skipped as u64;
         match self.in_flight.pop_front() {
-            Some(frame) => self.fresh_or_stale(frame),
+            Some(frame) => self.fresh_or_stale(InFlight {
+                decoded_ms: now_ms,
+                ..frame
+            }),
             None => Decoded::Stale,
         }
     }
 
-    /// The image with this seq finished decoding (images finish in any order).
-    pub fn image_decoded(&mut self, seq: u64) -> Decoded {
+    /// The image with this seq finished decoding at `now_ms` (images finish in any order).
+    pub fn image_decoded(&mut self, seq: u64, now_ms: f64) -> Decoded {
         match self.take(seq) {
-            Some(frame) => self.fresh_or_stale(frame),
+            Some(frame) => self.fresh_or_stale(InFlight {
+                decoded_ms: now_ms,
+                ..frame
+            }),
             None => Decoded::Stale,
         }
     }
@@ -255,13 +274,18 @@ impl FramePolicy {
         self.shown_seq.is_some_and(|shown| shown >= seq)
     }
 
-    /// The frame is on the canvas: count it and acknowledge it.
-    pub fn displayed(&mut self, frame: &InFlight) -> Option<Ack> {
+    /// The frame is on the canvas: count it and acknowledge it. `timings` (its
+    /// durations) go with the ack when the ack names this frame (not when it also covers
+    /// a newer discarded one: the server would file them under that frame).
+    pub fn displayed(&mut self, frame: &InFlight, timings: Option<FrameTimings>) -> Option<Ack> {
         self.counters.frames_displayed += 1;
         self.counters.last_displayed_seq = Some(frame.seq);
         self.shown_seq = Some(frame.seq);
         self.counters.last_frame_seq = Some(frame.frame_seq);
-        self.settle(frame.seq)
+        self.settle(frame.seq).map(|ack| Ack {
+            timings: timings.filter(|_| ack.seq == frame.seq),
+            ..ack
+        })
     }
 
     /// Drawing a decoded frame failed: it counts as dropped and is acknowledged.
@@ -298,6 +322,7 @@ impl FramePolicy {
         Some(Ack {
             seq,
             decode_queue_size: self.queue_size(),
+            timings: None,
         })
     }
 }

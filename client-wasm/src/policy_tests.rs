@@ -11,6 +11,7 @@ fn header(seq: u64, keyframe: bool) -> FrameHeader {
         keyframe,
         pixel_ratio: 1.0,
         color: SRGB,
+        input_id: None,
     }
 }
 
@@ -18,24 +19,25 @@ fn ack(seq: u64, decode_queue_size: u32) -> Option<Ack> {
     Some(Ack {
         seq,
         decode_queue_size,
+        timings: None,
     })
 }
 
 /// Draws what the policy says to draw and returns the ack.
 fn show(p: &mut FramePolicy, decoded: Decoded) -> Option<Ack> {
     match decoded {
-        Decoded::Draw(frame) => p.displayed(&frame),
+        Decoded::Draw(frame) => p.displayed(&frame, None),
         Decoded::Stale => panic!("expected a frame to draw"),
     }
 }
 
 fn show_video(p: &mut FramePolicy, timestamp_us: u64) -> Option<Ack> {
-    let decoded = p.video_decoded(timestamp_us);
+    let decoded = p.video_decoded(timestamp_us, 0.0);
     show(p, decoded)
 }
 
 fn show_image(p: &mut FramePolicy, seq: u64) -> Option<Ack> {
-    let decoded = p.image_decoded(seq);
+    let decoded = p.image_decoded(seq, 0.0);
     show(p, decoded)
 }
 
@@ -111,14 +113,14 @@ fn an_image_decoding_late_never_overwrites_a_newer_one() {
     }
     // 3 finishes first and is drawn; its ack covers 1 and 2 on the server.
     assert_eq!(show_image(&mut p, 3), ack(3, 2));
-    assert_eq!(p.image_decoded(1), Decoded::Stale);
-    assert_eq!(p.image_decoded(2), Decoded::Stale);
+    assert_eq!(p.image_decoded(1, 0.0), Decoded::Stale);
+    assert_eq!(p.image_decoded(2, 0.0), Decoded::Stale);
     let c = p.counters();
     assert_eq!((c.frames_displayed, c.frames_dropped), (1, 2));
     assert_eq!(c.last_displayed_seq, Some(3));
     assert_eq!(c.decode_queue_size, 0);
     // An unknown seq is stale, not a panic.
-    assert_eq!(p.image_decoded(99), Decoded::Stale);
+    assert_eq!(p.image_decoded(99, 0.0), Decoded::Stale);
 }
 
 #[test]
@@ -163,7 +165,7 @@ fn frames_the_video_decoder_skipped_count_as_dropped() {
     }
     assert_eq!(show_video(&mut p, 3 * 33_333), ack(3, 0));
     assert_eq!(p.counters().frames_dropped, 2);
-    assert_eq!(p.video_decoded(12345), Decoded::Stale);
+    assert_eq!(p.video_decoded(12345, 0.0), Decoded::Stale);
 }
 
 #[test]
@@ -184,7 +186,7 @@ fn a_failed_image_is_acked_only_once_older_frames_are_settled() {
 fn a_failed_draw_is_dropped_and_acked() {
     let mut p = FramePolicy::new();
     p.arrived(&header(1, true), false, 0.0);
-    let Decoded::Draw(frame) = p.image_decoded(1) else {
+    let Decoded::Draw(frame) = p.image_decoded(1, 0.0) else {
         panic!("fresh frame")
     };
     assert_eq!(p.draw_failed(&frame), ack(1, 0));
@@ -230,14 +232,14 @@ fn a_frame_converted_after_a_newer_one_was_shown_is_superseded() {
     assert!(!p.is_superseded(1), "nothing shown yet");
     p.arrived(&header(1, true), true, 0.0);
     p.arrived(&header(2, false), true, 0.0);
-    let Decoded::Draw(first) = p.video_decoded(33_333) else {
+    let Decoded::Draw(first) = p.video_decoded(33_333, 0.0) else {
         panic!("frame 1 is fresh")
     };
-    let Decoded::Draw(second) = p.video_decoded(2 * 33_333) else {
+    let Decoded::Draw(second) = p.video_decoded(2 * 33_333, 0.0) else {
         panic!("frame 2 is fresh")
     };
     // Frame 2's conversion finishes first and is shown; frame 1's then must not be.
-    assert_eq!(p.displayed(&second), ack(2, 0));
+    assert_eq!(p.displayed(&second, None), ack(2, 0));
     assert!(p.is_superseded(first.seq));
     assert_eq!(
         p.draw_failed(&first),
@@ -246,4 +248,56 @@ fn a_frame_converted_after_a_newer_one_was_shown_is_superseded() {
     );
     assert_eq!(p.counters().frames_dropped, 1);
     assert!(!p.is_superseded(3));
+}
+
+#[test]
+fn the_ack_of_a_drawn_frame_carries_its_timings() {
+    let mut p = FramePolicy::new();
+    p.arrived(&header(1, true), true, 100.0);
+    let Decoded::Draw(frame) = p.video_decoded(33_333, 104.0) else {
+        panic!("drawn");
+    };
+    assert_eq!((frame.received_ms, frame.decoded_ms), (100.0, 104.0));
+    let timings = frame.timings(105.5, 106.0);
+    assert_eq!(
+        timings,
+        FrameTimings {
+            receive_to_decoded_us: 4000,
+            decoded_to_drawn_us: 1500,
+            receive_to_ack_us: 6000,
+        }
+    );
+    let ack = p.displayed(&frame, Some(timings)).expect("acked");
+    assert_eq!((ack.seq, ack.timings), (1, Some(timings)));
+}
+
+#[test]
+fn an_ack_that_also_covers_a_newer_discard_carries_no_timings() {
+    let mut p = FramePolicy::new();
+    p.arrived(&header(1, false), false, 0.0);
+    p.arrived(&header(2, false), false, 0.0);
+    // Image 2 cannot be decoded; its ack waits for image 1 (still decoding).
+    assert_eq!(p.decode_failed(2), None);
+    let Decoded::Draw(frame) = p.image_decoded(1, 3.0) else {
+        panic!("drawn");
+    };
+    let ack = p.displayed(&frame, Some(frame.timings(4.0, 4.0)));
+    assert_eq!(ack.map(|a| (a.seq, a.timings)), Some((2, None)));
+}
+
+#[test]
+fn the_input_a_frame_answers_is_kept_for_the_draw() {
+    let mut p = FramePolicy::new();
+    p.arrived(
+        &FrameHeader {
+            input_id: Some(17),
+            ..header(1, true)
+        },
+        true,
+        0.0,
+    );
+    let Decoded::Draw(frame) = p.video_decoded(33_333, 1.0) else {
+        panic!("drawn");
+    };
+    assert_eq!(frame.input_id, Some(17));
 }

@@ -21,6 +21,7 @@ macro_rules! golden_json {
 /// `(name, json)` of every `golden/<name>.json` (the `.bin` list is `GOLDEN`).
 const GOLDEN_JSON: &[(&str, &str)] = &[
     golden_json!("client_ack"),
+    golden_json!("client_ack_timed"),
     golden_json!("client_decoder_reset"),
     golden_json!("client_heartbeat"),
     golden_json!("client_hello"),
@@ -35,6 +36,7 @@ const GOLDEN_JSON: &[(&str, &str)] = &[
     golden_json!("client_input_resize"),
     golden_json!("client_input_text"),
     golden_json!("client_input_wheel"),
+    golden_json!("client_photon_report"),
     golden_json!("client_request_keyframe"),
     golden_json!("client_set_viewport"),
     golden_json!("server_clipboard"),
@@ -47,6 +49,7 @@ const GOLDEN_JSON: &[(&str, &str)] = &[
     golden_json!("server_set_quality"),
     golden_json!("server_stats"),
     golden_json!("server_video_chunk"),
+    golden_json!("server_video_chunk_answering"),
 ];
 
 fn golden_bytes(name: &str) -> &'static [u8] {

@@ -136,14 +136,25 @@ impl Viewer {
         let Some((frame, video)) = self.in_flight(k) else {
             return;
         };
+        let now = self.now_ms;
         let decoded = if video {
-            self.policy.video_decoded(frame.timestamp_us)
+            self.policy.video_decoded(frame.timestamp_us, now)
         } else {
-            self.policy.image_decoded(frame.seq)
+            self.policy.image_decoded(frame.seq, now)
         };
         if let Decoded::Draw(frame) = decoded {
             let ack = if k.is_multiple_of(2) {
-                self.policy.displayed(&frame)
+                let timings = frame.timings(now + f64::from(k), now + f64::from(k) * 1.5);
+                let ack = self.policy.displayed(&frame, Some(timings));
+                if let Some(t) = ack.and_then(|a| a.timings) {
+                    assert!(t.is_consistent(), "{t:?}");
+                    assert_eq!(
+                        ack.map(|a| a.seq),
+                        Some(frame.seq),
+                        "timings of another frame"
+                    );
+                }
+                ack
             } else {
                 self.policy.draw_failed(&frame)
             };

@@ -253,6 +253,20 @@ impl InputEvent {
             InputEvent::Paste(_) => "paste",
         }
     }
+
+    /// The event's `timestamp` (seconds on the viewer's clock); `None` for `resize`,
+    /// which has none.
+    pub fn timestamp(&self) -> Option<f64> {
+        match self {
+            InputEvent::PointerMove(p) | InputEvent::PointerDown(p) | InputEvent::PointerUp(p) => {
+                Some(p.timestamp)
+            }
+            InputEvent::Wheel(w) => Some(w.timestamp),
+            InputEvent::KeyDown(k) | InputEvent::KeyUp(k) => Some(k.timestamp),
+            InputEvent::Text(t) | InputEvent::Paste(t) => Some(t.timestamp),
+            InputEvent::Resize(_) => None,
+        }
+    }
 }
 
 #[cfg(test)]

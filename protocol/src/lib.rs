@@ -9,7 +9,8 @@
 //! - [`role`]: what a viewer may do (control the app or only watch);
 //! - [`fit`]: CSS -> backing -> frame pixel mapping for the fit modes;
 //! - [`color`]: colour-space tags and the YUV encoding of the video path;
-//! - [`pattern`]: deterministic test patterns, including the canonical [`test_card`].
+//! - [`pattern`]: deterministic test patterns, including the canonical [`test_card`];
+//! - [`timing`]: percentiles and the viewer's per-frame durations, shared by both ends.
 
 pub mod bytes;
 pub mod close;
@@ -22,6 +23,7 @@ pub mod messages;
 pub mod negotiate;
 pub mod pattern;
 pub mod role;
+pub mod timing;
 pub mod version;
 pub mod wire;
 
@@ -35,8 +37,9 @@ pub use handshake::{parse_hello, HelloRefused};
 pub use input::{InputEvent, Viewport};
 pub use limits::InvalidMessage;
 pub use messages::{
-    Ack, ClientMessage, ClipboardText, ErrorReport, FrameHeader, Hello, ImageFrame, QualityTarget,
-    ServerMessage, ServerStats, StreamConfig, VideoChunk,
+    Ack, ClientMessage, ClipboardText, ErrorReport, FrameHeader, FrameTimings, Hello, ImageFrame,
+    InputMessage, PhotonReport, QualityTarget, ServerMessage, ServerStats, StreamConfig,
+    VideoChunk,
 };
 pub use negotiate::{
     select_transport, ImageFormat, NoCommonTransport, ServerEncoders, Transport, TransportPrefs,

@@ -19,9 +19,13 @@
 //! | `twist` | finite, 0..=360 | DOM range |
 //! | `timestamp` | finite | seconds on the viewer's clock |
 //! | `button`, `buttons`, `modifiers` | known bits only | 3 buttons, 4 modifiers |
+//! | `Input.id` | any `u64` | only echoed back to the same viewer |
+//! | `PhotonReport.samples` | 1..=[`MAX_PHOTON_SAMPLES`] | a report of nothing is not sent |
+//! | `PhotonReport.p50_us`, `p95_us` | `p50 <= p95 <=` [`MAX_PHOTON_US`] | input -> photon beyond a minute is not a measurement |
+//! | `Ack.timings` | any `u32`s | the server keeps only timings that fit its own send -> ACK round trip (see `rfb::metrics::stages`) |
 
 use crate::input::{InputEvent, KeyInput, PointerInput, TextInput, Viewport, WheelInput};
-use crate::messages::{ClientMessage, Hello};
+use crate::messages::{ClientMessage, Hello, PhotonReport};
 
 /// Longest `Hello.token`, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 4096;
@@ -41,6 +45,10 @@ pub const MAX_WHEEL_DELTA: f32 = 1.0e5;
 pub const MAX_PIXEL_RATIO: f32 = 64.0;
 /// Largest physical viewport side, in device pixels.
 pub const MAX_VIEWPORT_PIXELS: u32 = 1 << 16;
+/// Largest input -> photon time a [`PhotonReport`] may carry, in microseconds (60 s).
+pub const MAX_PHOTON_US: u32 = 60_000_000;
+/// Most samples a [`PhotonReport`] may claim.
+pub const MAX_PHOTON_SAMPLES: u32 = 65_536;
 
 /// A message that decoded but breaks one of the bounds above.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,11 +192,30 @@ fn hello(h: &Hello) -> Checked {
     Ok(())
 }
 
+/// Checks a [`PhotonReport`]: at least one sample and at most [`MAX_PHOTON_SAMPLES`],
+/// `p50 <= p95 <=` [`MAX_PHOTON_US`].
+pub fn check_photon(r: &PhotonReport) -> Checked {
+    if r.samples == 0 || r.samples > MAX_PHOTON_SAMPLES {
+        return fail(format!(
+            "photon report of {} samples is outside 1..={MAX_PHOTON_SAMPLES}",
+            r.samples
+        ));
+    }
+    if r.p50_us > r.p95_us || r.p95_us > MAX_PHOTON_US {
+        return fail(format!(
+            "photon report p50 {} us / p95 {} us must satisfy p50 <= p95 <= {MAX_PHOTON_US}",
+            r.p50_us, r.p95_us
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a decoded client message against every bound of this module.
 pub fn check_client(msg: &ClientMessage) -> Checked {
     match msg {
         ClientMessage::Hello(h) => hello(h),
-        ClientMessage::Input(event) => check_input(event),
+        ClientMessage::Input(input) => check_input(&input.event),
+        ClientMessage::PhotonReport(r) => check_photon(r),
         ClientMessage::SetViewport(v) => check_viewport(v),
         ClientMessage::Ack(_)
         | ClientMessage::RequestKeyframe
@@ -222,7 +249,7 @@ mod tests {
     }
 
     fn input(event: InputEvent) -> Checked {
-        check_client(&ClientMessage::Input(event))
+        check_client(&ClientMessage::Input(crate::InputMessage::new(1, event)))
     }
 
     #[test]
@@ -305,6 +332,24 @@ mod tests {
         assert_eq!(hello(3, 10), Ok(()));
         assert!(hello(MAX_CAPABILITIES + 1, 10).is_err());
         assert!(hello(1, MAX_TOKEN_BYTES + 1).is_err());
+    }
+
+    #[test]
+    fn photon_reports_are_bounded() {
+        let report = |samples, p50_us, p95_us| {
+            check_client(&ClientMessage::PhotonReport(PhotonReport {
+                samples,
+                p50_us,
+                p95_us,
+            }))
+        };
+        assert_eq!(report(30, 40_000, 55_000), Ok(()));
+        assert_eq!(report(1, MAX_PHOTON_US, MAX_PHOTON_US), Ok(()));
+        assert!(report(0, 1, 1).is_err(), "no samples");
+        assert!(report(MAX_PHOTON_SAMPLES + 1, 1, 1).is_err());
+        assert!(report(10, 50_000, 40_000).unwrap_err().0.contains("p50"));
+        assert!(report(10, 1, MAX_PHOTON_US + 1).is_err());
+        assert!(report(10, u32::MAX, u32::MAX).is_err());
     }
 
     #[test]

@@ -38,6 +38,59 @@ pub struct Ack {
     pub seq: u64,
     /// Frames queued in the viewer's decoder at that moment.
     pub decode_queue_size: u32,
+    /// The viewer's own durations for frame `seq`, when it drew that frame (`None` when
+    /// the ACK covers a frame the viewer dropped, or the viewer does not measure). The
+    /// server subtracts `receive_to_ack_us` from its send -> ACK round trip to get the
+    /// network and queue time, and ignores timings that do not fit that round trip.
+    pub timings: Option<FrameTimings>,
+}
+
+/// A viewer's durations for one frame, in microseconds on its own clock (no clock sync
+/// needed: each is a difference of two readings of the same clock).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameTimings {
+    /// From the frame's message arriving in the viewer to the decoder's output (the
+    /// `VideoFrame` or the decoded image).
+    pub receive_to_decoded_us: u32,
+    /// From the decoder's output to the frame drawn on the canvas (a conversion, if the
+    /// viewer converts the pixels itself, counts here).
+    pub decoded_to_drawn_us: u32,
+    /// From the message arriving to this ACK being sent: the two above plus what came
+    /// between the draw and the send.
+    pub receive_to_ack_us: u32,
+}
+
+/// One input event and the id the viewer gave it: 1, 2, 3... increasing for the life of
+/// the view (so also per connection). A frame that reflects the event carries the id
+/// back in [`FrameHeader::input_id`], which is how the viewer measures input -> photon.
+/// The server does not require the ids to increase (it only echoes them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputMessage {
+    /// The viewer-assigned id.
+    pub id: u64,
+    /// The event.
+    pub event: InputEvent,
+}
+
+impl InputMessage {
+    /// `event` with id `id`.
+    pub fn new(id: u64, event: InputEvent) -> InputMessage {
+        InputMessage { id, event }
+    }
+}
+
+/// The viewer's input -> photon times over its recent window (the time from a DOM input
+/// event to the viewer drawing the first frame that answers it), sent about once a second
+/// while it has samples, so the server's `/metrics` can show them. Checked against
+/// [`crate::limits`] (`p50 <= p95`, both at most [`crate::limits::MAX_PHOTON_US`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotonReport {
+    /// How many input events the window holds (at least 1).
+    pub samples: u32,
+    /// Median input -> photon time, microseconds.
+    pub p50_us: u32,
+    /// 95th percentile, microseconds.
+    pub p95_us: u32,
 }
 
 /// A message from the viewer to the server.
@@ -51,12 +104,14 @@ pub enum ClientMessage {
     RequestKeyframe,
     /// The viewer rebuilt its decoder (it errored or stalled): resend from a keyframe.
     DecoderReset,
-    /// Pointer, wheel or key input.
-    Input(InputEvent),
+    /// Pointer, wheel or key input, with the viewer's id for it.
+    Input(InputMessage),
     /// The viewer's size or device pixel ratio changed.
     SetViewport(Viewport),
     /// The answer to the server's [`ServerMessage::Heartbeat`]: the viewer is still there.
     Heartbeat,
+    /// The viewer's input -> photon times (about once a second while it has samples).
+    PhotonReport(PhotonReport),
 }
 
 impl ClientMessage {
@@ -70,6 +125,7 @@ impl ClientMessage {
             ClientMessage::Input(_) => "Input",
             ClientMessage::SetViewport(_) => "SetViewport",
             ClientMessage::Heartbeat => "Heartbeat",
+            ClientMessage::PhotonReport(_) => "PhotonReport",
         }
     }
 }
@@ -119,6 +175,10 @@ pub struct FrameHeader {
     pub pixel_ratio: f32,
     /// The frame's colour space.
     pub color: ColorSpace,
+    /// The newest input event of THIS viewer that the frame reflects (the
+    /// [`InputMessage::id`] the app marked the frame with, see the server's
+    /// `FrameMeta::answering`); `None` when the app marked nothing for this viewer.
+    pub input_id: Option<u64>,
 }
 
 /// One H.264 access unit (Annex B) for WebCodecs.
@@ -168,6 +228,14 @@ pub struct ServerStats {
     pub target_bitrate_bps: u64,
     /// The target frame rate.
     pub target_fps: f32,
+    /// Mean time from `publish()` to the encode starting, in milliseconds.
+    pub queue_ms: f32,
+    /// Mean time from the encode ending to the socket write being done, in milliseconds
+    /// (waiting for the in-flight window included).
+    pub send_ms: f32,
+    /// Mean network and queue time: send -> ACK minus the viewer's own receive -> ACK
+    /// ([`FrameTimings::receive_to_ack_us`]), in milliseconds (0 without timed ACKs).
+    pub network_ms: f32,
 }
 
 /// The quality the server now targets for this viewer (informational for the viewer).

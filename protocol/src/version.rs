@@ -13,7 +13,7 @@ pub struct ProtocolVersion {
 }
 
 /// The version this build of the protocol speaks.
-pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 2, minor: 0 };
+pub const PROTOCOL_VERSION: ProtocolVersion = ProtocolVersion { major: 3, minor: 0 };
 
 impl ProtocolVersion {
     /// True when a peer speaking `other` can talk to one speaking `self`.

@@ -197,6 +197,7 @@ mod tests {
                 keyframe: true,
                 pixel_ratio: 1.0,
                 color: SRGB,
+                input_id: None,
             },
             codec: VideoCodec::H264AnnexB,
             payload: &payload,

@@ -1,14 +1,15 @@
 //! Paint with the mouse (or a finger) in the browser: every `pointer_down` / drag draws a
 //! dot where you clicked, in frame pixels, whatever the fit mode or device pixel ratio;
 //! the wheel changes the brush size, `c` clears. The app only publishes when something
-//! changed (sparse publishing costs nothing).
+//! changed (sparse publishing costs nothing), and marks each frame with the input it
+//! answers (`FrameMeta::answering`), so the viewer's stats show input -> photon.
 //!
 //! Run: `cargo run --release -p rfb --example paint`, then open http://127.0.0.1:8765/
 //! (build the viewer first: `./scripts/setup.sh` does it).
 
 use std::time::Duration;
 
-use rfb::{serve, DisplayEvent, Frame, ServeOptions};
+use rfb::{serve, Answers, DisplayEvent, Frame, FrameMeta, ServeOptions};
 use rfb_protocol::InputEvent;
 
 const WIDTH: u32 = 960;
@@ -60,9 +61,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut canvas = Canvas::new();
     let mut brush = 8.0f32;
     display.publish(canvas.frame())?;
+    // The input handled since the last publish: the next frame reflects all of it.
+    let mut answers = Answers::none();
     loop {
         let mut changed = false;
-        for event in display.poll_events() {
+        let events = display.poll_events();
+        answers.merge(&Answers::from_events(&events));
+        for event in events {
             let DisplayEvent::Input(input) = event else {
                 continue;
             };
@@ -88,7 +93,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         if changed {
-            display.publish(canvas.frame())?;
+            let meta = FrameMeta {
+                answers: std::mem::take(&mut answers),
+                ..FrameMeta::default()
+            };
+            display.publish_with(canvas.frame(), meta)?;
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(16)) => {}

@@ -5,8 +5,9 @@
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rfb_protocol::{
-    decode_server, encode_client, Ack, ClientMessage, FrameHeader, Hello, Role, ServerMessage,
-    StreamConfig, Transport, WireError, CAP_H264_ANNEXB, PROTOCOL_VERSION,
+    decode_server, encode_client, Ack, ClientMessage, FrameHeader, FrameTimings, Hello, InputEvent,
+    InputMessage, Role, ServerMessage, StreamConfig, Transport, WireError, CAP_H264_ANNEXB,
+    PROTOCOL_VERSION,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
@@ -85,6 +86,8 @@ pub struct TestClient {
     configs_seen: usize,
     role: Option<Role>,
     answer_heartbeats: bool,
+    /// The id of the last input sent with [`TestClient::send_input`].
+    last_input_id: u64,
 }
 
 impl std::fmt::Debug for TestClient {
@@ -110,6 +113,7 @@ impl TestClient {
             configs_seen: 0,
             role: None,
             answer_heartbeats: true,
+            last_input_id: 0,
         }
     }
 
@@ -174,13 +178,39 @@ impl TestClient {
         Ok(())
     }
 
-    /// Acknowledges a displayed frame.
+    /// Acknowledges a displayed frame (without timings).
     pub async fn ack(&mut self, seq: u64, decode_queue_size: u32) -> Result<(), ClientError> {
         self.send(&ClientMessage::Ack(Ack {
             seq,
             decode_queue_size,
+            timings: None,
         }))
         .await
+    }
+
+    /// Acknowledges a displayed frame with the viewer's durations for it.
+    pub async fn ack_timed(
+        &mut self,
+        seq: u64,
+        decode_queue_size: u32,
+        timings: FrameTimings,
+    ) -> Result<(), ClientError> {
+        self.send(&ClientMessage::Ack(Ack {
+            seq,
+            decode_queue_size,
+            timings: Some(timings),
+        }))
+        .await
+    }
+
+    /// Sends an input event with the next input id (1, 2, 3... per client, as a browser
+    /// viewer numbers them) and returns that id.
+    pub async fn send_input(&mut self, event: InputEvent) -> Result<u64, ClientError> {
+        self.last_input_id += 1;
+        let id = self.last_input_id;
+        self.send(&ClientMessage::Input(InputMessage::new(id, event)))
+            .await?;
+        Ok(id)
     }
 
     /// The next server message; a close becomes [`ClientError::Closed`].

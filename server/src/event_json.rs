@@ -95,12 +95,14 @@ pub fn event_json(event: &Event) -> Value {
     }
 }
 
-/// The event with who sent it and when: `{"client_id", "stream", "received_us", "event"}`.
+/// The event with who sent it and when: `{"client_id", "stream", "received_us",
+/// "input_id", "event"}` (`input_id` null for a resize from a viewport change).
 pub fn input_json(stream: &str, event: &InputEvent) -> Value {
     json!({
         "client_id": event.client_id,
         "stream": stream,
         "received_us": event.received_us,
+        "input_id": event.input_id,
         "event": event_json(&event.event),
     })
 }

@@ -278,6 +278,7 @@ mod tests {
                 timestamp: 0.5,
             }),
             received_us: n,
+            input_id: Some(n),
         }
     }
 
@@ -309,6 +310,7 @@ mod tests {
         let recorded = parsed(&tap);
         assert_eq!(recorded.len(), RECORD_CAPACITY);
         assert_eq!(recorded[0]["received_us"], 5);
+        assert_eq!(recorded[0]["input_id"], 5);
         assert_eq!(recorded[0]["event"]["type"], "key_up");
         assert!(tap.reset(all));
         assert_eq!(tap.recorded(all).map(|r| r.len()), Some(0));

@@ -32,6 +32,10 @@ pub struct InputEvent {
     pub event: rfb_protocol::InputEvent,
     /// When the server received it, microseconds on the display's clock.
     pub received_us: u64,
+    /// The id the viewer gave the event (increasing per viewer), `None` for a `resize`
+    /// the server made from a viewport change. Mark a frame that reflects it with
+    /// `FrameMeta::answering`, so the viewer can measure input -> photon.
+    pub input_id: Option<u64>,
 }
 
 /// The adaptive controller suggests rendering smaller (or, as viewers recover, larger
@@ -203,6 +207,7 @@ mod tests {
                 timestamp: 0.0,
             }),
             received_us: n as u64,
+            input_id: Some(n as u64),
         })
     }
 
@@ -232,6 +237,7 @@ mod tests {
                     timestamp: n as f64,
                 }),
                 received_us: n as u64,
+                input_id: None,
             })
         };
         for n in 0..200 {

@@ -9,6 +9,7 @@
 use bytes::Bytes;
 use rfb_protocol::ColorSpace;
 
+use crate::answers::Answers;
 use crate::error::FrameError;
 
 /// How the bytes of a frame are laid out.
@@ -131,6 +132,8 @@ pub struct PublishedFrame {
     pub pixel_ratio: f32,
     /// The colour space of the RGB values (a tag; never converted).
     pub color: ColorSpace,
+    /// Per viewer, the newest input the frame answers (see [`crate::answers`]).
+    pub answers: Answers,
 }
 
 #[cfg(test)]

@@ -3,10 +3,11 @@
 
 use std::sync::{Arc, Weak};
 
-use crate::display::{Display, StreamState};
+use crate::display::Display;
 use crate::error::ServeError;
+use crate::hub::DEFAULT_STREAM;
 use crate::options::StreamOptions;
-use crate::server::DEFAULT_STREAM;
+use crate::stream::{StreamContext, StreamState};
 
 impl Display {
     /// A display that no server hosts: `publish()`, `record()` and the events API work as
@@ -24,9 +25,16 @@ impl Display {
                 "display size {width}x{height} has a zero side"
             )));
         }
-        let state = StreamState::new(DEFAULT_STREAM, width, height, options, Weak::new());
+        let state = StreamState::new(
+            DEFAULT_STREAM,
+            width,
+            height,
+            options,
+            StreamContext::default(),
+        );
         Ok(Display {
             state: Arc::new(state),
+            server: Weak::new(),
             owns_server: false,
         })
     }

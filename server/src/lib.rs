@@ -38,6 +38,7 @@
 /// Who may reach the server, decided from the request alone (the `rfb-access` crate).
 pub use rfb_access as access;
 pub mod adaptive;
+pub mod answers;
 pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
@@ -53,6 +54,9 @@ pub mod fanout;
 pub mod frame;
 mod headless;
 mod http;
+mod hub;
+#[cfg(test)]
+mod layering;
 pub mod limits;
 mod listener;
 pub mod metrics;
@@ -63,8 +67,10 @@ pub mod relay;
 pub mod server;
 pub mod session;
 pub mod sizing;
+mod stream;
 mod sync;
 
+pub use answers::Answers;
 pub use display::{Display, FrameMeta, ViewerInfo};
 pub use encode::Content;
 pub use error::{EncodeError, FrameError, ServeError};

@@ -4,90 +4,25 @@
 //! which [`Server::add_stream`] adds independent streams, reached at `ws://host:port/<name>`.
 //! [`Server::embedded`] builds the same hub without a listener: mount
 //! [`Server::router`] in your own axum app (same origin, TLS and cookies as the app).
+//!
+//! This is the top of the server's modules: `Server` is a handle on the stream registry
+//! (`hub.rs`) that also starts the listener and builds the router (`http`), and
+//! [`Display::server`] is defined here so that `display` never imports this module.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
 
-use rfb_protocol::CloseCode;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-use crate::access::HostAllowList;
-use crate::display::{Display, StreamState};
+use crate::display::Display;
 use crate::error::ServeError;
 use crate::event_tap::EventTap;
+use crate::hub::ServerShared;
 use crate::metrics::Resources;
 use crate::options::{ServeOptions, StreamOptions};
-use crate::sync::lock;
+use crate::stream::StreamState;
 
-/// The name of the stream [`serve`] creates, reached at `ws://host:port/`.
-pub const DEFAULT_STREAM: &str = "default";
-
-/// Paths the HTTP side channel uses, which cannot be stream names.
-const RESERVED_NAMES: [&str; 6] = [
-    "health",
-    "metrics",
-    "streams",
-    "recorded-events",
-    "pkg",
-    "index.html",
-];
-
-/// How long `close()` waits for sessions to say goodbye.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
-
-/// State shared by the listener task, the sessions and every handle.
-#[derive(Debug)]
-pub(crate) struct ServerShared {
-    pub addr: Option<SocketAddr>,
-    pub options: ServeOptions,
-    /// The `Host` names this server answers to.
-    pub hosts: HostAllowList,
-    /// WebSockets open now (sessions, including those still in their handshake).
-    pub live_sockets: AtomicUsize,
-    pub streams: RwLock<BTreeMap<String, Arc<StreamState>>>,
-    pub next_client_id: AtomicU64,
-    pub tap: EventTap,
-    shutdown: watch::Sender<bool>,
-    task: Mutex<Option<JoinHandle<()>>>,
-    closed: AtomicBool,
-    /// Streams may appear shortly (an edge that has not heard every origin's catalogue
-    /// yet): a viewer asking for an unknown one waits up to [`LATE_STREAM_WAIT`] before 4404.
-    pub late_streams: AtomicBool,
-}
-
-/// How long a viewer of an unknown stream waits for it on a server with `late_streams`.
-pub(crate) const LATE_STREAM_WAIT: Duration = Duration::from_secs(3);
-
-impl ServerShared {
-    /// The stream a viewer asked for by name.
-    pub fn stream(&self, name: &str) -> Option<Arc<StreamState>> {
-        self.streams
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .cloned()
-    }
-
-    /// True once the server was closed.
-    #[cfg(feature = "relay")]
-    pub fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
-    /// Every stream, by name.
-    pub fn all_streams(&self) -> Vec<Arc<StreamState>> {
-        self.streams
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
-    }
-}
+pub use crate::hub::DEFAULT_STREAM;
 
 /// A running server (the hub of its streams). Cheap to clone.
 #[derive(Debug, Clone)]
@@ -154,7 +89,7 @@ pub async fn serve_server(options: ServeOptions) -> Result<Server, ServeError> {
     let app = server.router();
     let limits = server.inner.options.limits.clone();
     let task = tokio::spawn(crate::listener::serve(listener, app, limits, shutdown_rx));
-    *lock(&server.inner.task) = Some(task);
+    server.inner.set_listener(task);
     tracing::info!("rfb listening on http://{addr}/");
     #[cfg(feature = "relay")]
     if let Some(relay) = server.inner.options.relay.clone() {
@@ -214,20 +149,7 @@ impl Server {
             source,
         })?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let hosts = HostAllowList::new(&options.allowed_hosts, &options.host, addr.map(|a| a.ip()));
-        let inner = Arc::new(ServerShared {
-            addr,
-            hosts,
-            live_sockets: AtomicUsize::new(0),
-            options,
-            streams: RwLock::new(BTreeMap::new()),
-            next_client_id: AtomicU64::new(1),
-            tap,
-            shutdown,
-            task: Mutex::new(None),
-            closed: AtomicBool::new(false),
-            late_streams: AtomicBool::new(false),
-        });
+        let inner = Arc::new(ServerShared::new(options, addr, tap, shutdown));
         Ok((Server { inner }, shutdown_rx))
     }
 
@@ -241,53 +163,22 @@ impl Server {
         height: u32,
         options: StreamOptions,
     ) -> Result<Display, ServeError> {
-        let valid = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            && !RESERVED_NAMES.contains(&name);
-        if !valid {
-            return Err(ServeError::Options(format!("invalid stream name {name:?}")));
-        }
-        if width == 0 || height == 0 {
-            return Err(ServeError::Options(format!(
-                "stream size {width}x{height} has a zero side"
-            )));
-        }
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(ServeError::Options("the server is closed".to_string()));
-        }
-        let mut streams = self
-            .inner
-            .streams
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        if streams.contains_key(name) {
-            return Err(ServeError::Options(format!(
-                "stream {name:?} already exists"
-            )));
-        }
-        let state = Arc::new(StreamState::new(
-            name,
-            width,
-            height,
-            options,
-            Arc::downgrade(&self.inner),
-        ));
-        streams.insert(name.to_string(), state.clone());
-        Ok(Display {
+        let state = self.inner.add_stream(name, width, height, options)?;
+        Ok(self.display(state))
+    }
+
+    /// The handle on one of this server's streams.
+    fn display(&self, state: Arc<StreamState>) -> Display {
+        Display {
             state,
+            server: Arc::downgrade(&self.inner),
             owns_server: false,
-        })
+        }
     }
 
     /// The display of a stream, by name.
     pub fn stream(&self, name: &str) -> Option<Display> {
-        self.inner.stream(name).map(|state| Display {
-            state,
-            owns_server: false,
-        })
+        self.inner.stream(name).map(|state| self.display(state))
     }
 
     /// The names of every stream.
@@ -302,39 +193,12 @@ impl Server {
     /// Removes a stream and disconnects its viewers (close code 4410). Returns false when
     /// no stream has that name.
     pub async fn remove_stream(&self, name: &str) -> bool {
-        let removed = self
-            .inner
-            .streams
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
-        match removed {
-            Some(state) => {
-                state.close_sessions(CloseCode::StreamRemoved);
-                state.wait_sessions_done(CLOSE_GRACE).await;
-                true
-            }
-            None => false,
-        }
+        self.inner.remove_stream(name).await
     }
 
     /// What the server holds now (see [`Resources`]).
     pub fn resources(&self) -> Resources {
-        let streams = self.inner.all_streams();
-        let mut registries: Vec<&crate::encode::EncoderRegistry> = Vec::new();
-        for stream in &streams {
-            let registry = &stream.options.encoders;
-            if !registries.iter().any(|r| r.same_as(registry)) {
-                registries.push(registry);
-            }
-        }
-        Resources {
-            sessions: streams.iter().map(|s| lock(&s.sessions).len()).sum(),
-            websockets: self.inner.live_sockets.load(Ordering::Acquire),
-            lanes: streams.iter().map(|s| s.fanout.lane_count()).sum(),
-            encoders: registries.iter().map(|r| r.live_encoders()).sum(),
-            queued_events: streams.iter().map(|s| s.events.len()).sum(),
-        }
+        self.inner.resources()
     }
 
     /// The address the server listens on (`None` when embedded).
@@ -344,44 +208,30 @@ impl Server {
 
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
-        self.inner.addr.map_or(0, |a| a.port())
+        self.inner.port()
     }
 
     /// `http://host:port/` (empty when embedded: the app knows its own URL).
     pub fn url(&self) -> String {
-        self.inner
-            .addr
-            .map(|a| format!("http://{a}/"))
-            .unwrap_or_default()
+        self.inner.url()
     }
 
     /// `ws://host:port/` (empty when embedded).
     pub fn ws_url(&self) -> String {
-        self.inner
-            .addr
-            .map(|a| format!("ws://{a}/"))
-            .unwrap_or_default()
+        self.inner.ws_url()
     }
 
     /// Disconnects every viewer (close code 1001), frees the encoders and stops listening.
     /// Idempotent.
     pub async fn close(&self) {
-        if self.inner.closed.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let streams = self.inner.all_streams();
-        for stream in &streams {
-            stream.close_sessions(CloseCode::GoingAway);
-        }
-        for stream in &streams {
-            stream.wait_sessions_done(CLOSE_GRACE).await;
-        }
-        self.inner.shutdown.send_replace(true);
-        let task = lock(&self.inner.task).take();
-        if let Some(task) = task {
-            if tokio::time::timeout(CLOSE_GRACE, task).await.is_err() {
-                tracing::warn!("rfb server did not stop within {CLOSE_GRACE:?}");
-            }
-        }
+        self.inner.close().await;
+    }
+}
+
+impl Display {
+    /// The server hosting this stream (`None` once it has shut down, and for a headless
+    /// display).
+    pub fn server(&self) -> Option<Server> {
+        self.server.upgrade().map(|inner| Server { inner })
     }
 }

@@ -9,6 +9,7 @@ import {
   ELEMENT_MEMBERS,
   INDEX_EXPORTS,
   SERVER_STATS_REPORT,
+  STAGE_STATS,
   STATS_TIMING,
   VIEWER_STATS,
   VIEW_MEMBERS,
@@ -49,6 +50,7 @@ for (const mode of ["main", "worker"] as const) {
       return {
         className: view.constructor.name,
         stats: keys(live),
+        stages: keys(live.stages),
         onStats: keys(stats),
         timing: keys(timing),
         server: keys(timing.server),
@@ -69,6 +71,7 @@ for (const mode of ["main", "worker"] as const) {
 
     expect(seen.className).toBe(mode === "worker" ? "WorkerView" : "RemoteFramebufferView");
     expect(seen.stats).toEqual(names(VIEWER_STATS));
+    expect(seen.stages).toEqual(names(STAGE_STATS));
     expect(seen.onStats).toEqual(names(VIEWER_STATS));
     expect(seen.captureStats).toEqual(names(VIEWER_STATS));
     expect(seen.timing).toEqual(names(STATS_TIMING));

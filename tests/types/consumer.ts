@@ -23,6 +23,8 @@ import init, {
   type FromWorker,
   type InitInput,
   type InitOutput,
+  type InputStamp,
+  type PhotonStats,
   type ReconnectChoice,
   type ReconnectOptions,
   type RemoteFramebufferViewOptions,
@@ -30,6 +32,7 @@ import init, {
   type RfbViewerError,
   type RoleName,
   type ServerStatsReport,
+  type StageStats,
   type StartWorker,
   type StatsTiming,
   type ToWorker,
@@ -132,6 +135,8 @@ function readStats(stats: ViewerStats): string[] {
   const targetJpegQuality: number | null = stats.targetJpegQuality;
   const qualityChanges: number = stats.qualityChanges;
   const role: RoleName | null = stats.role;
+  const stages: StageStats = stats.stages;
+  const photon: PhotonStats | null = stats.inputToPhoton;
   return [
     `${transport ?? "-"} ${format ?? "-"} ${framesDisplayed}/${framesDropped} ${decodeQueueSize}`,
     `${lastDisplayedSeq ?? -1} ${lastFrameSeq ?? -1} ${frameWidth ?? 0}x${frameHeight ?? 0}@${pixelRatio ?? 1}`,
@@ -141,7 +146,19 @@ function readStats(stats: ViewerStats): string[] {
     `${serverDropped} ${serverKeyframes} ${serverInflight}`,
     `${targetBitrate} ${targetFps} ${targetMaxInflight} ${targetJpegQuality}`,
     role === null ? "role unknown" : String(describeRole(role)),
+    readStages(stages),
+    photon === null ? "no input answered" : `${photon.p50Ms} / ${photon.p95Ms} ms (${photon.samples})`,
   ];
+}
+
+/** Every stage, server's (null without `Stats`) and viewer's (null before a frame). */
+function readStages(stages: StageStats): string {
+  const server: (number | null)[] = [stages.queueMs, stages.encodeMs, stages.sendMs, stages.networkMs];
+  const viewer: (number | null)[] = [
+    stages.decodeMs, stages.decodeP95Ms, stages.drawMs, stages.drawP95Ms, stages.ackMs,
+    stages.receiveToAckMs, stages.receiveToAckP95Ms,
+  ];
+  return [...server, ...viewer].map((v) => (v === null ? "-" : v.toFixed(1))).join(" ");
 }
 
 function readServerReport(report: ServerStatsReport): number {
@@ -155,8 +172,11 @@ function readServerReport(report: ServerStatsReport): number {
   const inflight: number = report.inflight;
   const targetBitrateBps: number = report.targetBitrateBps;
   const targetFps: number = report.targetFps;
+  const queueMs: number = report.queueMs;
+  const sendMs: number = report.sendMs;
+  const networkMs: number = report.networkMs;
   return rttMs + fpsSent + fpsAcked + bitrateBps + encodeMs + framesDropped + keyframesSent +
-    inflight + targetBitrateBps + targetFps;
+    inflight + targetBitrateBps + targetFps + queueMs + sendMs + networkMs;
 }
 
 function readTiming(timing: StatsTiming): number {
@@ -349,7 +369,10 @@ function describeToWorker(message: ToWorker): string {
     return `${canvas.width} ${options.url ?? "default url"} ${layout.cssWidth} ${wantsStats}`;
   }
   if ("layout" in message) return describeFit(message.layout.fit);
-  if ("send" in message) return `${message.send.bytes.byteLength} bytes`;
+  if ("send" in message) {
+    const input: InputStamp | undefined = message.send.input;
+    return `${message.send.bytes.byteLength} bytes${input ? ` (input ${input.id} at ${input.eventAtMs})` : ""}`;
+  }
   if ("capture" in message) return `capture ${message.capture.id}`;
   return exhaustive(message);
 }
@@ -370,6 +393,7 @@ function postToWorker(worker: Worker, offscreen: OffscreenCanvas): void {
     { start },
     { layout },
     { send: { bytes: new Uint8Array([1, 2, 3]) } },
+    { send: { bytes: new Uint8Array([4]), input: { id: 7, eventAtMs: 1_700_000_000_000.5 } } },
     { capture: { id: 1 } },
     "reconnect",
     "dispose",

@@ -11,9 +11,11 @@ import type {
   CaptureResult,
   ErrorDetails,
   FrameTarget,
+  PhotonStats,
   ReconnectOptions,
   RemoteFramebufferViewOptions,
   ServerStatsReport,
+  StageStats,
   StatsTiming,
   ViewerStats,
   RemoteFramebufferView,
@@ -53,7 +55,31 @@ export const VIEWER_STATS = {
   targetJpegQuality: true,
   qualityChanges: true,
   role: true,
+  stages: true,
+  inputToPhoton: true,
 } as const satisfies Record<keyof ViewerStats, true>;
+
+/** `stats().stages`. */
+export const STAGE_STATS = {
+  queueMs: true,
+  encodeMs: true,
+  sendMs: true,
+  networkMs: true,
+  decodeMs: true,
+  decodeP95Ms: true,
+  drawMs: true,
+  drawP95Ms: true,
+  ackMs: true,
+  receiveToAckMs: true,
+  receiveToAckP95Ms: true,
+} as const satisfies Record<keyof StageStats, true>;
+
+/** `stats().inputToPhoton`, once the app answered some input. */
+export const PHOTON_STATS = {
+  p50Ms: true,
+  p95Ms: true,
+  samples: true,
+} as const satisfies Record<keyof PhotonStats, true>;
 
 /** `onStats`'s second argument. */
 export const STATS_TIMING = {
@@ -73,6 +99,9 @@ export const SERVER_STATS_REPORT = {
   inflight: true,
   targetBitrateBps: true,
   targetFps: true,
+  queueMs: true,
+  sendMs: true,
+  networkMs: true,
 } as const satisfies Record<keyof ServerStatsReport, true>;
 
 /** What `capture()` resolves to. */

@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use rfb_protocol::{
-    Ack, ClientMessage, ImageFormat, ImageFrame, StreamConfig, Transport, VideoChunk,
+    Ack, ClientMessage, ImageFormat, ImageFrame, InputMessage, StreamConfig, Transport, VideoChunk,
 };
 use wasm_bindgen::prelude::*;
 
@@ -32,6 +32,7 @@ use super::video::{OwnedFrame, VideoPipe};
 use crate::codec::CodecSupport;
 use crate::input::InputTarget;
 use crate::policy::{Arrival, Counters, Decoded, FramePolicy, InFlight};
+use crate::timing::{PhotonMeter, StageSummary, StageTimes, Summary};
 use crate::watchdog::Watchdog;
 
 mod decoder;
@@ -46,6 +47,18 @@ extern "C" {
     pub(crate) fn performance_now() -> f64;
 }
 
+/// `performance.timeOrigin`: the instant this realm's `performance.now()` counts from, in
+/// milliseconds since the Unix epoch (0 where the browser has none). Adding it puts a
+/// page's event times and a worker's draw times on one clock.
+pub(crate) fn time_origin() -> f64 {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &"performance".into())
+        .and_then(|p| js_sys::Reflect::get(&p, &"timeOrigin".into()))
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0)
+}
+
 /// Where the core sends its messages to the server.
 pub trait Outbox {
     /// Sends one message (dropped quietly when the connection is already gone: the close
@@ -55,6 +68,17 @@ pub trait Outbox {
     /// The browser cannot decode the stream's video (see `crate::codec`): the connection
     /// should start over without advertising H.264.
     fn video_unsupported(&self) {}
+
+    /// Sends an input message whose DOM event happened at `event_at_ms` (milliseconds since
+    /// the Unix epoch, see [`time_origin`]): where the core can hear it, it waits for the
+    /// frame answering the input to measure input -> photon.
+    fn send_input(
+        &self,
+        input: InputMessage,
+        _event_at_ms: Option<f64>,
+    ) -> Result<(), ViewerError> {
+        self.send(&ClientMessage::Input(input))
+    }
 }
 
 /// The picture on screen, kept so a layout change can redraw it; closed when replaced.
@@ -95,6 +119,10 @@ pub struct CoreStats {
     pub stills: u64,
     /// The encoding of the frame on screen (`h264`, `jpeg`, `png`, `webp`).
     pub shown_format: Option<&'static str>,
+    /// This viewer's stages (decode, draw, receive -> ACK) over the last 5 s.
+    pub stages: StageSummary,
+    /// Input -> photon over the last 5 s (`None` without answered input).
+    pub photon: Option<Summary>,
 }
 
 struct State {
@@ -136,6 +164,12 @@ struct State {
     /// The browser cannot decode this stream's video: chunks are acknowledged and ignored
     /// until the session reconnects without H.264.
     video_refused: bool,
+    /// The stages of the frames drawn.
+    stages: StageTimes,
+    /// Input -> photon.
+    photon: PhotonMeter,
+    /// [`time_origin`] of this realm.
+    time_origin: f64,
 }
 
 /// The decode/draw core of one connection.
@@ -179,6 +213,9 @@ impl ViewerCore {
             scratch: None,
             codec: None,
             video_refused: false,
+            stages: StageTimes::default(),
+            photon: PhotonMeter::default(),
+            time_origin: time_origin(),
         };
         let core = ViewerCore {
             state: Rc::new(RefCell::new(state)),
@@ -186,7 +223,9 @@ impl ViewerCore {
         let weak = Rc::downgrade(&core.state);
         let timer = Interval::new(WATCHDOG_CHECK_MS, move || {
             if let Some(state) = weak.upgrade() {
-                state.borrow_mut().check_watchdog();
+                let mut st = state.borrow_mut();
+                st.report_photon();
+                st.check_watchdog();
             }
         });
         let mut st = core.state.borrow_mut();
@@ -373,16 +412,27 @@ impl ViewerCore {
         self.state.borrow().shown.as_ref().map(|s| s.frame)
     }
 
-    /// The counters, the negotiated transport and the recovery and still counts.
+    /// The counters, the negotiated transport, the recovery and still counts and the
+    /// timing summaries.
     pub fn stats(&self) -> CoreStats {
-        let st = self.state.borrow();
+        let mut st = self.state.borrow_mut();
+        let now = performance_now();
+        let epoch_now = st.time_origin + now;
         CoreStats {
             counters: st.policy.counters(),
             transport: st.config.as_ref().map(|c| c.transport.name()),
             decoder_resets: st.decoder_resets,
             stills: st.stills,
             shown_format: st.shown.as_ref().map(|s| s.format),
+            stages: st.stages.summary(now),
+            photon: st.photon.summary(epoch_now),
         }
+    }
+
+    /// Input `id` went to the server; its DOM event happened at `event_at_ms` (ms since
+    /// the Unix epoch): the first frame drawn that answers it gives its input -> photon.
+    pub fn input_sent(&self, id: u64, event_at_ms: f64) {
+        self.state.borrow_mut().photon.input_sent(id, event_at_ms);
     }
 
     /// The mean time from receiving a frame to drawing it, over the frames drawn since the
@@ -407,6 +457,7 @@ impl ViewerCore {
         st.needs_rebuild = false;
         st.watchdog.reset();
         st.policy.new_connection();
+        st.photon.new_connection();
         st.connection = st.connection.wrapping_add(1);
     }
 
@@ -459,7 +510,7 @@ impl State {
             return;
         }
         match result {
-            Ok(bitmap) => match self.policy.image_decoded(seq) {
+            Ok(bitmap) => match self.policy.image_decoded(seq, performance_now()) {
                 Decoded::Draw(info) => {
                     let transport = Transport::Image(format);
                     let still = self
@@ -496,9 +547,16 @@ impl State {
         );
         match drawn {
             Ok(()) => {
-                self.latency.0 += (performance_now() - frame.received_ms).max(0.0);
+                let drawn = performance_now();
+                self.latency.0 += (drawn - frame.received_ms).max(0.0);
                 self.latency.1 += 1;
-                let ack = self.policy.displayed(&frame);
+                if let Some(input_id) = frame.input_id {
+                    self.photon.drawn(input_id, self.time_origin + drawn);
+                }
+                // The ACK goes out now: its time is the draw's, give or take microseconds.
+                let timings = frame.timings(drawn, performance_now());
+                self.stages.record(drawn, &timings);
+                let ack = self.policy.displayed(&frame, Some(timings));
                 self.send_ack(ack);
                 let replaced = self.shown.replace(Shown {
                     held,
@@ -523,6 +581,19 @@ impl State {
         }
     }
 
+    /// Sends the server the input -> photon report when one is due (about once a second
+    /// while input is answered), and forgets inputs nothing answered.
+    fn report_photon(&mut self) {
+        if self.closed {
+            return;
+        }
+        let now = self.time_origin + performance_now();
+        self.photon.expire(now);
+        if let Some(report) = self.photon.report_due(now) {
+            self.send(&ClientMessage::PhotonReport(report));
+        }
+    }
+
     fn unexpected_frame(&mut self, seq: u64, what: &str) {
         self.events.emit(ViewerEvent::Error(ViewerError::Protocol {
             len: 0,
@@ -532,6 +603,7 @@ impl State {
         self.send(&ClientMessage::Ack(Ack {
             seq,
             decode_queue_size: self.policy.counters().decode_queue_size,
+            timings: None,
         }));
     }
 }

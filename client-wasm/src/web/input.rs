@@ -23,7 +23,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use rfb_protocol::input::{Modifiers, PointerKind};
-use rfb_protocol::{ClientMessage, InputEvent};
+use rfb_protocol::{InputEvent, InputMessage};
 use wasm_bindgen::prelude::*;
 use web_sys::{
     AddEventListenerOptions, Event, FocusOptions, HtmlCanvasElement, KeyboardEvent, MouseEvent,
@@ -137,6 +137,10 @@ struct Shared {
     restore: RefCell<Option<Restore>>,
     /// The `EditContext` input methods commit text through (where the browser has one).
     ime: RefCell<Option<Ime>>,
+    /// The id of the last input sent (ids are 1, 2, 3... for the life of the view).
+    last_input_id: Cell<u64>,
+    /// `performance.timeOrigin` of the page, for the events' times since the epoch.
+    time_origin: f64,
     disposed: Cell<bool>,
 }
 
@@ -172,6 +176,8 @@ impl InputCapture {
             frame_id: Cell::new(None),
             restore: RefCell::new(None),
             ime: RefCell::new(None),
+            last_input_id: Cell::new(0),
+            time_origin: super::core::time_origin(),
             disposed: Cell::new(false),
         });
         let weak = Rc::downgrade(&shared);
@@ -441,9 +447,14 @@ impl Shared {
         self.send_unfiltered(event);
     }
 
-    /// Sends `event` as it is (the releases [`HeldInputs`] made: it already forgot them).
+    /// Sends `event` as it is (the releases [`HeldInputs`] made: it already forgot them)
+    /// with the next input id, and its DOM event's time for input -> photon.
     fn send_unfiltered(&self, event: InputEvent) {
-        if let Err(e) = self.outbox.send(&ClientMessage::Input(event)) {
+        let id = self.last_input_id.get() + 1;
+        self.last_input_id.set(id);
+        let event_at_ms = event.timestamp().map(|s| self.time_origin + s * 1000.0);
+        let input = InputMessage::new(id, event);
+        if let Err(e) = self.outbox.send_input(input, event_at_ms) {
             self.events.emit(ViewerEvent::Error(e));
         }
     }

@@ -12,7 +12,7 @@ use web_sys::HtmlCanvasElement;
 
 use super::api::{to_js, CaptureResult, StatsTiming, ViewerStats};
 use super::clipboard::ClipboardOffer;
-use super::core::ViewerCore;
+use super::core::{Outbox, ViewerCore};
 use super::error::{js_reason, ViewerError};
 use super::events::{fold_server_report, Deferred, ViewerEvent};
 use super::input::InputGeometry;
@@ -22,6 +22,7 @@ use super::shell::{window, Backend, Shell};
 use super::surface::{CanvasSurface, Layout};
 use crate::input::viewport;
 use crate::server_report::ServerReport;
+use rfb_protocol::{ClientMessage, InputMessage};
 
 /// How often `onStats` is called.
 const STATS_INTERVAL_MS: i32 = 1000;
@@ -49,11 +50,30 @@ struct Inner {
     disposed: Cell<bool>,
 }
 
-/// What input capture asks the in-thread view: where the frame is, and whether input
-/// reaches the app (not for a `view` role).
+/// What input capture asks the in-thread view: where the frame is, whether input
+/// reaches the app (not for a `view` role); and where it sends input (the socket, with the
+/// core told of each input for input -> photon).
 struct InThread {
     core: ViewerCore,
     server: Rc<Cell<ServerReport>>,
+    slot: Rc<SocketSlot>,
+}
+
+impl Outbox for InThread {
+    fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError> {
+        self.slot.send(msg)
+    }
+
+    fn video_unsupported(&self) {
+        self.slot.video_unsupported();
+    }
+
+    fn send_input(&self, input: InputMessage, event_at_ms: Option<f64>) -> Result<(), ViewerError> {
+        if let Some(at) = event_at_ms {
+            self.core.input_sent(input.id, at);
+        }
+        self.slot.send(&ClientMessage::Input(input))
+    }
 }
 
 impl InputGeometry for InThread {
@@ -193,8 +213,15 @@ impl RemoteFramebufferView {
         let controls = Rc::new(InThread {
             core: inner.core.clone(),
             server: inner.server.clone(),
+            slot,
         });
-        shell.attach(backend, controls, slot, clipboard, options.input)?;
+        shell.attach(
+            backend,
+            controls.clone(),
+            controls,
+            clipboard,
+            options.input,
+        )?;
         if options.on_stats.is_some() {
             Inner::start_stats_timer(&inner, &window()?, options.on_stats.clone())?;
         }

@@ -9,7 +9,7 @@ mod common;
 use common::*;
 use rfb_example_wgpu::{OrbitControls, RunOptions, SceneView};
 use rfb_protocol::input::{Buttons, Modifiers, PointerInput, PointerKind, WheelInput};
-use rfb_protocol::{ClientMessage, InputEvent};
+use rfb_protocol::InputEvent;
 
 fn pointer(x: f32, y: f32, button: u8, held: u8) -> PointerInput {
     PointerInput {
@@ -91,11 +91,7 @@ async fn drag_turns_the_scene_wheel_zooms_and_no_input_keeps_it_still() {
     ];
     for event in drag {
         controls.apply(&event);
-        receiver
-            .client()
-            .send(&ClientMessage::Input(event))
-            .await
-            .unwrap();
+        receiver.client().send_input(event).await.unwrap();
     }
     let dragged = reference(still(controls.orbit())).await;
     let turned = mean_abs_diff(&dragged, &at_rest);
@@ -119,11 +115,7 @@ async fn drag_turns_the_scene_wheel_zooms_and_no_input_keeps_it_still() {
         timestamp: 0.0,
     });
     assert!(controls.apply(&wheel));
-    receiver
-        .client()
-        .send(&ClientMessage::Input(wheel))
-        .await
-        .unwrap();
+    receiver.client().send_input(wheel).await.unwrap();
     let zoomed = reference(still(controls.orbit())).await;
     until_picture(&mut receiver, &zoomed, "after the wheel").await;
     let (before, after) = (covered(&dragged), covered(&zoomed));

@@ -30,6 +30,8 @@ pub struct EncodeOutput {
     pub frame: Arc<PublishedFrame>,
     /// Wall time of the encode call (without any rebuild).
     pub encode_time: Duration,
+    /// When the encode call returned (it started `encode_time` earlier).
+    pub encoded_at: Instant,
 }
 
 impl EncoderSlot {
@@ -97,6 +99,7 @@ impl EncoderSlot {
                         result: Err(err),
                         frame,
                         encode_time: Duration::ZERO,
+                        encoded_at: Instant::now(),
                     }
                 }
             }
@@ -106,8 +109,10 @@ impl EncoderSlot {
             Some(encoder) => encoder.encode(&frame.frame, keyframe || rebuilt),
             None => Err(EncodeError::Unknown(self.spec.transport.name().to_string())),
         };
+        let encoded_at = Instant::now();
         EncodeOutput {
-            encode_time: start.elapsed(),
+            encode_time: encoded_at.saturating_duration_since(start),
+            encoded_at,
             slot: self,
             result,
             frame,

@@ -110,6 +110,7 @@ mod tests {
             timestamp_us: 0,
             pixel_ratio: 1.0,
             color: rfb_protocol::SRGB,
+            answers: Default::default(),
         };
         Arc::new(LaneChunk {
             frame: Arc::new(frame),
@@ -117,6 +118,7 @@ mod tests {
             codec: "avc1.42e01f".into(),
             yuv: None,
             encode_time: Duration::ZERO,
+            encoded_at: std::time::Instant::now(),
             still,
             layer: 0,
             n: 0,

@@ -55,6 +55,8 @@ pub struct SharedImage {
     pub payload: EncodedPayload,
     /// How long the encode took.
     pub encode_time: Duration,
+    /// When it ended.
+    pub encoded_at: Instant,
 }
 
 type Cell = Arc<OnceCell<Result<SharedImage, Arc<EncodeError>>>>;
@@ -163,7 +165,8 @@ fn encode_pooled(
     };
     let start = Instant::now();
     let result = encoder.encode(&frame.frame, true);
-    let encode_time = start.elapsed();
+    let encoded_at = Instant::now();
+    let encode_time = encoded_at.saturating_duration_since(start);
     lock(pool).entry(key).or_default().push(encoder);
     let payload = result
         .map_err(Arc::new)?
@@ -178,6 +181,7 @@ fn encode_pooled(
     Ok(SharedImage {
         payload,
         encode_time,
+        encoded_at,
     })
 }
 
@@ -193,6 +197,7 @@ mod tests {
             timestamp_us: seq * 1000,
             pixel_ratio: 1.0,
             color: rfb_protocol::SRGB,
+            answers: Default::default(),
         })
     }
 

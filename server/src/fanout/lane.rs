@@ -61,6 +61,8 @@ pub struct LaneChunk {
     pub yuv: Option<YuvEncoding>,
     /// How long the shared encode took.
     pub encode_time: Duration,
+    /// When it ended (on an edge: when the access unit arrived from the relay).
+    pub encoded_at: Instant,
     /// A high-quality still of a resting frame: a member may skip it (the lane's next
     /// access unit is an IDR) without losing sync.
     pub still: bool,
@@ -366,6 +368,7 @@ async fn run(
                                 codec: codec.clone(),
                                 yuv,
                                 encode_time: output.encode_time,
+                                encoded_at: output.encoded_at,
                                 still: false,
                                 n: 0,
                             };
@@ -451,6 +454,7 @@ async fn encode_still(
         codec,
         yuv,
         encode_time: output.encode_time,
+        encoded_at: output.encoded_at,
         still: true,
         layer: 0,
         n: 0,
@@ -503,6 +507,7 @@ mod tests {
             timestamp_us: 0,
             pixel_ratio: 1.0,
             color: rfb_protocol::SRGB,
+            answers: Default::default(),
         };
         Arc::new(LaneChunk {
             frame: Arc::new(frame),
@@ -514,6 +519,7 @@ mod tests {
             codec: "avc1.42e01f".into(),
             yuv: None,
             encode_time: Duration::ZERO,
+            encoded_at: Instant::now(),
             still: false,
             layer,
             n: 0,

@@ -39,8 +39,9 @@ use axum::routing::get;
 use axum::Router;
 use rfb_protocol::CloseCode;
 
-use crate::server::{ServerShared, DEFAULT_STREAM};
+use crate::hub::{ServerShared, DEFAULT_STREAM, LATE_STREAM_WAIT};
 use crate::session::{self, SessionEnd};
+use crate::stream::StreamState;
 
 /// Largest WebSocket message the transport accepts; the protocol's own (smaller) limit,
 /// [`rfb_protocol::MAX_CLIENT_MESSAGE_BYTES`], is checked by the session with a clean close.
@@ -194,8 +195,8 @@ async fn upgrade(shared: Shared, request: Request) -> Response {
 }
 
 /// Waits up to `LATE_STREAM_WAIT` for a stream to appear (an edge's catalogue).
-async fn wait_for_stream(shared: &Shared, name: &str) -> Option<Arc<crate::display::StreamState>> {
-    let deadline = tokio::time::Instant::now() + crate::server::LATE_STREAM_WAIT;
+async fn wait_for_stream(shared: &Shared, name: &str) -> Option<Arc<StreamState>> {
+    let deadline = tokio::time::Instant::now() + LATE_STREAM_WAIT;
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         if let Some(stream) = shared.stream(name) {

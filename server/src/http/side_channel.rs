@@ -32,9 +32,11 @@ use serde::Serialize;
 use super::Shared;
 use crate::access::request_token;
 use crate::auth::{AuthContext, Authenticate, Rejected, Role};
-use crate::display::{Display, StreamState};
+use crate::display::Display;
 use crate::event_tap::json_array;
 use crate::metrics::exposition::{render, StreamCounts, CONTENT_TYPE};
+use crate::metrics::stages::{merged, Stages};
+use crate::stream::StreamState;
 use crate::sync::lock;
 
 /// The side-channel routes.
@@ -153,9 +155,10 @@ fn internal(reason: &str) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
 }
 
-fn display_of(state: Arc<StreamState>) -> Display {
+fn display_of(shared: &Shared, state: Arc<StreamState>) -> Display {
     Display {
         state,
+        server: Arc::downgrade(shared),
         owns_server: false,
     }
 }
@@ -186,25 +189,23 @@ async fn metrics_of(shared: &Shared, streams: Vec<Arc<StreamState>>, prometheus:
     let counts: Vec<StreamCounts> = streams
         .iter()
         .map(|s| {
-            let d = display_of(s.clone());
+            let d = display_of(shared, s.clone());
             StreamCounts {
                 name: s.name.clone(),
                 viewers: d.client_count(),
                 frames_published: d.frames_published(),
+                stages: stream_stages(s),
             }
         })
         .collect();
     let snapshots: Vec<_> = streams
         .into_iter()
-        .flat_map(|s| display_of(s).metrics_snapshot())
+        .flat_map(|s| display_of(shared, s).metrics_snapshot())
         .collect();
     if !prometheus {
         return json(snapshots).await;
     }
-    let resources = crate::server::Server {
-        inner: shared.clone(),
-    }
-    .resources();
+    let resources = shared.resources();
     let rendered =
         tokio::task::spawn_blocking(move || render(&snapshots, &counts, &resources)).await;
     match rendered {
@@ -299,6 +300,16 @@ struct StreamInfo {
     viewers: usize,
     transports: Vec<&'static str>,
     frames_published: u64,
+    /// Every stage over the last 3 s, over all of the stream's viewers together.
+    stages: Stages,
+}
+
+/// A stream's stage timings: its viewers' samples taken together.
+fn stream_stages(state: &StreamState) -> Stages {
+    let now = std::time::Instant::now();
+    let sessions = lock(&state.sessions);
+    let mut metrics: Vec<_> = sessions.values().map(|s| lock(&s.metrics)).collect();
+    merged(metrics.iter_mut().map(|m| &mut m.stages), now)
 }
 
 async fn list_streams(State(shared): State<Shared>, request: Request) -> Response {
@@ -317,7 +328,8 @@ async fn list_streams(State(shared): State<Shared>, request: Request) -> Respons
                 .collect();
             transports.sort_unstable();
             transports.dedup();
-            let display = display_of(state);
+            let stages = stream_stages(&state);
+            let display = display_of(&shared, state);
             let (width, height) = display.size();
             StreamInfo {
                 name: display.name().to_string(),
@@ -326,6 +338,7 @@ async fn list_streams(State(shared): State<Shared>, request: Request) -> Respons
                 viewers: display.client_count(),
                 transports,
                 frames_published: display.frames_published(),
+                stages,
             }
         })
         .collect();

@@ -9,6 +9,10 @@
 //! | `rfb_inflight_timeouts_total`, `rfb_decoder_resets_total`, `rfb_lane_fallbacks_total`, `rfb_layer_skips_total`, `rfb_input_refused_total`, `rfb_input_dropped_total` | counter | same |
 //! | `rfb_fps_sent`, `rfb_fps_acked`, `rfb_bitrate_bits_per_second`, `rfb_target_bitrate_bits_per_second`, `rfb_target_fps` | gauge | same |
 //! | `rfb_encode_seconds`, `rfb_round_trip_seconds`, `rfb_latency_seconds` | gauge | same + `stat` = `mean` or `p95` (over the last 3 s) |
+//! | `rfb_stage_seconds` | gauge | same + `stage` (`queue`, `encode`, `send`, `network`, `decode`, `draw`, `ack`: see [`super::stages`]) + `stat` = `mean` or `p95` |
+//! | `rfb_input_to_photon_seconds` | gauge | same + `stat` = `p50` or `p95` (the viewer's last report; only viewers with one) |
+//! | `rfb_viewer_timings_rejected_total` | counter | same |
+//! | `rfb_stream_stage_seconds` | gauge | `stream`, `stage`, `stat` (all the stream's viewers together) |
 //! | `rfb_inflight_frames`, `rfb_decode_queue_frames`, `rfb_frame_width_pixels`, `rfb_frame_height_pixels`, `rfb_shared_encoder` | gauge | same |
 //! | `rfb_control_role` | gauge (1 = control, 0 = view) | same |
 //! | `rfb_stream_viewers`, `rfb_stream_frames_published_total` | gauge, counter | `stream` |
@@ -17,6 +21,7 @@
 use prometheus::core::Collector;
 use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
+use super::stages::{Stage, Stages};
 use super::MetricsSnapshot;
 use super::Resources;
 
@@ -32,6 +37,8 @@ pub struct StreamCounts {
     pub viewers: usize,
     /// Frames published so far.
     pub frames_published: u64,
+    /// Every stage over all of the stream's viewers.
+    pub stages: Stages,
 }
 
 const SESSION_LABELS: [&str; 3] = ["stream", "client_id", "transport"];
@@ -78,7 +85,7 @@ pub fn render(
     let scrape = Scrape {
         registry: Registry::new(),
     };
-    let counters: [Series<u64>; 11] = [
+    let counters: [Series<u64>; 12] = [
         ("rfb_frames_sent_total", "Frames sent to the viewer.", |m| {
             m.frames_sent
         }),
@@ -131,6 +138,11 @@ pub fn render(
             "rfb_input_dropped_total",
             "Moves and wheels dropped over the input rate.",
             |m| m.input_dropped,
+        ),
+        (
+            "rfb_viewer_timings_rejected_total",
+            "ACK timings ignored because they did not fit the server's round trip.",
+            |m| m.viewer_timings_rejected,
         ),
     ];
     let gauges: [Series<f64>; 11] = [
@@ -244,6 +256,51 @@ pub fn render(
                 .set(p95 / 1e3);
         }
     }
+    let stage = scrape.gauge(
+        "rfb_stage_seconds",
+        "Time per stage of a frame's way (publish to ACK) over the last 3 s.",
+        &["stream", "client_id", "transport", "stage", "stat"],
+    )?;
+    for m in sessions {
+        let l = labels(m);
+        for s in Stage::ALL {
+            let stat = m.stages.get(s);
+            for (name, value) in [("mean", stat.mean_ms), ("p95", stat.p95_ms)] {
+                stage
+                    .with_label_values(&[&l[0], &l[1], &l[2], s.name(), name])
+                    .set(value / 1e3);
+            }
+        }
+    }
+    let photon = scrape.gauge(
+        "rfb_input_to_photon_seconds",
+        "Input event to the first frame answering it drawn, the viewer's last report.",
+        &with_stat,
+    )?;
+    for m in sessions {
+        let Some(p) = m.input_to_photon else { continue };
+        let l = labels(m);
+        for (name, value) in [("p50", p.p50_ms), ("p95", p.p95_ms)] {
+            photon
+                .with_label_values(&[&l[0], &l[1], &l[2], name])
+                .set(value / 1e3);
+        }
+    }
+    let stream_stage = scrape.gauge(
+        "rfb_stream_stage_seconds",
+        "Time per stage over all of the stream's viewers over the last 3 s.",
+        &["stream", "stage", "stat"],
+    )?;
+    for st in streams {
+        for s in Stage::ALL {
+            let stat = st.stages.get(s);
+            for (name, value) in [("mean", stat.mean_ms), ("p95", stat.p95_ms)] {
+                stream_stage
+                    .with_label_values(&[&st.name, s.name(), name])
+                    .set(value / 1e3);
+            }
+        }
+    }
     let viewers = scrape.gauge(
         "rfb_stream_viewers",
         "Viewers connected to the stream.",
@@ -284,6 +341,8 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::stages::StageStat;
+    use crate::metrics::PhotonStats;
 
     fn session(client_id: u64, transport: &str) -> MetricsSnapshot {
         MetricsSnapshot {
@@ -319,6 +378,20 @@ mod tests {
             role: "control".into(),
             input_refused: 0,
             input_dropped: 4,
+            stages: Stages {
+                decode: StageStat {
+                    mean_ms: 3.0,
+                    p95_ms: 5.0,
+                    samples: 90,
+                },
+                ..Stages::default()
+            },
+            viewer_timings_rejected: 1,
+            input_to_photon: (client_id == 1).then_some(PhotonStats {
+                p50_ms: 40.0,
+                p95_ms: 65.0,
+                samples: 30,
+            }),
         }
     }
 
@@ -330,6 +403,14 @@ mod tests {
                 name: "cam".into(),
                 viewers: 2,
                 frames_published: 301,
+                stages: Stages {
+                    network: StageStat {
+                        mean_ms: 1.5,
+                        p95_ms: 2.5,
+                        samples: 180,
+                    },
+                    ..Stages::default()
+                },
             }],
             &Resources {
                 websockets: 2,
@@ -369,5 +450,48 @@ mod tests {
         assert!(text.contains("# TYPE rfb_frames_sent_total counter"));
         let skips = find("rfb_layer_skips_total", "1");
         assert!(matches!(skips.value, prometheus_parse::Value::Counter(v) if v == 5.0));
+        let gauge = |name: &str, labels: &[(&str, &str)]| {
+            let sample = scrape
+                .samples
+                .iter()
+                .find(|s| {
+                    s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v))
+                })
+                .unwrap_or_else(|| panic!("{name} {labels:?}"));
+            match sample.value {
+                prometheus_parse::Value::Gauge(v) => v,
+                ref other => panic!("{name} is {other:?}"),
+            }
+        };
+        let decode_p95 = gauge(
+            "rfb_stage_seconds",
+            &[("client_id", "2"), ("stage", "decode"), ("stat", "p95")],
+        );
+        assert!((decode_p95 - 0.005).abs() < 1e-12, "{decode_p95}");
+        assert_eq!(
+            gauge(
+                "rfb_stage_seconds",
+                &[("client_id", "1"), ("stage", "queue"), ("stat", "mean")]
+            ),
+            0.0
+        );
+        let photon = gauge(
+            "rfb_input_to_photon_seconds",
+            &[("client_id", "1"), ("stat", "p50")],
+        );
+        assert!((photon - 0.04).abs() < 1e-12, "{photon}");
+        assert!(
+            !scrape
+                .samples
+                .iter()
+                .any(|s| s.metric == "rfb_input_to_photon_seconds"
+                    && s.labels.get("client_id") == Some("2")),
+            "no report, no sample"
+        );
+        let network = gauge(
+            "rfb_stream_stage_seconds",
+            &[("stream", "cam"), ("stage", "network"), ("stat", "mean")],
+        );
+        assert!((network - 0.0015).abs() < 1e-12, "{network}");
     }
 }

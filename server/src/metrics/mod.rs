@@ -3,11 +3,15 @@
 //! or, in [`exposition`], in the Prometheus text format.
 
 pub mod exposition;
+pub mod stages;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use rfb_protocol::PhotonReport;
 use serde::Serialize;
+
+use stages::{StageWindows, Stages};
 
 /// What a server holds right now, for diagnostics and leak checks (`rfb soak`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,16 +92,41 @@ impl Window {
         self.samples.iter().map(|(_, v)| v).sum::<f64>() / self.samples.len() as f64
     }
 
-    /// The `q` quantile (0..=1) of the values in the window (0 when empty).
+    /// The `q` quantile (0..=1) of the values in the window (0 when empty), by nearest
+    /// rank (`rfb_protocol::timing::percentile`).
     pub fn quantile(&mut self, now: Instant, q: f64) -> f64 {
+        let mut values: Vec<f64> = self.values(now).collect();
+        rfb_protocol::timing::percentile(&mut values, q).unwrap_or(0.0)
+    }
+
+    /// The values in the window, oldest first.
+    pub fn values(&mut self, now: Instant) -> impl Iterator<Item = f64> + '_ {
         self.expire(now);
-        let mut values: Vec<f64> = self.samples.iter().map(|(_, v)| *v).collect();
-        if values.is_empty() {
-            return 0.0;
+        self.samples.iter().map(|(_, v)| *v)
+    }
+}
+
+/// How long a viewer's input -> photon report is shown after it arrived.
+pub const PHOTON_FRESH: Duration = Duration::from_secs(5);
+
+/// A viewer's input -> photon times as `/metrics` shows them (from its last report).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PhotonStats {
+    /// Median, milliseconds.
+    pub p50_ms: f64,
+    /// 95th percentile, milliseconds.
+    pub p95_ms: f64,
+    /// Input events in the viewer's window.
+    pub samples: u32,
+}
+
+impl From<&PhotonReport> for PhotonStats {
+    fn from(r: &PhotonReport) -> Self {
+        PhotonStats {
+            p50_ms: f64::from(r.p50_us) / 1e3,
+            p95_ms: f64::from(r.p95_us) / 1e3,
+            samples: r.samples,
         }
-        values.sort_by(f64::total_cmp);
-        let index = ((values.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
-        values[index]
     }
 }
 
@@ -145,6 +174,10 @@ pub struct SessionMetrics {
     pub input_refused: u64,
     /// Moves and wheels dropped because the viewer exceeded its input rate.
     pub input_dropped: u64,
+    /// Per-stage timing of the frames (see [`stages`]).
+    pub stages: StageWindows,
+    /// The viewer's last input -> photon report and when it arrived.
+    pub photon: Option<(Instant, PhotonReport)>,
     sent: Window,
     acked: Window,
     bytes: Window,
@@ -210,6 +243,13 @@ impl SessionMetrics {
             role: self.role.to_string(),
             input_refused: self.input_refused,
             input_dropped: self.input_dropped,
+            stages: self.stages.snapshot(now),
+            viewer_timings_rejected: self.stages.rejected,
+            input_to_photon: self
+                .photon
+                .as_ref()
+                .filter(|(at, _)| now.saturating_duration_since(*at) <= PHOTON_FRESH)
+                .map(|(_, report)| report.into()),
         }
     }
 }
@@ -283,6 +323,13 @@ pub struct MetricsSnapshot {
     pub input_refused: u64,
     /// Moves and wheels dropped because the viewer exceeded its input rate.
     pub input_dropped: u64,
+    /// Mean and p95 of each stage of a frame's way over the window (see [`stages`]).
+    pub stages: Stages,
+    /// ACK timings ignored because they did not fit the server's round trip.
+    pub viewer_timings_rejected: u64,
+    /// The viewer's input -> photon times from its last report (null without input the
+    /// app answered, or when the last report is older than 5 s).
+    pub input_to_photon: Option<PhotonStats>,
 }
 
 #[cfg(test)]

@@ -34,14 +34,15 @@ use rfb_protocol::Role;
 use tokio::sync::Notify;
 
 use super::wire::{
-    self, AccessUnit, Catalogue, IdrReply, IdrRequest, RelayInput, StreamInfo, StreamItem,
+    self, AccessUnit, Catalogue, IdrReply, IdrRequest, RelayAnswer, RelayInput, StreamInfo,
+    StreamItem, MAX_RELAYED_ANSWERS,
 };
 use super::{chunks, subjects, RelayError, RelayOptions};
-use crate::display::{Display, StreamState};
 use crate::events::{DisplayEvent, InputEvent};
 use crate::fanout::fairness::{KeyframeNeeds, NeedAction};
 use crate::fanout::lane::{LaneChunk, LaneKey};
-use crate::server::ServerShared;
+use crate::hub::ServerShared;
+use crate::stream::StreamState;
 use crate::sync::lock;
 
 /// Most (edge, client) pairs the origin remembers client ids for; past it the map starts
@@ -88,8 +89,51 @@ struct Origin {
     instance: u64,
     publishers: Mutex<HashMap<String, Publisher>>,
     needs: Mutex<HashMap<String, KeyframeNeeds>>,
-    remote_ids: Mutex<HashMap<(String, u64), u64>>,
+    remote_ids: Mutex<RemoteIds>,
     input_refused: AtomicU64,
+}
+
+/// The client ids the origin gave edge viewers, both ways: (edge, edge client id) -> id
+/// for their input, id -> (edge, edge client id) for the answers relayed with frames.
+#[derive(Default)]
+struct RemoteIds {
+    by_viewer: HashMap<(String, u64), u64>,
+    by_id: HashMap<u64, (String, u64)>,
+}
+
+impl RemoteIds {
+    /// The origin's id for an edge viewer, given on first sight.
+    fn id(&mut self, edge: &str, client_id: u64, next: impl FnOnce() -> u64) -> u64 {
+        if self.by_viewer.len() >= MAX_REMOTE_VIEWERS {
+            self.by_viewer.clear();
+            self.by_id.clear();
+        }
+        let key = (edge.to_string(), client_id);
+        if let Some(id) = self.by_viewer.get(&key) {
+            return *id;
+        }
+        let id = next();
+        self.by_id.insert(id, key.clone());
+        self.by_viewer.insert(key, id);
+        id
+    }
+
+    /// The edge viewers among a frame's answers, by their edge's ids, at most
+    /// [`MAX_RELAYED_ANSWERS`] (local viewers are left out).
+    fn relayed(&self, answers: &crate::answers::Answers) -> Vec<RelayAnswer> {
+        answers
+            .iter()
+            .filter_map(|(id, input_id)| {
+                let (edge, client_id) = self.by_id.get(&id)?;
+                Some(RelayAnswer {
+                    edge: edge.clone(),
+                    client_id: *client_id,
+                    input_id,
+                })
+            })
+            .take(MAX_RELAYED_ANSWERS)
+            .collect()
+    }
 }
 
 /// Connects to NATS and starts the origin relay of `server`; it stops when the server is
@@ -119,7 +163,7 @@ pub(crate) async fn start(
         instance: random_u64(),
         publishers: Mutex::new(HashMap::new()),
         needs: Mutex::new(HashMap::new()),
-        remote_ids: Mutex::new(HashMap::new()),
+        remote_ids: Mutex::new(RemoteIds::default()),
         input_refused: AtomicU64::new(0),
     });
     tracing::info!(
@@ -143,11 +187,7 @@ impl Origin {
             .into_iter()
             .map(|state| {
                 let o = &state.options;
-                let display = Display {
-                    state: state.clone(),
-                    owns_server: false,
-                };
-                let (width, height) = display.size();
+                let (width, height) = state.size();
                 StreamInfo {
                     name: state.name.clone(),
                     width,
@@ -162,7 +202,7 @@ impl Origin {
                     still_after_ms: o
                         .still_after
                         .map_or(0, |d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX)),
-                    frames_published: display.frames_published(),
+                    frames_published: state.frames_published(),
                 }
             })
             .collect();
@@ -265,14 +305,9 @@ impl Origin {
             self.input_refused.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let client_id = {
-            let mut ids = lock(&self.remote_ids);
-            if ids.len() >= MAX_REMOTE_VIEWERS {
-                ids.clear();
-            }
-            *ids.entry((input.edge.clone(), input.client_id))
-                .or_insert_with(|| server.next_client_id.fetch_add(1, Ordering::Relaxed))
-        };
+        let client_id = lock(&self.remote_ids).id(&input.edge, input.client_id, || {
+            server.next_client_id.fetch_add(1, Ordering::Relaxed)
+        });
         if let rfb_protocol::InputEvent::Resize(viewport) = &input.event {
             stream.offer_viewport(client_id, viewport, true);
         }
@@ -286,6 +321,7 @@ impl Origin {
             })),
             event: input.event,
             received_us: stream.epoch.elapsed().as_micros() as u64,
+            input_id: input.input_id,
         };
         server.tap.tap(&stream.name, &event);
         stream.events.push(DisplayEvent::Input(event));
@@ -412,7 +448,8 @@ async fn publish_stream(
                     continue;
                 }
                 n += 1;
-                let unit = access_unit(&stream, &chunk);
+                let answers = lock(&origin.remote_ids).relayed(&chunk.frame.answers);
+                let unit = access_unit(&stream, &chunk, answers);
                 origin.publish_item(&subject, n, &StreamItem::AccessUnit(unit)).await;
             }
             changed = clipboard.changed() => {
@@ -437,7 +474,7 @@ async fn publish_stream(
     tracing::debug!(stream = %stream.name, "relay: stopped publishing");
 }
 
-fn access_unit(stream: &StreamState, chunk: &LaneChunk) -> AccessUnit {
+fn access_unit(stream: &StreamState, chunk: &LaneChunk, answers: Vec<RelayAnswer>) -> AccessUnit {
     let frame = &chunk.frame;
     let (width, height) = frame.frame.size();
     // The publish instant on the Unix clock: now minus how long ago it was published.
@@ -459,6 +496,67 @@ fn access_unit(stream: &StreamState, chunk: &LaneChunk) -> AccessUnit {
         layer: chunk.layer,
         droppable: chunk.layer > 0,
         encode_us: u32::try_from(chunk.encode_time.as_micros()).unwrap_or(u32::MAX),
+        answers,
         data: chunk.payload.data.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answers::Answers;
+
+    #[test]
+    fn answers_go_back_to_the_edge_viewers_by_their_edge_ids() {
+        let mut ids = RemoteIds::default();
+        let mut next = 100u64;
+        let mut give = || {
+            next += 1;
+            next
+        };
+        let a = ids.id("edge-a", 1, &mut give);
+        let b = ids.id("edge-b", 1, &mut give);
+        assert_eq!(
+            ids.id("edge-a", 1, || unreachable!()),
+            a,
+            "stable per viewer"
+        );
+        assert_ne!(a, b, "same edge client id on two edges: two viewers");
+        let mut answers = Answers::none();
+        answers.insert(a, 7);
+        answers.insert(b, 3);
+        answers.insert(5, 9); // a local viewer of the origin: not relayed
+        let mut relayed = ids.relayed(&answers);
+        relayed.sort_by(|x, y| x.edge.cmp(&y.edge));
+        assert_eq!(
+            relayed,
+            vec![
+                RelayAnswer {
+                    edge: "edge-a".into(),
+                    client_id: 1,
+                    input_id: 7
+                },
+                RelayAnswer {
+                    edge: "edge-b".into(),
+                    client_id: 1,
+                    input_id: 3
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_frame_relays_at_most_the_bounded_number_of_answers() {
+        let mut ids = RemoteIds::default();
+        let mut answers = Answers::none();
+        let mut next = 0u64;
+        for client in 0..(MAX_RELAYED_ANSWERS as u64 + 50) {
+            let id = ids.id("edge", client, || {
+                next += 1;
+                next
+            });
+            answers.insert(id, 1);
+        }
+        assert_eq!(ids.relayed(&answers).len(), MAX_RELAYED_ANSWERS);
     }
 }

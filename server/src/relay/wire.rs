@@ -10,7 +10,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The first byte of every relay message; bumped on any incompatible change.
-pub const WIRE_VERSION: u8 = 2;
+pub const WIRE_VERSION: u8 = 3;
+
+/// Most edge viewers one [`AccessUnit`] names as answered ([`AccessUnit::answers`]);
+/// beyond it the origin leaves the rest out (those viewers get no `input_id` for that
+/// frame, and measure no input -> photon from it).
+pub const MAX_RELAYED_ANSWERS: usize = 256;
 
 /// A relay message that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -144,8 +149,23 @@ pub struct AccessUnit {
     pub droppable: bool,
     /// How long the origin's encode took, microseconds.
     pub encode_us: u32,
+    /// The edge viewers whose input the frame answers (the app's `FrameMeta::answering`,
+    /// mapped back from the origin's client ids to each edge's own), at most
+    /// [`MAX_RELAYED_ANSWERS`]: each edge keeps the entries naming it.
+    pub answers: Vec<RelayAnswer>,
     /// The Annex B access unit.
     pub data: Vec<u8>,
+}
+
+/// One edge viewer's input a relayed frame answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayAnswer {
+    /// The edge's relay name.
+    pub edge: String,
+    /// The viewer's id on that edge.
+    pub client_id: u64,
+    /// The newest input id of that viewer the frame reflects.
+    pub input_id: u64,
 }
 
 /// An edge has viewers of a stream (`P.s.NAME.demand`), sent every second.
@@ -188,6 +208,8 @@ pub struct RelayInput {
     /// The event, already checked against `rfb_protocol::limits` and clamped to the frame
     /// by the edge's session.
     pub event: InputEvent,
+    /// The id the viewer gave the event (see `rfb::InputEvent::input_id`).
+    pub input_id: Option<u64>,
 }
 
 #[cfg(test)]
@@ -209,6 +231,11 @@ mod tests {
             layer: 0,
             droppable: false,
             encode_us: 5000,
+            answers: vec![RelayAnswer {
+                edge: "edge-1".into(),
+                client_id: 3,
+                input_id: 17,
+            }],
             data: vec![0, 0, 0, 1, 0x65, 1, 2, 3],
         }
     }
@@ -229,6 +256,7 @@ mod tests {
                 pheight: 720,
                 ratio: 2.0,
             }),
+            input_id: None,
         };
         assert_eq!(
             decode::<RelayInput>(&encode(&input)).expect("decodes"),

@@ -24,9 +24,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use crate::display::{SessionEntry, StreamState};
+use crate::hub::ServerShared;
 use crate::metrics::SessionMetrics;
-use crate::server::ServerShared;
+use crate::stream::{SessionEntry, StreamState};
 use crate::sync::lock;
 use end::finish;
 pub use end::SessionEnd;

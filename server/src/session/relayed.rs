@@ -81,6 +81,7 @@ impl Session {
                 codec: &chunk.codec,
                 yuv: chunk.yuv,
                 encode_time: chunk.encode_time,
+                encoded_at: chunk.encoded_at,
                 image_format: None,
             })
             .await?;

@@ -112,11 +112,7 @@ impl Session {
 
     /// How often the viewer hears from the server at least (`None`: no heartbeats).
     pub(super) fn heartbeat_interval(&self) -> Option<Duration> {
-        self.stream
-            .server
-            .upgrade()
-            .and_then(|server| server.options.heartbeat_interval)
-            .filter(|i| !i.is_zero())
+        self.stream.context.heartbeat_interval
     }
 
     /// When a heartbeat is due: the interval after the last message of any kind (so the
@@ -134,8 +130,7 @@ impl Session {
     /// When a silent viewer is given up on (only with heartbeats, which it must answer).
     fn viewer_timeout_due(&self) -> Option<Instant> {
         self.heartbeat_interval()?;
-        let timeout = self.stream.server.upgrade()?.options.viewer_timeout;
-        Some(self.last_heard_at + timeout)
+        Some(self.last_heard_at + self.stream.context.viewer_timeout)
     }
 
     /// The earliest timer.
@@ -262,6 +257,9 @@ impl Session {
             inflight: snap.inflight,
             target_bitrate_bps: snap.target_bitrate_bps,
             target_fps: snap.target_fps,
+            queue_ms: snap.stages.queue.mean_ms as f32,
+            send_ms: snap.stages.send.mean_ms as f32,
+            network_ms: snap.stages.network.mean_ms as f32,
         };
         self.send(&ServerMessage::Stats(stats)).await.map(|_| ())
     }

@@ -206,6 +206,7 @@ impl Session {
             codec: &chunk.codec,
             yuv: chunk.yuv,
             encode_time: chunk.encode_time,
+            encoded_at: chunk.encoded_at,
             image_format: None,
         })
         .await
@@ -224,6 +225,7 @@ impl Session {
                 codec: &chunk.codec,
                 yuv: chunk.yuv,
                 encode_time: chunk.encode_time,
+                encoded_at: chunk.encoded_at,
                 image_format: None,
             })
             .await?;

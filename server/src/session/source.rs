@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use rfb_protocol::{ImageFormat, YuvEncoding};
 
-use crate::display::StreamState;
 use crate::encode::slot::EncoderSlot;
 use crate::encode::{EncodedPayload, EncoderSpec};
 use crate::fanout::image_cache::ImageKey;
 use crate::fanout::lane::{LaneChunk, LaneKey, LaneMember};
 use crate::frame::PublishedFrame;
+use crate::stream::StreamState;
 
 /// The frame source of a session.
 pub(crate) enum Source {
@@ -76,6 +76,8 @@ pub(crate) struct Encoded {
     pub frame: Arc<PublishedFrame>,
     pub result: Result<Vec<EncodedPayload>, String>,
     pub encode_time: Duration,
+    /// When the encode ended.
+    pub encoded_at: Instant,
     pub codec: String,
     pub yuv: Option<YuvEncoding>,
     /// The private encoder coming back.
@@ -108,6 +110,7 @@ pub(crate) fn encode_private(
                 frame: output.frame,
                 result: output.result.map_err(|e| e.to_string()),
                 encode_time: output.encode_time,
+                encoded_at: output.encoded_at,
                 slot: Some(output.slot),
                 still_format: None,
                 video_still: false,
@@ -117,6 +120,7 @@ pub(crate) fn encode_private(
                 frame,
                 result: Err(format!("encoder task failed: {join}")),
                 encode_time: Duration::ZERO,
+                encoded_at: Instant::now(),
                 codec: String::new(),
                 yuv: None,
                 slot: None,
@@ -159,15 +163,16 @@ pub(crate) fn encode_shared_image(
             .images
             .encode(key, frame.clone(), &registry)
             .await;
-        let (result, encode_time) = match result {
-            Ok(image) => (Ok(vec![image.payload]), image.encode_time),
-            Err(err) => (Err(err.to_string()), Duration::ZERO),
+        let (result, encode_time, encoded_at) = match result {
+            Ok(image) => (Ok(vec![image.payload]), image.encode_time, image.encoded_at),
+            Err(err) => (Err(err.to_string()), Duration::ZERO, Instant::now()),
         };
         Encoded {
             epoch,
             frame,
             result,
             encode_time,
+            encoded_at,
             codec: key.format.mime().to_string(),
             yuv: None,
             slot: None,

@@ -20,14 +20,15 @@ use super::reader::FromViewer;
 use super::socket::{BoxSink, Outgoing};
 use super::source::{encoder_spec, lane_key, next_chunk, Encoded, Pending, Source};
 use crate::adaptive::{AdaptiveController, Quality};
-use crate::display::StreamState;
 use crate::encode::slot::EncoderSlot;
 use crate::encode::EncodedPayload;
 use crate::events::{DisplayEvent, InputEvent, Principal};
 use crate::fanout::fairness::KeyframeNeeds;
 use crate::fanout::lane::LaneChunk;
 use crate::frame::PublishedFrame;
+use crate::metrics::stages::{server_stages, viewer_stages};
 use crate::metrics::SessionMetrics;
+use crate::stream::StreamState;
 use crate::sync::lock;
 
 /// A send that takes longer than this ends the session (the viewer is gone or stuck).
@@ -36,6 +37,18 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the adaptive controller decides.
 pub(crate) const ADAPT_EVERY: Duration = Duration::from_millis(250);
 
+/// Most sent frames whose write times are kept for the stage timing of their ACK (the
+/// in-flight window is at most 64 frames).
+const WRITES_KEPT: usize = 64;
+
+/// When a frame's socket write started and ended, kept until its ACK.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Written {
+    seq: u64,
+    sent_at: Instant,
+    written_at: Instant,
+}
+
 /// What the session sends about an encoded frame besides its payload.
 pub(crate) struct Outbound<'a> {
     pub frame: &'a PublishedFrame,
@@ -43,6 +56,8 @@ pub(crate) struct Outbound<'a> {
     pub codec: &'a str,
     pub yuv: Option<YuvEncoding>,
     pub encode_time: Duration,
+    /// When the encode ended.
+    pub encoded_at: Instant,
     /// Send as this image format instead of the stream's (stills).
     pub image_format: Option<ImageFormat>,
 }
@@ -90,6 +105,8 @@ pub(crate) struct Session {
     pub(super) catch_up: VecDeque<Arc<LaneChunk>>,
     /// The lane order of the last replayed chunk (live duplicates are skipped).
     pub(super) replayed_to: u64,
+    /// Write times of the frames sent and not yet acknowledged, oldest first.
+    pub(super) written: VecDeque<Written>,
 }
 
 impl Session {
@@ -140,11 +157,7 @@ impl Session {
             .adaptive
             .clone()
             .map(|config| AdaptiveController::new(config, quality, transport.is_video()));
-        let limits = stream
-            .server
-            .upgrade()
-            .map(|server| server.options.limits.clone())
-            .unwrap_or_default();
+        let limits = stream.context.limits.clone();
         let mut clipboard_rx = stream.clipboard.subscribe();
         clipboard_rx.borrow_and_update();
         let role = *role_rx.borrow();
@@ -180,6 +193,7 @@ impl Session {
             keyframe_needs: KeyframeNeeds::default(),
             catch_up: VecDeque::new(),
             replayed_to: 0,
+            written: VecDeque::new(),
         }
     }
 
@@ -276,7 +290,20 @@ impl Session {
                 }
                 let now = Instant::now();
                 let acked = self.flow.on_ack(ack.seq, now);
+                let written = self.take_written(ack.seq);
                 let mut m = lock(&self.metrics);
+                if let (Some(timings), Some(w)) = (ack.timings, written) {
+                    match viewer_stages(&timings, w.sent_at, w.written_at, now) {
+                        Ok(stages) => m.stages.record_all(now, &stages),
+                        Err(rejected) => {
+                            m.stages.rejected += 1;
+                            tracing::debug!(
+                                client_id = self.client_id,
+                                "ACK timings ignored: {rejected}"
+                            );
+                        }
+                    }
+                }
                 let mut newest_rtt = None;
                 for frame in acked {
                     let rtt = now.saturating_duration_since(frame.sent_at);
@@ -298,7 +325,10 @@ impl Session {
                 m.decoder_resets += 1;
                 m.inflight = 0;
             }
-            ClientMessage::Input(event) => return self.on_input(event),
+            ClientMessage::Input(input) => return self.on_input(input.event, input.id),
+            ClientMessage::PhotonReport(report) => {
+                lock(&self.metrics).photon = Some((Instant::now(), report));
+            }
             ClientMessage::SetViewport(viewport) => {
                 if !self.role.may_control() {
                     lock(&self.metrics).input_refused += 1;
@@ -314,8 +344,13 @@ impl Session {
         Ok(())
     }
 
-    /// Input from the viewer: dropped for a watcher, rate limited, clamped to the frame.
-    fn on_input(&mut self, mut event: rfb_protocol::InputEvent) -> Result<(), SessionEnd> {
+    /// Input from the viewer (with the id it gave it): dropped for a watcher, rate
+    /// limited, clamped to the frame.
+    fn on_input(
+        &mut self,
+        mut event: rfb_protocol::InputEvent,
+        input_id: u64,
+    ) -> Result<(), SessionEnd> {
         use rfb_protocol::InputEvent as E;
         if !self.role.may_control() {
             lock(&self.metrics).input_refused += 1;
@@ -342,7 +377,7 @@ impl Session {
         if let Some(config) = &self.last_config {
             clamp_to_frame(&mut event, config.width, config.height);
         }
-        self.push_event(event);
+        self.push_event(event, Some(input_id));
         Ok(())
     }
 
@@ -350,7 +385,7 @@ impl Session {
     pub(super) fn apply_viewport(&mut self, viewport: rfb_protocol::Viewport) {
         self.stream
             .offer_viewport(self.client_id, &viewport, self.role.may_control());
-        self.push_event(rfb_protocol::InputEvent::Resize(viewport));
+        self.push_event(rfb_protocol::InputEvent::Resize(viewport), None);
     }
 
     /// The app changed this viewer's role: tell the viewer, and follow it.
@@ -380,15 +415,16 @@ impl Session {
         }
     }
 
-    fn push_event(&self, event: rfb_protocol::InputEvent) {
+    fn push_event(&self, event: rfb_protocol::InputEvent, input_id: Option<u64>) {
         let event = InputEvent {
             client_id: self.client_id,
             principal: self.principal.clone(),
             event,
             received_us: self.stream.epoch.elapsed().as_micros() as u64,
+            input_id,
         };
-        if let Some(server) = self.stream.server.upgrade() {
-            server.tap.tap(&self.stream.name, &event);
+        if let Some(tap) = self.stream.context.tap.upgrade() {
+            tap.tap(&self.stream.name, &event);
         }
         self.stream.events.push(DisplayEvent::Input(event));
     }
@@ -429,6 +465,7 @@ impl Session {
                 codec: &done.codec,
                 yuv: done.yuv,
                 encode_time: done.encode_time,
+                encoded_at: done.encoded_at,
                 image_format: done.still_format,
             })
             .await?;
@@ -506,6 +543,7 @@ impl Session {
             keyframe: out.payload.keyframe,
             pixel_ratio: frame.pixel_ratio,
             color: frame.color,
+            input_id: frame.answers.for_client(self.client_id),
         };
         let message = match (self.transport, out.image_format) {
             (Transport::Video(codec), None) => ServerMessage::VideoChunk(VideoChunk {
@@ -522,8 +560,19 @@ impl Session {
             }
         };
         self.send(&message).await?;
+        let written_at = Instant::now();
         self.last_send_at = Some(now);
+        if self.written.len() >= WRITES_KEPT {
+            self.written.pop_front();
+        }
+        self.written.push_back(Written {
+            seq,
+            sent_at: now,
+            written_at,
+        });
         let mut m = lock(&self.metrics);
+        let stages = server_stages(published_at, out.encode_time, out.encoded_at, written_at);
+        m.stages.record_all(written_at, &stages);
         m.on_sent(
             now,
             out.payload.data.len(),
@@ -533,6 +582,24 @@ impl Session {
         m.frames_dropped = self.flow.frames_dropped();
         m.inflight = self.flow.inflight() as u32;
         Ok(())
+    }
+}
+
+impl Session {
+    /// The write times of frame `seq`, forgetting it and every older frame (ACKs are
+    /// cumulative).
+    fn take_written(&mut self, seq: u64) -> Option<Written> {
+        let mut found = None;
+        while let Some(w) = self.written.front().copied() {
+            if w.seq > seq {
+                break;
+            }
+            self.written.pop_front();
+            if w.seq == seq {
+                found = Some(w);
+            }
+        }
+        found
     }
 }
 

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a panic is the failure report
 
+mod answers;
 mod clipboard;
 #[path = "../suite/common/mod.rs"]
 mod common;

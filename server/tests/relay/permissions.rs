@@ -61,10 +61,7 @@ async fn an_origin_and_an_edge_restricted_by_the_example_permissions_work_end_to
     // Pixels through the restricted edge, and a click back to the origin app.
     let mut viewer = viewer_of(&edge.server().ws_url()).await;
     watch(&mut viewer, &mut PixelChecker::new(), 10).await;
-    viewer
-        .send(&rfb_protocol::ClientMessage::Input(click(12.0, 34.0)))
-        .await
-        .unwrap();
+    viewer.send_input(click(12.0, 34.0)).await.unwrap();
     let events = app_input(&origin, 1, Duration::from_secs(5)).await;
     assert!(
         events.iter().any(|e| matches!(&e.event,
@@ -128,6 +125,7 @@ async fn an_origin_and_an_edge_restricted_by_the_example_permissions_work_end_to
         principal: None,
         role: Role::Control,
         event: key("z"),
+        input_id: Some(1),
     };
     origin_user
         .publish("rfb.s.default.input", wire::encode(&forged).into())

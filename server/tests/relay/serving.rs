@@ -53,13 +53,16 @@ pub fn click(x: f32, y: f32) -> InputEvent {
 }
 
 fn key(k: &str) -> ClientMessage {
-    ClientMessage::Input(InputEvent::KeyDown(KeyInput {
-        key: k.to_string(),
-        code: format!("Key{}", k.to_uppercase()),
-        modifiers: Modifiers::default(),
-        repeat: false,
-        timestamp: 1.0,
-    }))
+    ClientMessage::Input(rfb_protocol::InputMessage::new(
+        1,
+        InputEvent::KeyDown(KeyInput {
+            key: k.to_string(),
+            code: format!("Key{}", k.to_uppercase()),
+            modifiers: Modifiers::default(),
+            repeat: false,
+            timestamp: 1.0,
+        }),
+    ))
 }
 
 /// The origin app's input events within `limit` (at least `n` of them, or what came).
@@ -105,10 +108,7 @@ async fn edge_viewers_see_the_test_card_on_both_transports_and_clicks_reach_the_
     watch(&mut jpeg, &mut image_checker, 10).await;
     assert_eq!(jpeg.config().unwrap().codec, "image/jpeg");
 
-    video
-        .send(&ClientMessage::Input(click(40.0, 30.0)))
-        .await
-        .unwrap();
+    video.send_input(click(40.0, 30.0)).await.unwrap();
     let events = app_input(&origin, 1, Duration::from_secs(5)).await;
     let down = events
         .iter()
@@ -171,10 +171,7 @@ async fn a_view_only_edge_viewer_cannot_drive_the_app() {
     watch(&mut audience, &mut checker, 3).await;
     assert_eq!(audience.role(), Some(Role::View));
     audience.send(&key("b")).await.unwrap();
-    audience
-        .send(&ClientMessage::Input(click(1.0, 1.0)))
-        .await
-        .unwrap();
+    audience.send_input(click(1.0, 1.0)).await.unwrap();
     pilot.send(&key("a")).await.unwrap();
     let events = app_input(&origin, 2, Duration::from_secs(3)).await;
     let keys: Vec<(String, RelayViewer)> = events

@@ -130,6 +130,7 @@ async fn bad_first_messages_close_with_their_codes() {
                 encode_client(&ClientMessage::Ack(rfb_protocol::Ack {
                     seq: 1,
                     decode_queue_size: 0,
+                    timings: None,
                 }))
                 .into(),
             )],
@@ -213,7 +214,12 @@ async fn unknown_streams_are_refused_with_4404() {
 }
 
 fn input(event: InputEvent) -> Message {
-    Message::Binary(encode_client(&ClientMessage::Input(event)).into())
+    Message::Binary(
+        encode_client(&ClientMessage::Input(rfb_protocol::InputMessage::new(
+            1, event,
+        )))
+        .into(),
+    )
 }
 
 fn wheel(x: f32, dy: f32) -> InputEvent {
@@ -245,6 +251,7 @@ async fn values_outside_the_protocol_bounds_close_and_never_reach_the_app() {
         encode_client(&ClientMessage::Ack(rfb_protocol::Ack {
             seq: 1_000_000,
             decode_queue_size: 0,
+            timings: None,
         }))
         .into(),
     );
@@ -296,7 +303,7 @@ async fn coordinates_off_the_frame_are_clamped_and_marked_outside() {
     frame(&mut client).await;
     display.poll_events();
     for event in [wheel(5000.0, 1.0), wheel(-20.0, 1.0), wheel(10.0, 1.0)] {
-        client.send(&ClientMessage::Input(event)).await.unwrap();
+        client.send_input(event).await.unwrap();
     }
     let mut seen = Vec::new();
     while seen.len() < 3 {
@@ -322,9 +329,7 @@ async fn an_input_flood_drops_moves_and_closes_a_key_flood_with_1008() {
     frame(&mut good).await;
     // Moves and wheels beyond the rate are dropped and counted; the viewer stays.
     for _ in 0..200 {
-        good.send(&ClientMessage::Input(wheel(1.0, 1.0)))
-            .await
-            .unwrap();
+        good.send_input(wheel(1.0, 1.0)).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let metrics = display.metrics_snapshot();
@@ -340,13 +345,16 @@ async fn an_input_flood_drops_moves_and_closes_a_key_flood_with_1008() {
         .count();
     assert!(delivered < 60, "{delivered} delivered");
     // Keys are never dropped; a viewer that floods them past twice the burst is closed.
-    let key = ClientMessage::Input(InputEvent::KeyDown(KeyInput {
-        key: "a".into(),
-        code: "KeyA".into(),
-        modifiers: Modifiers(0),
-        repeat: true,
-        timestamp: 1.0,
-    }));
+    let key = ClientMessage::Input(rfb_protocol::InputMessage::new(
+        4,
+        InputEvent::KeyDown(KeyInput {
+            key: "a".into(),
+            code: "KeyA".into(),
+            modifiers: Modifiers(0),
+            repeat: true,
+            timestamp: 1.0,
+        }),
+    ));
     let mut flood = viewer(&display).await;
     frame(&mut flood).await;
     for _ in 0..500 {

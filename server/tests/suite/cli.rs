@@ -19,7 +19,7 @@ fn doctor_measures_every_encoder_and_names_what_a_browser_needs() {
     assert!(ok, "{out}");
     for needle in [
         "protocol",
-        "2.0",
+        "3.0",
         "assembly (nasm)",
         "WebCodecs",
         "--origin",

@@ -95,7 +95,7 @@ async fn a_p3_recording_signals_smpte432_and_keeps_its_pixels() {
         ..FrameMeta::default()
     };
     for seq in 1..=5 {
-        display.publish_with(card(seq, w, h), meta).unwrap();
+        display.publish_with(card(seq, w, h), meta.clone()).unwrap();
         assert!(recorder.wait_recorded(seq).await);
     }
     recorder.stop().await.unwrap();

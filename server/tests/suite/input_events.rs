@@ -57,10 +57,8 @@ async fn events_from_every_viewer_are_drained_in_order_with_their_client() {
     let display = start(64, 48).await;
     let mut a = viewer(&display).await;
     let mut b = viewer(&display).await;
-    a.send(&ClientMessage::Input(click(1.0, 2.0)))
-        .await
-        .unwrap();
-    b.send(&ClientMessage::Input(InputEvent::Wheel(WheelInput {
+    a.send_input(click(1.0, 2.0)).await.unwrap();
+    b.send_input(InputEvent::Wheel(WheelInput {
         x: 5.0,
         y: 6.0,
         inside: true,
@@ -70,7 +68,7 @@ async fn events_from_every_viewer_are_drained_in_order_with_their_client() {
         buttons: Buttons(0),
         modifiers: Modifiers(0),
         timestamp: 4.0,
-    })))
+    }))
     .await
     .unwrap();
     a.send(&ClientMessage::SetViewport(VIEWPORT)).await.unwrap();
@@ -94,9 +92,7 @@ async fn events_from_every_viewer_are_drained_in_order_with_their_client() {
         .any(|e| matches!(e.event, InputEvent::Wheel(_)) && e.client_id != a_id));
     assert!(display.poll_events().is_empty(), "drained");
     // The async alternative.
-    a.send(&ClientMessage::Input(click(9.0, 9.0)))
-        .await
-        .unwrap();
+    a.send_input(click(9.0, 9.0)).await.unwrap();
     let next = tokio::time::timeout(Duration::from_secs(5), display.next_event())
         .await
         .unwrap()
@@ -122,18 +118,15 @@ async fn recorded_events_and_the_event_log_keep_the_renderview_shape() {
     };
     let display = rfb::serve(64, 48, opts).await.unwrap();
     let mut client = viewer(&display).await;
+    client.send_input(click(10.0, 20.0)).await.unwrap();
     client
-        .send(&ClientMessage::Input(click(10.0, 20.0)))
-        .await
-        .unwrap();
-    client
-        .send(&ClientMessage::Input(InputEvent::KeyDown(KeyInput {
+        .send_input(InputEvent::KeyDown(KeyInput {
             key: "a".into(),
             code: "KeyA".into(),
             modifiers: Modifiers(Modifiers::CONTROL),
             repeat: false,
             timestamp: 5.0,
-        })))
+        }))
         .await
         .unwrap();
     wait_for_events(&display, 2).await;
@@ -237,7 +230,7 @@ async fn an_app_that_never_drains_keeps_a_bounded_queue() {
             ..p
         };
         client
-            .send(&ClientMessage::Input(InputEvent::PointerDown(numbered)))
+            .send_input(InputEvent::PointerDown(numbered))
             .await
             .unwrap();
     }

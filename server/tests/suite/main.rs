@@ -20,6 +20,7 @@
 //! | `recording_signals` | SIGTERM, SIGINT, SIGHUP and SIGKILL against recording processes |
 //! | `resilience` | reconnects, restarts, decoder resets |
 //! | `resize` | frame size changes and match-client sizing |
+//! | `stages` | per-stage timing in `/metrics` from timed ACKs, photon reports, each viewer's own `input_id` |
 //! | `streaming` | frames arrive with correct pixels on every transport |
 //!
 //! `common` holds the shared helpers (a server on an ephemeral port, viewers, pixel
@@ -46,4 +47,5 @@ mod recording;
 mod recording_signals;
 mod resilience;
 mod resize;
+mod stages;
 mod streaming;

@@ -9,7 +9,7 @@
 //! | type | what |
 //! |------|------|
 //! | [`RemoteFramebufferViewOptions`], [`ReconnectChoice`], [`ReconnectOptions`], [`FitMode`] | the views' options (`options.rs`) |
-//! | [`ViewerStats`], [`StatsTiming`], [`ServerStatsReport`], [`CaptureResult`], [`CanvasColorSpace`], [`RoleName`] | what the views report (`stats.rs`) |
+//! | [`ViewerStats`], [`StageStats`], [`PhotonStats`], [`StatsTiming`], [`ServerStatsReport`], [`CaptureResult`], [`CanvasColorSpace`], [`RoleName`] | what the views report (`stats.rs`) |
 //! | [`ErrorDetails`] and `RfbViewerError` | the fields of an error passed to `onError` |
 //! | `ViewState` (`events.rs`) | the connection state |
 //! | `ToWorker`, `FromWorker` (`worker/messages.rs`) | the worker mode's `postMessage` protocol |
@@ -29,7 +29,8 @@ pub use options::{
     Callback, FitMode, ReconnectChoice, ReconnectOptions, RemoteFramebufferViewOptions,
 };
 pub use stats::{
-    CanvasColorSpace, CaptureResult, RoleName, ServerStatsReport, StatsTiming, ViewerStats,
+    CanvasColorSpace, CaptureResult, PhotonStats, RoleName, ServerStatsReport, StageStats,
+    StatsTiming, ViewerStats,
 };
 
 /// What an error reported through `onError` carries besides its message.

@@ -7,6 +7,7 @@ use tsify::Tsify;
 
 use crate::policy::InFlight;
 use crate::server_report::ServerReport;
+use crate::timing::{StageSummary, Summary};
 use crate::web::core::CoreStats;
 
 /// The colour space of a canvas (and of the frame on it).
@@ -110,6 +111,96 @@ pub struct ViewerStats {
     /// What this viewer may do, as the server said: `control` (input, resize and paste
     /// reach the app) or `view` (the viewer sends none); null before the server said.
     pub role: Option<RoleName>,
+    /// Where a frame's time goes, stage by stage (the server's and this viewer's).
+    pub stages: StageStats,
+    /// Time from an input event to the first drawn frame that reflects it, over the last
+    /// 5 s; null until the app answered some input (`FrameMeta::answering` on the server).
+    pub input_to_photon: Option<PhotonStats>,
+}
+
+/// A frame's way, stage by stage, in milliseconds: publish -> encode start (`queueMs`),
+/// the encode (`encodeMs`), encode end -> socket write done (`sendMs`), the network and
+/// queues both ways (`networkMs`) are the server's means from its last `Stats` (null
+/// without `stats_interval`); arrival -> decoder output (`decodeMs`), decoder output ->
+/// drawn (`drawMs`), drawn -> ACK sent (`ackMs`) and their sum arrival -> ACK sent
+/// (`receiveToAckMs`) are this viewer's, over the last 5 s (null before a frame was
+/// drawn). `decodeMs + drawMs + ackMs = receiveToAckMs`.
+#[derive(Tsify, Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null)]
+pub struct StageStats {
+    /// The server's mean `publish()` -> encode start.
+    pub queue_ms: Option<f64>,
+    /// The server's mean encode time.
+    pub encode_ms: Option<f64>,
+    /// The server's mean encode end -> socket write done.
+    pub send_ms: Option<f64>,
+    /// The server's mean send -> ACK less this viewer's arrival -> ACK.
+    pub network_ms: Option<f64>,
+    /// Mean arrival -> decoder output.
+    pub decode_ms: Option<f64>,
+    /// 95th percentile arrival -> decoder output.
+    pub decode_p95_ms: Option<f64>,
+    /// Mean decoder output -> drawn.
+    pub draw_ms: Option<f64>,
+    /// 95th percentile decoder output -> drawn.
+    pub draw_p95_ms: Option<f64>,
+    /// Mean drawn -> ACK sent.
+    pub ack_ms: Option<f64>,
+    /// Mean arrival -> ACK sent.
+    pub receive_to_ack_ms: Option<f64>,
+    /// 95th percentile arrival -> ACK sent.
+    pub receive_to_ack_p95_ms: Option<f64>,
+}
+
+impl StageStats {
+    /// The viewer's own stages and the server's from its last `Stats`.
+    pub fn new(viewer: &StageSummary, server: Option<&ServerStats>) -> Self {
+        let mean = |s: Option<Summary>| s.map(|s| s.mean);
+        let p95 = |s: Option<Summary>| s.map(|s| s.p95);
+        let ack = match (viewer.receive_to_ack, viewer.decode, viewer.draw) {
+            (Some(total), Some(decode), Some(draw)) => {
+                Some((total.mean - decode.mean - draw.mean).max(0.0))
+            }
+            _ => None,
+        };
+        StageStats {
+            queue_ms: server.map(|s| f64::from(s.queue_ms)),
+            encode_ms: server.map(|s| f64::from(s.encode_ms)),
+            send_ms: server.map(|s| f64::from(s.send_ms)),
+            network_ms: server.map(|s| f64::from(s.network_ms)),
+            decode_ms: mean(viewer.decode),
+            decode_p95_ms: p95(viewer.decode),
+            draw_ms: mean(viewer.draw),
+            draw_p95_ms: p95(viewer.draw),
+            ack_ms: ack,
+            receive_to_ack_ms: mean(viewer.receive_to_ack),
+            receive_to_ack_p95_ms: p95(viewer.receive_to_ack),
+        }
+    }
+}
+
+/// Input -> photon over the last 5 s: from an input's DOM event to the viewer drawing
+/// the first frame the app marked as answering it (milliseconds).
+#[derive(Tsify, Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PhotonStats {
+    /// Median.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// Inputs measured in the window.
+    pub samples: u32,
+}
+
+impl From<Summary> for PhotonStats {
+    fn from(s: Summary) -> Self {
+        PhotonStats {
+            p50_ms: s.p50,
+            p95_ms: s.p95,
+            samples: u32::try_from(s.count).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 impl ViewerStats {
@@ -147,6 +238,8 @@ impl ViewerStats {
             target_jpeg_quality: t.and_then(|t| t.jpeg_quality),
             quality_changes: server.quality_changes,
             role: server.role.map(Into::into),
+            stages: StageStats::new(&core.stages, s),
+            input_to_photon: core.photon.map(Into::into),
         }
     }
 
@@ -180,6 +273,12 @@ pub struct ServerStatsReport {
     pub target_bitrate_bps: u64,
     /// The target frame rate.
     pub target_fps: f32,
+    /// Mean `publish()` -> encode start, ms.
+    pub queue_ms: f32,
+    /// Mean encode end -> socket write done, ms.
+    pub send_ms: f32,
+    /// Mean network and queue time (send -> ACK less the viewer's arrival -> ACK), ms.
+    pub network_ms: f32,
 }
 
 impl From<&ServerStats> for ServerStatsReport {
@@ -195,6 +294,9 @@ impl From<&ServerStats> for ServerStatsReport {
             inflight: s.inflight,
             target_bitrate_bps: s.target_bitrate_bps,
             target_fps: s.target_fps,
+            queue_ms: s.queue_ms,
+            send_ms: s.send_ms,
+            network_ms: s.network_ms,
         }
     }
 }

@@ -185,7 +185,9 @@ impl State {
         if let Some(codec) = self.codec.as_mut() {
             codec.decoded();
         }
-        let decoded = self.policy.video_decoded(frame.timestamp_us());
+        let decoded = self
+            .policy
+            .video_decoded(frame.timestamp_us(), performance_now());
         let queued = self.policy.counters().decode_queue_size;
         self.watchdog.output(performance_now(), queued);
         match decoded {

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
-use rfb_protocol::{encode_client, ClientMessage};
+use rfb_protocol::{encode_client, ClientMessage, InputMessage};
 use wasm_bindgen::prelude::*;
 use web_sys::{Event, HtmlCanvasElement, MessageEvent, Worker};
 
-use super::messages::{CaptureOutcome, FromWorker, StartWorker, ToWorker, WorkerError};
+use super::messages::{CaptureOutcome, FromWorker, InputStamp, StartWorker, ToWorker, WorkerError};
 use super::Handler;
 use crate::input::InputTarget;
 use crate::server_report::ServerReport;
@@ -104,12 +104,27 @@ impl InputGeometry for Mirror {
     }
 }
 
-impl Outbox for Mirror {
-    fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError> {
+impl Mirror {
+    fn post_encoded(&self, msg: &ClientMessage, input: Option<InputStamp>) {
         if let Some(host) = self.0.upgrade() {
             let bytes = Uint8Array::from(encode_client(msg).as_slice());
-            host.post(ToWorker::Send { bytes }, None);
+            host.post(ToWorker::Send { bytes, input }, None);
         }
+    }
+}
+
+impl Outbox for Mirror {
+    fn send(&self, msg: &ClientMessage) -> Result<(), ViewerError> {
+        self.post_encoded(msg, None);
+        Ok(())
+    }
+
+    fn send_input(&self, input: InputMessage, event_at_ms: Option<f64>) -> Result<(), ViewerError> {
+        let stamp = event_at_ms.map(|event_at_ms| InputStamp {
+            id: input.id,
+            event_at_ms,
+        });
+        self.post_encoded(&ClientMessage::Input(input), stamp);
         Ok(())
     }
 }

@@ -29,12 +29,17 @@ pub enum ToWorker {
     Start(Box<StartWorker>),
     /// The element's layout changed.
     Layout(WorkerLayout),
-    /// Forward an input message the page encoded.
+    /// Forward a message the page encoded.
     Send {
         /// The encoded `ClientMessage`.
         #[tsify(type = "Uint8Array")]
         #[serde(with = "serde_wasm_bindgen::preserve")]
         bytes: Uint8Array,
+        /// For an input message: its id and when its DOM event happened, for input ->
+        /// photon (absent for other messages).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[tsify(optional)]
+        input: Option<InputStamp>,
     },
     /// Capture the canvas; answered by a `capture` with the same `id`.
     Capture {
@@ -45,6 +50,18 @@ pub enum ToWorker {
     Reconnect,
     /// Close the connection and end the worker.
     Dispose,
+}
+
+/// An input message's id and when its DOM event happened (milliseconds since the Unix
+/// epoch: the page's `performance.timeOrigin` plus the event's `timeStamp`, so the worker
+/// compares it with its own draw times).
+#[derive(Tsify, Serialize, Deserialize, Debug, Clone, Copy, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct InputStamp {
+    /// The input id.
+    pub id: u64,
+    /// The DOM event's time.
+    pub event_at_ms: f64,
 }
 
 /// The body of `start`.

@@ -10,7 +10,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use super::messages::{
-    CaptureOutcome, FrameTarget, FromWorker, StartWorker, ToWorker, WorkerError, WorkerLayout,
+    CaptureOutcome, FrameTarget, FromWorker, InputStamp, StartWorker, ToWorker, WorkerError,
+    WorkerLayout,
 };
 use super::offscreen::OffscreenSurface;
 use super::Handler;
@@ -135,7 +136,7 @@ impl Runner {
                 self.layout(&layout);
                 Ok(())
             }
-            ToWorker::Send { bytes } => self.forward(&bytes),
+            ToWorker::Send { bytes, input } => self.forward(&bytes, input),
             ToWorker::Capture { id } => {
                 self.capture(id);
                 Ok(())
@@ -237,10 +238,16 @@ impl Runner {
         }
     }
 
-    /// Forwards an input message the page encoded.
-    fn forward(&self, bytes: &Uint8Array) -> Result<(), ViewerError> {
+    /// Forwards a message the page encoded; an input's stamp goes to the core, which
+    /// measures input -> photon.
+    fn forward(&self, bytes: &Uint8Array, input: Option<InputStamp>) -> Result<(), ViewerError> {
         match self.running.borrow().as_ref() {
-            Some(running) => running.slot.send_encoded(&bytes.to_vec()),
+            Some(running) => {
+                if let Some(stamp) = input {
+                    running.core.input_sent(stamp.id, stamp.event_at_ms);
+                }
+                running.slot.send_encoded(&bytes.to_vec())
+            }
             None => Ok(()),
         }
     }

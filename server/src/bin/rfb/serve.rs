@@ -126,8 +126,14 @@ pub struct ServeArgs {
     /// Answer every paste a viewer sends by offering the same text back for the viewers'
     /// clipboards (`Display::set_clipboard`): a round trip for trying and testing both
     /// directions of the clipboard.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "answer_input")]
     clipboard_echo: bool,
+    /// Answer input like an interactive app: before each publish the `default` stream's
+    /// loop drains its events, draws a marker at the newest pointer position and marks
+    /// the frame as answering them (`FrameMeta::answering`), so viewers measure input ->
+    /// photon (`npm run bench:latency`, the Playwright stage test).
+    #[arg(long)]
+    answer_input: bool,
     /// Serve the demo page from this folder (default: the copy embedded in the binary).
     #[arg(long)]
     web_dir: Option<PathBuf>,
@@ -303,7 +309,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut loops = tokio::task::JoinSet::new();
     for (stream, extra) in extras {
         loops.spawn(async move {
-            publish_loop(&stream, extra.pattern, fps, color, max, move |_| extra.size).await
+            publish_loop(&stream, extra.pattern, fps, color, max, false, move |_| {
+                extra.size
+            })
+            .await
         });
     }
     if args.clipboard_echo {
@@ -321,9 +330,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     {
         let display = display.clone();
-        let pattern = args.pattern;
+        let (pattern, answer) = (args.pattern, args.answer_input);
         loops.spawn(async move {
-            publish_loop(&display, pattern, fps, color, max, move |n| args.size_at(n)).await
+            publish_loop(&display, pattern, fps, color, max, answer, move |n| {
+                args.size_at(n)
+            })
+            .await
         });
     }
     tokio::select! {
@@ -341,15 +353,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// `n`, so a viewer can compute the expected pixels from the `frame_seq` it received. Under
 /// match-client the viewers' target size (and pixel ratio) wins over `size_at`. Patterns
 /// are rendered on the blocking pool; a frame `publish` refuses is logged and skipped
-/// (nothing a viewer sends can stop the loop), and only a closed display ends it.
+/// (nothing a viewer sends can stop the loop), and only a closed display ends it. With
+/// `answer_input`, each frame reflects the input drained before it (a marker at the
+/// newest pointer position) and says so (`FrameMeta::answering`).
+#[allow(clippy::too_many_arguments)] // one call per stream; a struct would only rename them
 async fn publish_loop(
     display: &Display,
     pattern: Pattern,
     fps: f32,
     color: ColorSpace,
     max_frames: Option<u64>,
+    answer_input: bool,
     size_at: impl Fn(u64) -> (u32, u32),
 ) -> anyhow::Result<()> {
+    let mut pointer: Option<(f32, f32)> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(fps)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     for n in 1.. {
@@ -361,10 +378,27 @@ async fn publish_loop(
             Some(target) => ((target.width, target.height), target.ratio),
             None => (size_at(n), 1.0),
         };
-        let pixels = tokio::task::spawn_blocking(move || pattern.render(n, w, h))
-            .await
-            .context("rendering the pattern")?;
-        let meta = FrameMeta { pixel_ratio, color };
+        let events = if answer_input {
+            display.poll_events()
+        } else {
+            Vec::new()
+        };
+        pointer = newest_pointer(&events).or(pointer);
+        let marker = pointer;
+        let pixels = tokio::task::spawn_blocking(move || {
+            let mut pixels = pattern.render(n, w, h);
+            if let Some((x, y)) = marker {
+                draw_marker(&mut pixels, w, h, x, y);
+            }
+            pixels
+        })
+        .await
+        .context("rendering the pattern")?;
+        let meta = FrameMeta {
+            pixel_ratio,
+            color,
+            ..FrameMeta::answering(&events)
+        };
         let published =
             Frame::rgb(w, h, pixels).and_then(|frame| display.publish_with(frame, meta));
         match published {
@@ -374,6 +408,35 @@ async fn publish_loop(
         }
     }
     Ok(())
+}
+
+/// The position of the newest pointer event among `events`, in frame pixels.
+fn newest_pointer(events: &[rfb::DisplayEvent]) -> Option<(f32, f32)> {
+    use rfb_protocol::InputEvent as E;
+    events.iter().rev().find_map(|e| match &e.input()?.event {
+        E::PointerMove(p) | E::PointerDown(p) | E::PointerUp(p) => Some((p.x, p.y)),
+        E::Wheel(w) => Some((w.x, w.y)),
+        _ => None,
+    })
+}
+
+/// Side of the `--answer-input` marker, in pixels.
+const MARKER: u32 = 12;
+
+/// Paints a magenta square of [`MARKER`] pixels centred on `(x, y)` into RGB8 `pixels`
+/// (`width` x `height`), clipped to the frame.
+fn draw_marker(pixels: &mut [u8], width: u32, height: u32, x: f32, y: f32) {
+    let half = (MARKER / 2) as f32;
+    let x0 = (x - half).max(0.0) as u32;
+    let y0 = (y - half).max(0.0) as u32;
+    for py in y0..(y0 + MARKER).min(height) {
+        for px in x0..(x0 + MARKER).min(width) {
+            let i = (py as usize * width as usize + px as usize) * 3;
+            if let Some(rgb) = pixels.get_mut(i..i + 3) {
+                rgb.copy_from_slice(&[255, 0, 255]);
+            }
+        }
+    }
 }
 
 /// Prints a status line. A closed stdout (a reader that took the first line and left,
@@ -425,5 +488,54 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_marker_is_centred_and_clipped_to_the_frame() {
+        let (w, h) = (20u32, 10u32);
+        let mut pixels = vec![0u8; (w * h * 3) as usize];
+        // Centred on the bottom-right pixel: x 13..20, y 3..10 remain, 7 x 7 pixels.
+        draw_marker(&mut pixels, w, h, 19.0, 9.0);
+        let magenta = pixels
+            .chunks_exact(3)
+            .filter(|p| *p == [255, 0, 255])
+            .count();
+        assert_eq!(magenta, 49);
+        let at = |x: u32, y: u32| &pixels[((y * w + x) * 3) as usize..][..3];
+        assert_eq!(at(19, 9), [255, 0, 255]);
+        assert_eq!(at(13, 3), [255, 0, 255]);
+        assert_eq!(at(12, 3), [0, 0, 0]);
+        assert_eq!(at(0, 0), [0, 0, 0]);
+    }
+
+    #[test]
+    fn the_newest_pointer_position_wins() {
+        use rfb_protocol::input::{Buttons, Modifiers, PointerInput, PointerKind};
+        let moved = |x: f32| {
+            rfb::DisplayEvent::Input(rfb::InputEvent {
+                client_id: 1,
+                principal: None,
+                event: rfb_protocol::InputEvent::PointerMove(PointerInput {
+                    x,
+                    y: 2.0,
+                    inside: true,
+                    pixel_ratio: 1.0,
+                    button: 0,
+                    buttons: Buttons(0),
+                    modifiers: Modifiers(0),
+                    pointer_type: PointerKind::Mouse,
+                    pointer_id: 1,
+                    timestamp: 0.0,
+                    pressure: 0.0,
+                    tilt_x: 0.0,
+                    tilt_y: 0.0,
+                    twist: 0.0,
+                }),
+                received_us: 0,
+                input_id: Some(1),
+            })
+        };
+        assert_eq!(newest_pointer(&[moved(1.0), moved(5.0)]), Some((5.0, 2.0)));
+        assert_eq!(newest_pointer(&[]), None);
     }
 }

@@ -346,6 +346,11 @@ impl Feeder {
         }
         self.awaiting_first_item = false;
         let payload = Bytes::from(unit.data);
+        let mut answers = crate::answers::Answers::none();
+        let me = &self.shared.options.name;
+        for answer in unit.answers.iter().filter(|a| &a.edge == me) {
+            answers.insert(answer.client_id, answer.input_id);
+        }
         // Stills are skipped: they repeat a frame already decoded (the edge's image
         // viewers get their own stills), and the lane's next access unit is an IDR.
         if let (Some(tx), Some(yuv), false) = (&self.decoder, unit.yuv, unit.still) {
@@ -356,6 +361,7 @@ impl Feeder {
                 meta: FrameMeta {
                     pixel_ratio,
                     color: unit.color,
+                    answers: answers.clone(),
                 },
                 seq: unit.frame_seq,
                 timestamp_us: ts,
@@ -376,6 +382,7 @@ impl Feeder {
                 timestamp_us: ts,
                 pixel_ratio,
                 color: unit.color,
+                answers,
             }),
             payload: EncodedPayload {
                 data: payload,
@@ -385,6 +392,7 @@ impl Feeder {
             codec: unit.codec,
             yuv: unit.yuv,
             encode_time: Duration::from_micros(u64::from(unit.encode_us)),
+            encoded_at: Instant::now(),
             still: unit.still,
             layer: unit.layer,
             n: 0,
@@ -480,6 +488,7 @@ impl Feeder {
                 meta: FrameMeta {
                     pixel_ratio: chunk.frame.pixel_ratio,
                     color: chunk.frame.color,
+                    answers: chunk.frame.answers.clone(),
                 },
                 seq: chunk.frame.seq,
                 timestamp_us: chunk.frame.timestamp_us,
@@ -517,6 +526,7 @@ impl Feeder {
             principal,
             role: viewer.role,
             event: input.event,
+            input_id: input.input_id,
         };
         if let Err(err) = self
             .shared

@@ -19,20 +19,26 @@ fn with_token(token: &str) -> Hello {
 }
 
 fn key(k: &str) -> ClientMessage {
-    ClientMessage::Input(InputEvent::KeyDown(KeyInput {
-        key: k.to_string(),
-        code: format!("Key{}", k.to_uppercase()),
-        modifiers: Modifiers::default(),
-        repeat: false,
-        timestamp: 1.0,
-    }))
+    ClientMessage::Input(rfb_protocol::InputMessage::new(
+        1,
+        InputEvent::KeyDown(KeyInput {
+            key: k.to_string(),
+            code: format!("Key{}", k.to_uppercase()),
+            modifiers: Modifiers::default(),
+            repeat: false,
+            timestamp: 1.0,
+        }),
+    ))
 }
 
 fn paste(text: &str) -> ClientMessage {
-    ClientMessage::Input(InputEvent::Paste(TextInput {
-        text: text.to_string(),
-        timestamp: 2.0,
-    }))
+    ClientMessage::Input(rfb_protocol::InputMessage::new(
+        2,
+        InputEvent::Paste(TextInput {
+            text: text.to_string(),
+            timestamp: 2.0,
+        }),
+    ))
 }
 
 const VIEWPORT: Viewport = Viewport {
