@@ -87,10 +87,10 @@ fn tile() -> &'static [[f32; 3]] {
                         (x % cell) as f32 / cell as f32,
                         (y % cell) as f32 / cell as f32,
                     );
-                    for c in 0..3 {
+                    for (c, value) in out[y * TILE + x].iter_mut().enumerate() {
                         let top = at(lx, ly, c) * (1.0 - fx) + at(lx + 1, ly, c) * fx;
                         let bottom = at(lx, ly + 1, c) * (1.0 - fx) + at(lx + 1, ly + 1, c) * fx;
-                        out[y * TILE + x][c] = amplitude * (top * (1.0 - fy) + bottom * fy);
+                        *value = amplitude * (top * (1.0 - fy) + bottom * fy);
                     }
                 }
             }

@@ -103,7 +103,7 @@ pub(super) fn temporal_id(stream: &EncodedBitStream<'_>) -> u8 {
     (0..stream.num_layers())
         .filter_map(|i| stream.layer(i))
         .map(|layer| layer.raw_info())
-        .filter(|info| i32::from(info.uiLayerType) == VIDEO_CODING_LAYER as i32)
+        .filter(|info| i32::from(info.uiLayerType) == VIDEO_CODING_LAYER)
         .map(|info| info.uiTemporalId)
         .max()
         .unwrap_or(0)
