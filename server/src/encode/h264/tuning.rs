@@ -124,6 +124,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_content_gets_the_documented_preset() {
+        let preset = |c| H264Tuning::for_content(c).to_string();
+        assert_eq!(preset(Content::Rendered), "camera/low/1");
+        assert_eq!(preset(Content::Screen), "screen/low/1");
+        assert_eq!(preset(Content::Camera), "camera/low/1");
+        assert_eq!(Content::default(), Content::Rendered, "the measured winner");
+    }
+
+    #[test]
     fn tunings_parse_and_print_the_same() {
         for text in ["camera/low/1", "screen/medium/2", "camera/high/4"] {
             let tuning: H264Tuning = text.parse().expect(text);
