@@ -25,7 +25,7 @@
 //! Tuning: openh264's usage type, complexity and slices per picture follow the spec's
 //! [`Content`](super::Content) ([`tuning`]; the measurements are in `config()`'s docs).
 //! Temporal layers: with `spec.temporal_layers = 2`, every other access unit is on layer 1
-//! and referenced by nothing ([`raw`]), and [`EncodedPayload::layer`] says which layer
+//! and referenced by nothing (`h264/raw.rs`), and [`EncodedPayload::layer`] says which layer
 //! each access unit is on. Both the slice count and the temporal layers are set through
 //! openh264's raw API after priming a fresh encoder with one flat picture (the crate
 //! hard-codes one slice and one layer).

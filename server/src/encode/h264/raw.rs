@@ -29,10 +29,10 @@ use openh264_sys2::{
     SM_SINGLE_SLICE, VIDEO_CODING_LAYER,
 };
 
-/// The most temporal layers [`restructure`] sets (openh264 takes up to 4; rfb uses 2).
+/// The most temporal layers `restructure` sets (openh264 takes up to 4; rfb uses 2).
 pub const MAX_TEMPORAL_LAYERS: u8 = 4;
 
-/// The most slices per picture [`restructure`] sets (openh264's limit for a fixed count
+/// The most slices per picture `restructure` sets (openh264's limit for a fixed count
 /// is 35; more than one per core buys nothing).
 pub const MAX_SLICES: u16 = 32;
 
