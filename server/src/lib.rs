@@ -72,6 +72,7 @@ mod sync;
 
 pub use answers::Answers;
 pub use display::{Display, FrameMeta, ViewerInfo};
+pub use encode::Content;
 pub use error::{EncodeError, FrameError, ServeError};
 pub use events::{DisplayEvent, DownscaleHint, InputEvent, Principal, EVENT_QUEUE_CAPACITY};
 pub use frame::{Frame, PixelFormat, PublishedFrame};

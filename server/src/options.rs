@@ -7,7 +7,7 @@ use rfb_protocol::ImageFormat;
 
 use crate::adaptive::AdaptiveConfig;
 use crate::auth::{Authenticate, OriginPolicy, Role};
-use crate::encode::EncoderRegistry;
+use crate::encode::{Content, EncoderRegistry};
 use crate::limits::Limits;
 use crate::sizing::ResizePolicy;
 
@@ -109,6 +109,14 @@ pub struct StreamOptions {
     pub jpeg_quality: u8,
     /// H.264 encoder threads (0 = the encoder decides).
     pub encoder_threads: u16,
+    /// What the frames show, which tunes the H.264 encoder (see [`Content`]; default
+    /// [`Content::Rendered`]).
+    pub content: Content,
+    /// H.264 temporal layers of shared encodes (lanes): 2 (the default) puts every other
+    /// access unit on a layer nothing references, so a viewer that falls behind skips
+    /// those instead of needing a keyframe; 1 turns that off. A viewer's private encoder
+    /// always uses 1 (it drops frames before encoding instead).
+    pub temporal_layers: u8,
     /// The encoders available to this stream.
     pub encoders: EncoderRegistry,
     /// Who owns the frame size (see [`ResizePolicy`]).
@@ -143,6 +151,8 @@ impl Default for StreamOptions {
             image_formats: ImageFormat::ALL.to_vec(),
             jpeg_quality: 80,
             encoder_threads: 1,
+            content: Content::Rendered,
+            temporal_layers: 2,
             encoders: EncoderRegistry::default(),
             resize_policy: ResizePolicy::Publisher,
             max_render_dimension: 3840,

@@ -207,10 +207,7 @@ impl Encoder for ImageEncoder {
             ImageFormat::Jpeg => self.encode_jpeg(frame)?,
             ImageFormat::Png | ImageFormat::Webp => self.encode_lossless(frame)?,
         };
-        Ok(vec![EncodedPayload {
-            data: Bytes::from(data),
-            keyframe: true,
-        }])
+        Ok(vec![EncodedPayload::base(Bytes::from(data), true)])
     }
 
     fn codec_string(&self) -> String {

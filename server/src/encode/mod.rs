@@ -5,6 +5,7 @@
 //! Encoders are blocking code: sessions call them on tokio's blocking pool, never on the
 //! async executor.
 
+pub mod content;
 pub mod h264;
 pub mod icc;
 pub mod image;
@@ -24,6 +25,8 @@ use rfb_protocol::{
 
 use crate::error::EncodeError;
 use crate::frame::Frame;
+pub use content::Content;
+pub use h264::tuning::H264Tuning;
 
 /// One encoded unit: an Annex B access unit or a complete image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,22 @@ pub struct EncodedPayload {
     pub data: Bytes,
     /// True when it decodes on its own (IDR / every image).
     pub keyframe: bool,
+    /// The H.264 temporal layer (0 = base, and every image). An access unit above 0 is
+    /// referenced by nothing, so a viewer may skip it without losing sync (see
+    /// [`EncoderSpec::temporal_layers`]).
+    pub layer: u8,
+}
+
+impl EncodedPayload {
+    /// A payload on the base layer (every image, and every access unit of a stream with
+    /// one temporal layer).
+    pub fn base(data: Bytes, keyframe: bool) -> EncodedPayload {
+        EncodedPayload {
+            data,
+            keyframe,
+            layer: 0,
+        }
+    }
 }
 
 /// A frame encoder. Implementations are blocking and are driven from one thread at a time.
@@ -90,9 +109,24 @@ pub struct EncoderSpec {
     /// VUI's `colour_primaries`, an ICC profile in images (none for sRGB). A tag only:
     /// pixels are never converted. A frame of another colour needs another encoder.
     pub color: ColorSpace,
+    /// What the frames show, which picks the video encoder's tuning
+    /// ([`H264Tuning::for_content`]).
+    pub content: Content,
+    /// Overrides the tuning `content` picks (for measurements: `rfb bench --tuning`).
+    pub tuning: Option<H264Tuning>,
+    /// H.264 temporal layers: 1 (every access unit a reference) or 2 (every other access
+    /// unit on layer 1, referenced by nothing; see `encode/h264/raw.rs`). Shared lanes use
+    /// 2 so that a member that falls behind skips layer-1 units instead of resyncing.
+    pub temporal_layers: u8,
 }
 
 impl EncoderSpec {
+    /// The H.264 tuning in force: the override, else the content's preset.
+    pub fn h264_tuning(&self) -> H264Tuning {
+        self.tuning
+            .unwrap_or_else(|| H264Tuning::for_content(self.content))
+    }
+
     /// A spec with the server defaults for everything but transport and size.
     pub fn new(transport: Transport, width: u32, height: u32) -> EncoderSpec {
         EncoderSpec {
@@ -106,6 +140,9 @@ impl EncoderSpec {
             yuv: BT601_LIMITED,
             threads: 1,
             color: SRGB,
+            content: Content::Rendered,
+            tuning: None,
+            temporal_layers: 1,
         }
     }
 }

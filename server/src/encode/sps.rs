@@ -77,6 +77,20 @@ pub fn is_idr(access_unit: &[u8]) -> bool {
     nal_types(access_unit).contains(&NAL_IDR)
 }
 
+/// The `nal_ref_idc` of a NAL unit (its first byte's bits 5-6): 0 for a slice no later
+/// picture references.
+pub fn nal_ref_idc(nal: &[u8]) -> Option<u8> {
+    nal.first().map(|b| (b >> 5) & 3)
+}
+
+/// True when a later picture may reference this access unit: one of its slices has a
+/// non-zero `nal_ref_idc`. An access unit without slices is not a reference.
+pub fn is_reference(access_unit: &[u8]) -> bool {
+    nal_units(access_unit).into_iter().any(|nal| {
+        matches!(nal_type(nal), Some(NAL_SLICE | NAL_IDR)) && nal_ref_idc(nal) != Some(0)
+    })
+}
+
 /// The first SPS NAL unit of an access unit.
 pub fn find_sps(access_unit: &[u8]) -> Option<&[u8]> {
     nal_units(access_unit)
@@ -379,6 +393,19 @@ mod tests {
     use super::*;
     use openh264::encoder::{Encoder, EncoderConfig, Profile, VuiConfig};
     use openh264::formats::{YUVBuffer, YUVSource};
+
+    #[test]
+    fn reference_marks_come_from_the_slices_nal_ref_idc() {
+        // SPS (ref_idc 3) + a non-reference P slice (0x01: ref_idc 0, type 1).
+        let non_ref = [0, 0, 0, 1, 0x67, 9, 0, 0, 1, 0x01, 7];
+        assert_eq!(nal_ref_idc(&[0x41]), Some(2));
+        assert_eq!(nal_ref_idc(&[]), None);
+        assert!(!is_reference(&non_ref), "parameter sets do not count");
+        // A referenced P slice (0x41: ref_idc 2) and an IDR slice (0x65: ref_idc 3).
+        assert!(is_reference(&[0, 0, 1, 0x41, 7]));
+        assert!(is_reference(&[0, 0, 1, 0x65, 7]));
+        assert!(!is_reference(&[]), "no slices");
+    }
 
     #[test]
     fn splits_on_three_and_four_byte_start_codes() {

@@ -114,10 +114,7 @@ mod tests {
         };
         Arc::new(LaneChunk {
             frame: Arc::new(frame),
-            payload: EncodedPayload {
-                data: vec![0u8; bytes].into(),
-                keyframe,
-            },
+            payload: EncodedPayload::base(vec![0u8; bytes].into(), keyframe),
             codec: "avc1.42e01f".into(),
             yuv: None,
             encode_time: Duration::ZERO,

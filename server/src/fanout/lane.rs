@@ -66,8 +66,8 @@ pub struct LaneChunk {
     /// A high-quality still of a resting frame: a member may skip it (the lane's next
     /// access unit is an IDR) without losing sync.
     pub still: bool,
-    /// The temporal layer (0 = base). Reserved for temporal scalability: every access
-    /// unit is on the base layer today; a member may skip one above 0 without losing sync.
+    /// The temporal layer (0 = base; the payload's [`EncodedPayload::layer`]). Nothing
+    /// references an access unit above 0, so a member may skip it without losing sync.
     pub layer: u8,
     /// The lane's order of this chunk (1, 2, ...): a member fed from a relay cache skips
     /// what it already replayed (see [`super::feed`]).
@@ -160,9 +160,7 @@ impl Lane {
         // reading it is how the session learns it must resync (after a gap, its queue
         // may be empty).
         for member in members.iter() {
-            if let Err(mpsc::error::TrySendError::Full(_)) = member.tx.try_send(chunk.clone()) {
-                member.lost.store(true, Ordering::Release);
-            }
+            offer(member, &chunk);
         }
     }
 
@@ -288,6 +286,8 @@ fn spec_for(o: &StreamOptions, key: LaneKey) -> EncoderSpec {
         bitrate_bps: key.bitrate_bps,
         keyframe_interval: o.keyframe_interval,
         threads: o.encoder_threads,
+        content: o.content,
+        temporal_layers: o.temporal_layers,
         ..EncoderSpec::new(Transport::Video(VideoCodec::H264AnnexB), 0, 0)
     }
 }
@@ -363,13 +363,13 @@ async fn run(
                             }
                             let chunk = LaneChunk {
                                 frame: frame.clone(),
+                                layer: payload.layer,
                                 payload,
                                 codec: codec.clone(),
                                 yuv,
                                 encode_time: output.encode_time,
                                 encoded_at: output.encoded_at,
                                 still: false,
-                                layer: 0,
                                 n: 0,
                             };
                             broadcast(&shared, Arc::new(chunk));
@@ -487,7 +487,15 @@ fn send_to(members: &[MemberSlot], chunk: &Arc<LaneChunk>) {
         if member.lost.load(Ordering::Acquire) {
             continue;
         }
-        if let Err(mpsc::error::TrySendError::Full(_)) = member.tx.try_send(chunk.clone()) {
+        offer(member, chunk);
+    }
+}
+
+/// Queues a chunk for a member. A member whose queue is full misses it: only a unit
+/// something references (layer 0) makes it lost; one above layer 0 it simply never sees.
+fn offer(member: &MemberSlot, chunk: &Arc<LaneChunk>) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = member.tx.try_send(chunk.clone()) {
+        if chunk.layer == 0 {
             member.lost.store(true, Ordering::Release);
         }
     }
@@ -496,5 +504,84 @@ fn send_to(members: &[MemberSlot], chunk: &Arc<LaneChunk>) {
 fn mark_all_lost(shared: &Shared) {
     for member in lock(&shared.members).iter() {
         member.lost.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::Frame;
+
+    fn chunk(layer: u8) -> Arc<LaneChunk> {
+        let frame = PublishedFrame {
+            frame: Frame::rgb(2, 2, vec![0u8; 12]).expect("valid"),
+            seq: 1,
+            timestamp_us: 0,
+            pixel_ratio: 1.0,
+            color: rfb_protocol::SRGB,
+            answers: Default::default(),
+        };
+        Arc::new(LaneChunk {
+            frame: Arc::new(frame),
+            payload: EncodedPayload {
+                data: vec![0u8; 4].into(),
+                keyframe: false,
+                layer,
+            },
+            codec: "avc1.42e01f".into(),
+            yuv: None,
+            encode_time: Duration::ZERO,
+            encoded_at: Instant::now(),
+            still: false,
+            layer,
+            n: 0,
+        })
+    }
+
+    #[test]
+    fn a_full_queue_loses_a_member_only_on_the_base_layer() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let member = MemberSlot {
+            id: 0,
+            tx,
+            lost: Arc::new(AtomicBool::new(false)),
+        };
+        offer(&member, &chunk(0));
+        assert!(!member.lost.load(Ordering::Acquire), "it had room");
+        offer(&member, &chunk(1));
+        assert!(
+            !member.lost.load(Ordering::Acquire),
+            "a missed layer-1 unit breaks nothing"
+        );
+        offer(&member, &chunk(0));
+        assert!(
+            member.lost.load(Ordering::Acquire),
+            "a missed base-layer unit breaks the decoder"
+        );
+        assert_eq!(rx.try_recv().map(|c| c.layer).ok(), Some(0));
+        assert!(rx.try_recv().is_err(), "only the first chunk was queued");
+    }
+
+    #[test]
+    fn a_lane_spec_carries_the_stream_content_and_layers() {
+        let options = StreamOptions {
+            content: crate::encode::Content::Screen,
+            temporal_layers: 2,
+            ..StreamOptions::default()
+        };
+        let spec = spec_for(&options, LaneKey::new(2_000_000, 30.0));
+        assert_eq!(spec.content, crate::encode::Content::Screen);
+        assert_eq!(spec.temporal_layers, 2);
+        assert_eq!(spec.bitrate_bps, 2_000_000);
+        let off = spec_for(
+            &StreamOptions {
+                temporal_layers: 1,
+                ..StreamOptions::default()
+            },
+            LaneKey::new(2_000_000, 30.0),
+        );
+        assert_eq!(off.temporal_layers, 1);
+        // A still is one IDR from a throwaway encoder: never layered.
+        assert_eq!(super::super::still_spec(&spec).temporal_layers, 1);
     }
 }

@@ -19,14 +19,22 @@
 //!   IDR, at most once per [`lane::MIN_IDR_INTERVAL`] (500 ms). So a burst of joins costs
 //!   the other viewers a single IDR, a lone join costs them one IDR, and a joiner waits at
 //!   most 500 ms (typically one frame) for its first picture.
+//! - **Temporal layers**: a lane encodes two temporal layers
+//!   ([`crate::StreamOptions::temporal_layers`], default 2): every other access unit is on
+//!   layer 1, which no later picture references (`encode/h264/raw.rs`). A member may skip
+//!   any of those without losing sync.
 //! - **Falling behind**: a member whose in-flight window is full when an access unit
-//!   arrives first holds it (up to 3 access units, `MAX_HELD` in `session/stream.rs`, to
-//!   ride out a momentary stall such as a busy CPU). Once that overflows (or its queue at
-//!   the lane does) it cannot take more without breaking its decoder, and it must not slow
+//!   arrives (or that already holds some, or has a newer one queued) skips it if it is on
+//!   layer 1 (counted in `layer_skips`): a viewer that manages half the frame rate stays
+//!   on the lane at half the frame rate, with no keyframe. A base-layer unit it holds (up
+//!   to 3, `MAX_HELD` in `session/sharing.rs`, to ride out a momentary stall such as a
+//!   busy CPU). Once that overflows (or its queue at the lane is full when a base-layer
+//!   unit comes) it cannot take more without breaking its decoder, and it must not slow
 //!   the lane. It leaves the lane and continues on a private
 //!   encoder of its own, exactly like an unshared session: latest-frame-wins drops before
 //!   encoding, and a keyframe to resync. A slow viewer therefore costs one extra encoder
-//!   while it is slow, and nothing for the others (no extra IDRs, no waiting).
+//!   while it is slow, and nothing for the others (no extra IDRs, no waiting); rejoining
+//!   may cost them one IDR (below), which layers make rare.
 //! - **Rejoining**: once a private viewer has kept up for [`REJOIN_AFTER`] it joins the lane
 //!   again, keeps its private stream going until the lane's next IDR arrives, and switches
 //!   there. Periodic IDRs make most rejoins free; otherwise it asks for one (rate limited
@@ -64,6 +72,8 @@ pub fn still_spec(spec: &EncoderSpec) -> EncoderSpec {
     EncoderSpec {
         bitrate_bps: spec.bitrate_bps.saturating_mul(4).max(20_000_000),
         keyframe_interval: 0,
+        // One IDR: no layers to skip, and no priming encode to pay for them.
+        temporal_layers: 1,
         ..spec.clone()
     }
 }

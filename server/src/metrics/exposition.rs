@@ -6,7 +6,7 @@
 //! | metric | type | labels |
 //! |---|---|---|
 //! | `rfb_frames_sent_total`, `rfb_frames_acked_total`, `rfb_frames_dropped_total`, `rfb_keyframes_sent_total`, `rfb_sent_bytes_total` | counter | `stream`, `client_id`, `transport` |
-//! | `rfb_inflight_timeouts_total`, `rfb_decoder_resets_total`, `rfb_lane_fallbacks_total`, `rfb_input_refused_total`, `rfb_input_dropped_total` | counter | same |
+//! | `rfb_inflight_timeouts_total`, `rfb_decoder_resets_total`, `rfb_lane_fallbacks_total`, `rfb_layer_skips_total`, `rfb_input_refused_total`, `rfb_input_dropped_total` | counter | same |
 //! | `rfb_fps_sent`, `rfb_fps_acked`, `rfb_bitrate_bits_per_second`, `rfb_target_bitrate_bits_per_second`, `rfb_target_fps` | gauge | same |
 //! | `rfb_encode_seconds`, `rfb_round_trip_seconds`, `rfb_latency_seconds` | gauge | same + `stat` = `mean` or `p95` (over the last 3 s) |
 //! | `rfb_stage_seconds` | gauge | same + `stage` (`queue`, `encode`, `send`, `network`, `decode`, `draw`, `ack`: see [`super::stages`]) + `stat` = `mean` or `p95` |
@@ -85,7 +85,7 @@ pub fn render(
     let scrape = Scrape {
         registry: Registry::new(),
     };
-    let counters: [Series<u64>; 11] = [
+    let counters: [Series<u64>; 12] = [
         ("rfb_frames_sent_total", "Frames sent to the viewer.", |m| {
             m.frames_sent
         }),
@@ -123,6 +123,11 @@ pub fn render(
             "rfb_lane_fallbacks_total",
             "Times the viewer left its shared encoder for a private one.",
             |m| m.lane_fallbacks,
+        ),
+        (
+            "rfb_layer_skips_total",
+            "Shared access units above temporal layer 0 the viewer skipped while behind.",
+            |m| m.layer_skips,
         ),
         (
             "rfb_input_refused_total",
@@ -369,6 +374,7 @@ mod tests {
             target_fps: 30.0,
             shared_encoder: true,
             lane_fallbacks: 0,
+            layer_skips: 5,
             role: "control".into(),
             input_refused: 0,
             input_dropped: 4,
@@ -442,6 +448,8 @@ mod tests {
         assert!(scrape.samples.iter().any(|s| s.metric == "rfb_lanes"
             && matches!(s.value, prometheus_parse::Value::Gauge(v) if v == 1.0)));
         assert!(text.contains("# TYPE rfb_frames_sent_total counter"));
+        let skips = find("rfb_layer_skips_total", "1");
+        assert!(matches!(skips.value, prometheus_parse::Value::Counter(v) if v == 5.0));
         let gauge = |name: &str, labels: &[(&str, &str)]| {
             let sample = scrape
                 .samples

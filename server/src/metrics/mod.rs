@@ -165,6 +165,9 @@ pub struct SessionMetrics {
     pub shared_encoder: bool,
     /// Times the viewer fell behind its shared lane and continued on its own encoder.
     pub lane_fallbacks: u64,
+    /// Shared access units above temporal layer 0 this viewer skipped while behind
+    /// (dropped frames that cost no keyframe).
+    pub layer_skips: u64,
     /// `control` or `view`.
     pub role: &'static str,
     /// Input, viewport and paste messages dropped because the viewer may only watch.
@@ -236,6 +239,7 @@ impl SessionMetrics {
             target_fps: self.target_fps,
             shared_encoder: self.shared_encoder,
             lane_fallbacks: self.lane_fallbacks,
+            layer_skips: self.layer_skips,
             role: self.role.to_string(),
             input_refused: self.input_refused,
             input_dropped: self.input_dropped,
@@ -310,6 +314,9 @@ pub struct MetricsSnapshot {
     pub shared_encoder: bool,
     /// Times the viewer fell behind its shared lane and continued on its own encoder.
     pub lane_fallbacks: u64,
+    /// Shared access units above temporal layer 0 the viewer skipped while behind
+    /// (dropped frames that cost no keyframe; also counted in `frames_dropped`).
+    pub layer_skips: u64,
     /// `control` (may drive the app) or `view` (watches only).
     pub role: String,
     /// Input, viewport and paste messages dropped because the viewer may only watch.

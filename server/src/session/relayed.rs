@@ -9,7 +9,9 @@
 //! edge, rationed there).
 //!
 //! A replay is paced by the viewer's in-flight window like live delivery: access units go
-//! out while the window has room, the rest wait for ACKs. Live access units that arrive
+//! out while the window has room, the rest wait for ACKs. Units above temporal layer 0
+//! with a newer unit behind them are skipped (nothing references them, and the viewer
+//! only shows the newest), which halves a replay on a lane with two temporal layers. Live access units that arrive
 //! meanwhile queue behind the replay, in order (stills are skipped: the next access unit
 //! after one is an IDR). A viewer whose queue grows past [`MAX_CATCH_UP`] cannot catch
 //! up: it starts over from the cache, like a viewer that falls behind live delivery.
@@ -64,6 +66,11 @@ impl Session {
     /// Sends a pending replay, oldest first, while the in-flight window has room.
     pub(super) async fn send_catch_up(&mut self) -> Result<(), SessionEnd> {
         while let Some(chunk) = self.catch_up.front().cloned() {
+            if chunk.layer > 0 && self.catch_up.len() > 1 {
+                self.catch_up.pop_front();
+                crate::sync::lock(&self.metrics).layer_skips += 1;
+                continue;
+            }
             if !self.flow.has_room(chunk.payload.data.len(), Instant::now()) {
                 break;
             }

@@ -1,7 +1,18 @@
-//! A session on a shared H.264 lane: taking its access units in order, holding a few
-//! while the window is full, getting a keyframe when it needs one without costing the
-//! other members (the rules of [`crate::fanout::fairness`]), falling back to a private
-//! encoder and rejoining.
+//! A session on a shared H.264 lane: taking its access units in order, skipping the ones
+//! nothing references when it is behind, holding a few of the others while the window is
+//! full, getting a keyframe when it needs one without costing the other members (the rules
+//! of [`crate::fanout::fairness`]), falling back to a private encoder and rejoining.
+//!
+//! Falling behind, in order:
+//! 1. an access unit above temporal layer 0 (every other one on a lane with two layers,
+//!    see [`crate::fanout::lane::LaneChunk::layer`]) is skipped when the window has no
+//!    room for it, when base-layer units are held, or when a newer unit is already queued
+//!    behind it: nothing decodes against it, so the viewer stays in sync and no keyframe
+//!    is needed (counted in `layer_skips` and `frames_dropped`);
+//! 2. a base-layer unit waits while the window is full, up to [`MAX_HELD`] of them;
+//! 3. one more base-layer unit than that, or one the lane could not queue, cannot be
+//!    skipped without breaking the decoder: the session continues on a private encoder
+//!    (a keyframe for this viewer alone) and rejoins later.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -101,6 +112,7 @@ impl Session {
         };
         let replayed = self.replayed(chunk.n);
         let replay_pending = !self.catch_up.is_empty();
+        let mut skipped = false;
         match &mut self.source {
             Source::Lane {
                 member,
@@ -133,6 +145,9 @@ impl Session {
                     }
                     *synced = true;
                     *asked_at = None;
+                } else if chunk.layer > 0 && !(in_order && window_open && member.rx.is_empty()) {
+                    // Behind, on a unit nothing references: skip it (rule 1).
+                    skipped = true;
                 } else if !(in_order && window_open) {
                     if self.held.len() < MAX_HELD {
                         // The window may open before more arrive: wait for it, in order.
@@ -180,6 +195,10 @@ impl Session {
                 lock(&self.metrics).shared_encoder = true;
             }
             Source::SharedImages => return Ok(()),
+        }
+        if skipped {
+            lock(&self.metrics).layer_skips += 1;
+            return Ok(());
         }
         self.send_frame(Outbound {
             frame: &chunk.frame,

@@ -199,6 +199,7 @@ pub(crate) fn encoder_spec(
         keyframe_interval: o.keyframe_interval,
         jpeg_quality,
         threads: o.encoder_threads,
+        content: o.content,
         color: frame.map_or(rfb_protocol::SRGB, |f| f.color),
         ..EncoderSpec::new(transport, size.0, size.1)
     }

@@ -13,6 +13,7 @@
 //! | `fanout` | one encode for many viewers; slow viewers fall back and rejoin |
 //! | `hardening` | hosts, side channel, roles, limits, heartbeats, keyframe fairness, sizing |
 //! | `input_events` | input reaches the app: poll, next, recorded events, bounded queues |
+//! | `layers` | temporal layers: a slow lane member skips layer 1 without keyframes; the content tuning reaches the encoder |
 //! | `lifecycle` | publish validation, client count, side channel, clean close |
 //! | `negotiation` | H.264 when both sides can, else the best image format, else a clear close |
 //! | `readme` | the README's quick start is `examples/quickstart.rs` verbatim |
@@ -40,6 +41,7 @@ mod dump_au;
 mod fanout;
 mod hardening;
 mod input_events;
+mod layers;
 mod lifecycle;
 mod negotiation;
 mod readme;

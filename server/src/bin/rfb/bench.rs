@@ -25,6 +25,15 @@
 //!   pixels, interpolated chroma reads about 27 dB for H.264 at 8M and 34 dB for JPEG q80,
 //!   whatever the bitrate. Those losses belong to 4:2:0, not to the encoder settings.
 //!
+//! H.264 configurations: one per `--h264-bitrate`, each once per `--content` (the
+//! content's preset tuning, [`H264Tuning::for_content`]) or, with `--tuning`, once per
+//! explicit `usage/effort/slices`, and once per `--layers` (temporal layers). The
+//! **start ms** column is the encoder's build plus its first encode: with two temporal
+//! layers or more than one slice the build primes openh264 with a flat picture first.
+//!
+//! Patterns: the protocol's deterministic patterns, plus `camera` (this crate's
+//! [`crate::camera`]: a panning textured scene with sensor noise in every sample).
+//!
 //! The measurements that chose the encoder settings are in the docs of
 //! `encode/h264.rs`' `config()` and `encode/image.rs`.
 
@@ -36,7 +45,7 @@ use rfb_protocol::{ImageFormat, Pattern, Transport, VideoCodec, YuvEncoding};
 use serde::Serialize;
 
 use rfb::decode::H264Decoder;
-use rfb::encode::{Encoder, EncoderRegistry, EncoderSpec};
+use rfb::encode::{Content, Encoder, EncoderRegistry, EncoderSpec, H264Tuning};
 use rfb::frame::Frame;
 
 /// The PSNR given to a frame that decodes to exactly its source.
@@ -45,9 +54,10 @@ pub const PSNR_CAP: f64 = 99.0;
 /// Flags of `rfb bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Pattern to encode (test_card, gradient, bouncing_box, counter, checkerboard, solid).
-    #[arg(long, default_value = "gradient", value_parser = parse_pattern)]
-    pub pattern: Pattern,
+    /// Pattern to encode (test_card, gradient, bouncing_box, counter, checkerboard, solid,
+    /// or camera: panning texture with sensor noise).
+    #[arg(long, default_value = "gradient", value_parser = parse_bench_pattern)]
+    pub pattern: BenchPattern,
     /// Frames per configuration.
     #[arg(long, default_value_t = 120)]
     pub frames: u32,
@@ -75,6 +85,58 @@ pub struct BenchArgs {
     /// H.264 encoder threads (0 = let openh264 decide).
     #[arg(long, default_value_t = 1)]
     pub threads: u16,
+    /// H.264 content presets (rendered, screen, camera), comma separated; one
+    /// configuration each.
+    #[arg(long, value_delimiter = ',', default_value = "rendered", value_parser = parse_content)]
+    pub content: Vec<Content>,
+    /// Explicit H.264 tunings USAGE/EFFORT/SLICES (e.g. `camera/low/1,screen/medium/2`),
+    /// comma separated, instead of --content's presets; one configuration each.
+    #[arg(long, value_delimiter = ',')]
+    pub tuning: Vec<H264Tuning>,
+    /// H.264 temporal layers (1 or 2), comma separated; one configuration each.
+    #[arg(long, value_delimiter = ',', default_value = "1", value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub layers: Vec<u8>,
+}
+
+/// What `rfb bench` encodes: a protocol pattern, or the bench's own camera-like one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchPattern {
+    /// One of [`Pattern::ALL`].
+    Protocol(Pattern),
+    /// [`crate::camera`].
+    Camera,
+}
+
+impl BenchPattern {
+    /// Renders frame `seq` as RGB8 rows.
+    pub fn render(self, seq: u64, width: u32, height: u32) -> Vec<u8> {
+        match self {
+            BenchPattern::Protocol(p) => p.render(seq, width, height),
+            BenchPattern::Camera => {
+                let mut rgb = vec![0u8; width as usize * height as usize * 3];
+                crate::camera::render_into(seq, width, height, &mut rgb);
+                rgb
+            }
+        }
+    }
+}
+
+/// Parses a bench pattern: a protocol pattern's name or `camera`.
+pub fn parse_bench_pattern(name: &str) -> Result<BenchPattern, String> {
+    if name == "camera" {
+        return Ok(BenchPattern::Camera);
+    }
+    parse_pattern(name)
+        .map(BenchPattern::Protocol)
+        .map_err(|e| format!("{e}, camera"))
+}
+
+/// Parses a content kind (a clap `value_parser`, shared with `rfb serve`).
+pub fn parse_content(name: &str) -> Result<Content, String> {
+    Content::from_name(name).ok_or_else(|| {
+        let names: Vec<_> = Content::ALL.iter().map(|c| c.name()).collect();
+        format!("unknown content {name:?}; one of {}", names.join(", "))
+    })
 }
 
 /// Parses a pattern name (a clap `value_parser`, shared with `rfb serve`).
@@ -141,14 +203,24 @@ pub struct BenchRow {
     pub psnr_db: f64,
     /// The encoder's codec string (`avc1.PPCCLL` or the image MIME type).
     pub codec: String,
+    /// Milliseconds to build the encoder and encode the first frame.
+    pub start_ms: f64,
 }
 
 impl BenchRow {
     /// The column titles, aligned with [`BenchRow`]'s `Display`.
     pub fn header() -> String {
         format!(
-            "{:<10} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7}  {}",
-            "config", "size", "enc ms", "p95 ms", "KB/frame", "Mbps", "PSNR dB", "codec"
+            "{:<28} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8}  {}",
+            "config",
+            "size",
+            "enc ms",
+            "p95 ms",
+            "KB/frame",
+            "Mbps",
+            "PSNR dB",
+            "start ms",
+            "codec"
         )
     }
 }
@@ -157,7 +229,7 @@ impl fmt::Display for BenchRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{:<10} {:>9} {:>7.2} {:>7.2} {:>9.1} {:>7.2} {:>7.2}  {}",
+            "{:<28} {:>9} {:>7.2} {:>7.2} {:>9.1} {:>7.2} {:>7.2} {:>8.1}  {}",
             self.config,
             format!("{}x{}", self.width, self.height),
             self.enc_ms,
@@ -165,6 +237,7 @@ impl fmt::Display for BenchRow {
             self.kb_per_frame,
             self.mbps,
             self.psnr_db,
+            self.start_ms,
             self.codec
         )
     }
@@ -302,30 +375,70 @@ impl Checker {
     }
 }
 
-/// The configurations `args` asks for, as (label, transport, bitrate, jpeg quality).
-fn configs(args: &BenchArgs) -> Vec<(String, Transport, u32, u8)> {
+/// One configuration to measure.
+#[derive(Debug, Clone)]
+struct Config {
+    label: String,
+    transport: Transport,
+    bitrate_bps: u32,
+    jpeg_quality: u8,
+    content: Content,
+    tuning: Option<H264Tuning>,
+    layers: u8,
+}
+
+impl Config {
+    fn image(label: &str, format: ImageFormat, jpeg_quality: u8) -> Config {
+        Config {
+            label: label.to_string(),
+            transport: Transport::Image(format),
+            bitrate_bps: 0,
+            jpeg_quality,
+            content: Content::Rendered,
+            tuning: None,
+            layers: 1,
+        }
+    }
+}
+
+/// The configurations `args` asks for (see the module docs).
+fn configs(args: &BenchArgs) -> Vec<Config> {
     let mut out = Vec::new();
+    // Explicit tunings replace the content presets.
+    let tunings: Vec<(String, Content, Option<H264Tuning>)> = if args.tuning.is_empty() {
+        args.content
+            .iter()
+            .map(|&c| (c.name().to_string(), c, None))
+            .collect()
+    } else {
+        args.tuning
+            .iter()
+            .map(|&t| (t.to_string(), Content::Rendered, Some(t)))
+            .collect()
+    };
     for &bps in &args.h264_bitrate {
-        out.push((
-            format!("h264 {}", bitrate_label(bps)),
-            Transport::Video(VideoCodec::H264AnnexB),
-            bps,
-            80,
-        ));
+        for (name, content, tuning) in &tunings {
+            for &layers in &args.layers {
+                out.push(Config {
+                    label: format!("h264 {} {name} L{layers}", bitrate_label(bps)),
+                    transport: Transport::Video(VideoCodec::H264AnnexB),
+                    bitrate_bps: bps,
+                    jpeg_quality: 80,
+                    content: *content,
+                    tuning: *tuning,
+                    layers,
+                });
+            }
+        }
     }
     for &q in &args.jpeg_quality {
-        out.push((
-            format!("jpeg q{q}"),
-            Transport::Image(ImageFormat::Jpeg),
-            0,
-            q,
-        ));
+        out.push(Config::image(&format!("jpeg q{q}"), ImageFormat::Jpeg, q));
     }
     if args.png {
-        out.push(("png".into(), Transport::Image(ImageFormat::Png), 0, 80));
+        out.push(Config::image("png", ImageFormat::Png, 80));
     }
     if args.webp {
-        out.push(("webp".into(), Transport::Image(ImageFormat::Webp), 0, 80));
+        out.push(Config::image("webp", ImageFormat::Webp, 80));
     }
     out
 }
@@ -348,14 +461,18 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<Vec<BenchRow>> {
     let registry = EncoderRegistry::default();
     let mut rows = Vec::new();
     for &(width, height) in &args.sizes {
-        for (label, transport, bitrate_bps, jpeg_quality) in configs(args) {
+        for config in configs(args) {
             let spec = EncoderSpec {
                 fps: args.fps,
-                bitrate_bps: bitrate_bps.max(1),
-                jpeg_quality,
+                bitrate_bps: config.bitrate_bps.max(1),
+                jpeg_quality: config.jpeg_quality,
                 threads: args.threads,
-                ..EncoderSpec::new(transport, width, height)
+                content: config.content,
+                tuning: config.tuning,
+                temporal_layers: config.layers,
+                ..EncoderSpec::new(config.transport, width, height)
             };
+            let label = config.label;
             let row = run_one(&registry, &spec, args, label.clone())
                 .with_context(|| format!("{label} at {width}x{height}"))?;
             rows.push(row);
@@ -371,12 +488,19 @@ fn run_one(
     config: String,
 ) -> anyhow::Result<BenchRow> {
     let (width, height) = (spec.width, spec.height);
+    let first = Frame::rgb(width, height, args.pattern.render(0, width, height))?;
+    let built_at = Instant::now();
     let mut encoder = registry.build(spec)?;
+    let build_ms = built_at.elapsed().as_secs_f64() * 1e3;
     let mut checker = Checker::new(encoder.as_ref())?;
     let mut times_ms = Vec::with_capacity(args.frames as usize);
     let (mut bytes, mut psnr_sum) = (0u64, 0.0);
     for seq in 0..u64::from(args.frames) {
-        let frame = Frame::rgb(width, height, args.pattern.render(seq, width, height))?;
+        let frame = if seq == 0 {
+            first.clone()
+        } else {
+            Frame::rgb(width, height, args.pattern.render(seq, width, height))?
+        };
         let start = Instant::now();
         let payloads = encoder.encode(&frame, seq == 0)?;
         times_ms.push(start.elapsed().as_secs_f64() * 1e3);
@@ -390,6 +514,7 @@ fn run_one(
         psnr_sum += checker.psnr(&payload.data, frame.data())?;
     }
     let n = f64::from(args.frames);
+    let start_ms = build_ms + times_ms[0];
     times_ms.sort_by(f64::total_cmp);
     let p95_index = ((times_ms.len() as f64 * 0.95).ceil() as usize).clamp(1, times_ms.len()) - 1;
     let bytes_per_frame = bytes as f64 / n;
@@ -404,6 +529,7 @@ fn run_one(
         mbps: bytes_per_frame * 8.0 * f64::from(args.fps) / 1e6,
         psnr_db: psnr_sum / n,
         codec: encoder.codec_string(),
+        start_ms,
     })
 }
 
@@ -425,7 +551,12 @@ mod tests {
     #[test]
     fn flags_parse_with_defaults() {
         let a = parse(&[]).expect("defaults");
-        assert_eq!((a.pattern, a.frames, a.fps), (Pattern::Gradient, 120, 30.0));
+        assert_eq!(
+            (a.pattern, a.frames, a.fps),
+            (BenchPattern::Protocol(Pattern::Gradient), 120, 30.0)
+        );
+        assert_eq!((a.content, a.layers), (vec![Content::Rendered], vec![1]));
+        assert!(a.tuning.is_empty());
         assert_eq!(a.sizes, vec![(1280, 720), (1920, 1080)]);
         assert_eq!(
             (a.h264_bitrate, a.jpeg_quality),
@@ -444,15 +575,38 @@ mod tests {
         .expect("flags");
         assert_eq!(
             (a.pattern, a.sizes, a.h264_bitrate),
-            (Pattern::TestCard, vec![(64, 48)], vec![500_000, 1_500_000])
+            (
+                BenchPattern::Protocol(Pattern::TestCard),
+                vec![(64, 48)],
+                vec![500_000, 1_500_000]
+            )
         );
         assert!(a.png && a.json && !a.webp);
+        let a = parse(&[
+            "--pattern",
+            "camera",
+            "--content",
+            "screen,camera",
+            "--tuning",
+            "screen/medium/2",
+            "--layers",
+            "1,2",
+        ])
+        .expect("flags");
+        assert_eq!(a.pattern, BenchPattern::Camera);
+        assert_eq!(a.content, vec![Content::Screen, Content::Camera]);
+        assert_eq!(a.tuning.len(), 1);
+        assert_eq!(a.tuning[0].to_string(), "screen/medium/2");
+        assert_eq!(a.layers, vec![1, 2]);
         for bad in [
             &["--sizes", "64"][..],
             &["--sizes", "0x4"],
             &["--pattern", "nope"],
             &["--h264-bitrate", "x"],
             &["--jpeg-quality", "0"],
+            &["--content", "video"],
+            &["--tuning", "camera/low"],
+            &["--layers", "3"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
@@ -486,7 +640,7 @@ mod tests {
         .expect("flags");
         let rows = run(&args).expect("bench");
         let configs: Vec<_> = rows.iter().map(|r| r.config.as_str()).collect();
-        assert_eq!(configs, ["h264 1M", "jpeg q90", "png", "webp"]);
+        assert_eq!(configs, ["h264 1M rendered L1", "jpeg q90", "png", "webp"]);
         for row in &rows {
             assert!(
                 row.enc_ms > 0.0 && row.p95_ms > 0.0 && row.kb_per_frame > 0.0,
@@ -502,10 +656,48 @@ mod tests {
         );
         let table = format_table(&rows);
         assert_eq!(table.lines().count(), 5);
-        assert!(table.contains("h264 1M") && table.contains("96x64"));
+        assert!(table.contains("h264 1M rendered L1") && table.contains("96x64"));
         let json: serde_json::Value =
             serde_json::from_str(&to_json(&rows).expect("json")).expect("valid json");
         assert_eq!(json[2]["config"], "png");
         assert_eq!(json[0]["width"], 96);
+    }
+
+    #[test]
+    fn tunings_layers_and_the_camera_pattern_decode_back() {
+        let args = parse(&[
+            "--pattern",
+            "camera",
+            "--frames",
+            "8",
+            "--sizes",
+            "128x96",
+            "--h264-bitrate",
+            "2M",
+            "--tuning",
+            "camera/low/1,screen/medium/2",
+            "--layers",
+            "1,2",
+            "--jpeg-quality",
+            "80",
+        ])
+        .expect("flags");
+        let rows = run(&args).expect("bench");
+        let configs: Vec<_> = rows.iter().map(|r| r.config.as_str()).collect();
+        assert_eq!(
+            configs,
+            [
+                "h264 2M camera/low/1 L1",
+                "h264 2M camera/low/1 L2",
+                "h264 2M screen/medium/2 L1",
+                "h264 2M screen/medium/2 L2",
+                "jpeg q80"
+            ]
+        );
+        for row in &rows {
+            // Every access unit decoded back (the bench fails otherwise) to a picture
+            // close to its noisy source.
+            assert!(row.psnr_db > 25.0 && row.start_ms > 0.0, "{row}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! access units a stream sends. Run `rfb <command> --help` for every flag.
 
 mod bench;
+mod camera;
 mod doctor;
 mod dump_au;
 mod edge;

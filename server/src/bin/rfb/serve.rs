@@ -4,10 +4,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::bench::{parse_bitrate, parse_pattern, parse_size};
+use crate::bench::{parse_bitrate, parse_content, parse_pattern, parse_size};
 use anyhow::Context as _;
 use rfb::adaptive::AdaptiveConfig;
-use rfb::{serve, Display, Frame, FrameMeta, Mp4Layout, ResizePolicy, ServeOptions, StreamOptions};
+use rfb::{
+    serve, Content, Display, Frame, FrameMeta, Mp4Layout, ResizePolicy, ServeOptions, StreamOptions,
+};
 use rfb_protocol::{ColorSpace, ImageFormat, Pattern, DISPLAY_P3, SRGB};
 
 use crate::limits::{AccessArgs, LimitArgs};
@@ -45,6 +47,14 @@ pub struct ServeArgs {
     /// Periodic H.264 IDR interval in frames (0 = only when needed).
     #[arg(long, default_value_t = 240)]
     keyframe_interval: u32,
+    /// What the frames show, which tunes the H.264 encoder: rendered (synthetic or 3D
+    /// frames), screen (desktops, text, UI) or camera (natural video with noise).
+    #[arg(long, default_value = "rendered", value_parser = parse_content)]
+    content: Content,
+    /// H.264 temporal layers of shared encodes: 2 lets a viewer that falls behind skip
+    /// every other frame without a keyframe; 1 turns that off.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
+    temporal_layers: u8,
     /// Never stream H.264; every viewer gets images.
     #[arg(long)]
     force_image: bool,
@@ -183,6 +193,8 @@ impl ServeArgs {
             fps: self.fps,
             bitrate_bps: self.bitrate,
             keyframe_interval: self.keyframe_interval,
+            content: self.content,
+            temporal_layers: self.temporal_layers,
             max_inflight: self.max_inflight,
             inflight_timeout: seconds(self.inflight_timeout, "--inflight-timeout")?,
             stats_interval: self
@@ -437,6 +449,46 @@ fn say(line: std::fmt::Arguments<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<ServeArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied())).map(|c| c.serve)
+    }
+
+    #[test]
+    fn content_and_temporal_layers_reach_the_stream_options() {
+        let defaults = parse(&[])
+            .expect("defaults")
+            .stream_options()
+            .expect("options");
+        assert_eq!(defaults.content, Content::Rendered);
+        assert_eq!(defaults.temporal_layers, 2);
+        for (flag, content) in [
+            ("rendered", Content::Rendered),
+            ("screen", Content::Screen),
+            ("camera", Content::Camera),
+        ] {
+            let options = parse(&["--content", flag, "--temporal-layers", "1"])
+                .expect(flag)
+                .stream_options()
+                .expect("options");
+            assert_eq!((options.content, options.temporal_layers), (content, 1));
+        }
+        for bad in [
+            &["--content", "video"][..],
+            &["--content", "Screen"],
+            &["--temporal-layers", "0"],
+            &["--temporal-layers", "3"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn the_marker_is_centred_and_clipped_to_the_frame() {

@@ -366,9 +366,13 @@ impl Feeder {
                 seq: unit.frame_seq,
                 timestamp_us: ts,
             };
-            if tx.try_send(job).is_err() {
+            match tx.try_send(job) {
+                Ok(()) => {}
+                // Behind on a unit nothing references: skipping it keeps the decoder in
+                // sync.
+                Err(std_mpsc::TrySendError::Full(_)) if unit.layer > 0 => {}
                 // Behind or gone: restart from the cached group on the next tick.
-                self.decoder = None;
+                Err(_) => self.decoder = None,
             }
         }
         self.lane.feed(LaneChunk {
@@ -383,6 +387,7 @@ impl Feeder {
             payload: EncodedPayload {
                 data: payload,
                 keyframe: unit.keyframe,
+                layer: unit.layer,
             },
             codec: unit.codec,
             yuv: unit.yuv,

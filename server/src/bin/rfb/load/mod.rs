@@ -2,8 +2,12 @@
 //! costs. For each viewer count and transport it starts `rfb serve` as a child process
 //! (so its CPU is measured alone, from `/proc/<pid>/stat`), connects that many native
 //! viewers (this process) that ACK every frame at once, and reports server CPU, the
-//! per-viewer frame rate, drops (gaps in the publish counter) and the server's ACK round
-//! trip. With `--edges N`, the same through the NATS relay ([`relay`]).
+//! per-viewer frame rate, drops (gaps in the publish counter), keyframes per viewer and
+//! the server's ACK round trip. With `--slow-viewers N`, N of the viewers spend
+//! `--slow-ms` on each frame before acknowledging it (a slow decoder), and their frame
+//! rate and keyframes are reported apart: what one slow viewer costs the others, in IDRs,
+//! is the difference between the `idr/v` column with and without them. With
+//! `--edges N`, the same through the NATS relay ([`relay`]).
 
 #[cfg(feature = "relay")]
 pub mod relay;
@@ -49,6 +53,12 @@ pub struct LoadArgs {
     /// The `nats-server` binary `--edges` starts.
     #[arg(long, default_value = "nats-server")]
     pub nats_server: String,
+    /// How many of the viewers are slow (see --slow-ms); at most all of them.
+    #[arg(long, default_value_t = 0)]
+    pub slow_viewers: usize,
+    /// Milliseconds a slow viewer spends on each frame before it acknowledges it.
+    #[arg(long, default_value_t = 50.0)]
+    pub slow_ms: f64,
 }
 
 /// One configuration's result.
@@ -68,14 +78,32 @@ pub struct LoadRow {
     pub drops: u64,
     /// Mean ACK round trip the server measured, ms.
     pub rtt_ms: f64,
+    /// Keyframes per viewer that keeps up, mean over the measurement.
+    pub keyframes_per_viewer: f64,
+    /// Slow viewers (`--slow-viewers`).
+    pub slow_viewers: usize,
+    /// A slow viewer's frames per second, mean (NaN without slow viewers).
+    pub slow_fps: f64,
+    /// Keyframes per slow viewer, mean (NaN without slow viewers).
+    pub slow_keyframes: f64,
 }
 
 impl LoadRow {
     /// The table header.
     pub fn header() -> String {
         format!(
-            "{:<9} {:>7} {:>9} {:>9} {:>8} {:>6} {:>8}",
-            "transport", "viewers", "cpu %", "fps mean", "fps min", "drops", "rtt ms"
+            "{:<9} {:>7} {:>9} {:>9} {:>8} {:>6} {:>8} {:>6} {:>5} {:>8} {:>7}",
+            "transport",
+            "viewers",
+            "cpu %",
+            "fps mean",
+            "fps min",
+            "drops",
+            "rtt ms",
+            "idr/v",
+            "slow",
+            "slow fps",
+            "slow idr"
         )
     }
 }
@@ -84,14 +112,18 @@ impl std::fmt::Display for LoadRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:<9} {:>7} {:>9.1} {:>9.2} {:>8.2} {:>6} {:>8.2}",
+            "{:<9} {:>7} {:>9.1} {:>9.2} {:>8.2} {:>6} {:>8.2} {:>6.1} {:>5} {:>8.2} {:>7.1}",
             self.transport,
             self.viewers,
             self.server_cpu_percent,
             self.fps_mean,
             self.fps_min,
             self.drops,
-            self.rtt_ms
+            self.rtt_ms,
+            self.keyframes_per_viewer,
+            self.slow_viewers,
+            self.slow_fps,
+            self.slow_keyframes
         )
     }
 }
@@ -115,7 +147,9 @@ pub(crate) fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
 #[derive(Debug, Default, Clone, Copy)]
 struct ViewerCount {
     frames: u64,
+    keyframes: u64,
     drops: u64,
+    slow: bool,
 }
 
 async fn run_viewer(
@@ -123,12 +157,22 @@ async fn run_viewer(
     caps: Vec<String>,
     measure_from: Instant,
     until: Instant,
+    per_frame: Duration,
 ) -> anyhow::Result<ViewerCount> {
     let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
     let mut client = TestClient::connect_with(&url, hello(&caps)).await?;
-    let mut frames = 0;
-    let drops = receive_until(&mut client, measure_from, until, |_, _| frames += 1).await?;
-    Ok(ViewerCount { frames, drops })
+    let (mut frames, mut keyframes) = (0, 0);
+    let drops = receive_until(&mut client, measure_from, until, per_frame, |header, _| {
+        frames += 1;
+        keyframes += u64::from(header.keyframe);
+    })
+    .await?;
+    Ok(ViewerCount {
+        frames,
+        keyframes,
+        drops,
+        slow: !per_frame.is_zero(),
+    })
 }
 
 /// When a viewer had a frame: when its task got to it, and when its last bytes reached the
@@ -139,14 +183,15 @@ pub(super) struct Arrival {
     pub socket: Option<std::time::SystemTime>,
 }
 
-/// Receives and acknowledges frames until `until`. Each frame that arrives after
-/// `measure_from` goes to `counted` (its publish counter and arrival time); returns how many
-/// frames were skipped between them (drops).
+/// Receives and acknowledges frames until `until`, each `per_frame` after it arrived (zero:
+/// at once). Each frame that arrives after `measure_from` goes to `counted` (its header
+/// and arrival times); returns how many frames were skipped between them (drops).
 pub(super) async fn receive_until(
     client: &mut TestClient,
     measure_from: Instant,
     until: Instant,
-    mut counted: impl FnMut(u64, Arrival),
+    per_frame: Duration,
+    mut counted: impl FnMut(&rfb_protocol::FrameHeader, Arrival),
 ) -> anyhow::Result<u64> {
     let mut drops = 0;
     let mut last: Option<u64> = None;
@@ -160,11 +205,14 @@ pub(super) async fn receive_until(
             Err(_) => break,
         };
         let arrived = Instant::now();
+        if !per_frame.is_zero() {
+            tokio::time::sleep(per_frame).await;
+        }
         client.ack(frame.header.seq, 0).await?;
         if arrived >= measure_from {
             let socket = client.last_arrival();
             counted(
-                frame.header.frame_seq,
+                &frame.header,
                 Arrival {
                     task: arrived,
                     socket,
@@ -180,6 +228,11 @@ pub(super) async fn receive_until(
 }
 
 async fn one(args: &LoadArgs, transport: &str, viewers: usize) -> anyhow::Result<LoadRow> {
+    anyhow::ensure!(
+        args.slow_viewers <= viewers,
+        "--slow-viewers {} is more than {viewers} viewers",
+        args.slow_viewers
+    );
     let exe = std::env::current_exe()?;
     let (w, h) = args.size;
     let mut command = tokio::process::Command::new(exe);
@@ -222,8 +275,20 @@ async fn one(args: &LoadArgs, transport: &str, viewers: usize) -> anyhow::Result
     let measure_from = start + Duration::from_secs(2);
     let until = measure_from + Duration::from_secs_f64(args.seconds);
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..viewers {
-        tasks.spawn(run_viewer(ws.clone(), caps.clone(), measure_from, until));
+    let slow = Duration::try_from_secs_f64(args.slow_ms / 1e3).context("--slow-ms")?;
+    for i in 0..viewers {
+        let per_frame = if i < args.slow_viewers {
+            slow
+        } else {
+            Duration::ZERO
+        };
+        tasks.spawn(run_viewer(
+            ws.clone(),
+            caps.clone(),
+            measure_from,
+            until,
+            per_frame,
+        ));
     }
     tokio::time::sleep_until(measure_from.into()).await;
     let cpu_start = cpu_seconds(pid)?;
@@ -239,8 +304,17 @@ async fn one(args: &LoadArgs, transport: &str, viewers: usize) -> anyhow::Result
     let _ = child.kill().await;
     let fps: Vec<f64> = counts
         .iter()
+        .filter(|c| !c.slow)
         .map(|c| c.frames as f64 / args.seconds)
         .collect();
+    let mean = |values: Vec<f64>| {
+        if values.is_empty() {
+            f64::NAN
+        } else {
+            values.iter().sum::<f64>() / values.len() as f64
+        }
+    };
+    let (slow, fast): (Vec<ViewerCount>, Vec<ViewerCount>) = counts.iter().partition(|c| c.slow);
     let rtts: Vec<f64> = serde_json::from_str::<Vec<serde_json::Value>>(&metrics)
         .unwrap_or_default()
         .iter()
@@ -252,12 +326,16 @@ async fn one(args: &LoadArgs, transport: &str, viewers: usize) -> anyhow::Result
         server_cpu_percent: (cpu_end - cpu_start) / args.seconds * 100.0,
         fps_mean: fps.iter().sum::<f64>() / fps.len().max(1) as f64,
         fps_min: fps.iter().copied().fold(f64::INFINITY, f64::min),
-        drops: counts.iter().map(|c| c.drops).sum(),
-        rtt_ms: if rtts.is_empty() {
-            f64::NAN
-        } else {
-            rtts.iter().sum::<f64>() / rtts.len() as f64
-        },
+        drops: fast.iter().map(|c| c.drops).sum(),
+        rtt_ms: mean(rtts),
+        keyframes_per_viewer: mean(fast.iter().map(|c| c.keyframes as f64).collect()),
+        slow_viewers: slow.len(),
+        slow_fps: mean(
+            slow.iter()
+                .map(|c| c.frames as f64 / args.seconds)
+                .collect(),
+        ),
+        slow_keyframes: mean(slow.iter().map(|c| c.keyframes as f64).collect()),
     })
 }
 

@@ -169,13 +169,19 @@ async fn timed_viewer(
     let caps = [rfb_protocol::CAP_H264_ANNEXB];
     let mut client = TestClient::connect_with(&url, hello(&caps)).await?;
     let mut seen = Arrivals::default();
-    seen.drops = super::receive_until(&mut client, measure_from, until, |frame_seq, arrived| {
-        seen.frames += 1;
-        seen.at.entry(frame_seq).or_insert(arrived.task);
-        if let Some(socket) = arrived.socket {
-            seen.socket_at.entry(frame_seq).or_insert(socket);
-        }
-    })
+    seen.drops = super::receive_until(
+        &mut client,
+        measure_from,
+        until,
+        Duration::ZERO,
+        |header, arrived| {
+            seen.frames += 1;
+            seen.at.entry(header.frame_seq).or_insert(arrived.task);
+            if let Some(socket) = arrived.socket {
+                seen.socket_at.entry(header.frame_seq).or_insert(socket);
+            }
+        },
+    )
     .await?;
     Ok(seen)
 }
