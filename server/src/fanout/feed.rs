@@ -100,29 +100,12 @@ impl FedGroup {
 mod tests {
     use super::*;
     use crate::encode::EncodedPayload;
-    use crate::frame::{Frame, PublishedFrame};
-    use std::time::Duration;
 
     fn chunk(keyframe: bool, still: bool, bytes: usize) -> Arc<LaneChunk> {
-        let frame = PublishedFrame {
-            frame: Frame::rgb(2, 2, vec![0u8; 12]).expect("valid"),
-            seq: 1,
-            timestamp_us: 0,
-            pixel_ratio: 1.0,
-            color: rfb_protocol::SRGB,
-            answers: Default::default(),
-        };
-        Arc::new(LaneChunk {
-            frame: Arc::new(frame),
-            payload: EncodedPayload::base(vec![0u8; bytes].into(), keyframe),
-            codec: "avc1.42e01f".into(),
-            yuv: None,
-            encode_time: Duration::ZERO,
-            encoded_at: std::time::Instant::now(),
+        super::super::lane::test_chunk(
+            EncodedPayload::base(vec![0u8; bytes].into(), keyframe),
             still,
-            layer: 0,
-            n: 0,
-        })
+        )
     }
 
     #[test]

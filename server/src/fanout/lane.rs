@@ -507,35 +507,43 @@ fn mark_all_lost(shared: &Shared) {
     }
 }
 
+/// A chunk of a 2x2 frame carrying `payload`, for the fan-out modules' unit tests.
+#[cfg(test)]
+pub(super) fn test_chunk(payload: EncodedPayload, still: bool) -> Arc<LaneChunk> {
+    let frame = PublishedFrame {
+        frame: crate::frame::Frame::rgb(2, 2, vec![0u8; 12]).expect("valid"),
+        seq: 1,
+        timestamp_us: 0,
+        pixel_ratio: 1.0,
+        color: rfb_protocol::SRGB,
+        answers: Default::default(),
+    };
+    Arc::new(LaneChunk {
+        frame: Arc::new(frame),
+        layer: payload.layer,
+        payload,
+        codec: "avc1.42e01f".into(),
+        yuv: None,
+        encode_time: Duration::ZERO,
+        encoded_at: Instant::now(),
+        still,
+        n: 0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::Frame;
 
     fn chunk(layer: u8) -> Arc<LaneChunk> {
-        let frame = PublishedFrame {
-            frame: Frame::rgb(2, 2, vec![0u8; 12]).expect("valid"),
-            seq: 1,
-            timestamp_us: 0,
-            pixel_ratio: 1.0,
-            color: rfb_protocol::SRGB,
-            answers: Default::default(),
-        };
-        Arc::new(LaneChunk {
-            frame: Arc::new(frame),
-            payload: EncodedPayload {
+        test_chunk(
+            EncodedPayload {
                 data: vec![0u8; 4].into(),
                 keyframe: false,
                 layer,
             },
-            codec: "avc1.42e01f".into(),
-            yuv: None,
-            encode_time: Duration::ZERO,
-            encoded_at: Instant::now(),
-            still: false,
-            layer,
-            n: 0,
-        })
+            false,
+        )
     }
 
     #[test]
