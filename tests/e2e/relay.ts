@@ -7,10 +7,12 @@
 //
 // It also watches the WebSocket traffic it carries (RFC 6455 framing, server frames
 // unmasked, browser frames masked; the server negotiates no compression) and decodes the
-// start of each rfb message: frame headers (seq, frame_seq, keyframe) going down and Acks
+// start of each rfb message: frame headers (seq, frame_seq, keyframe; of video frames also
+// whether the access unit is a reference picture and its frame_num) going down and Acks
 // going up, with the time each entered and left the relay.
 import net from "node:net";
 import { performance } from "node:perf_hooks";
+import { unitStart } from "./h264";
 
 /** The link's shape. `rateBytesPerSec: null` is unlimited. */
 export interface LinkShape {
@@ -38,6 +40,12 @@ export interface RelayedMessage {
   frameSeq?: number;
   timestampUs?: number;
   keyframe?: boolean;
+  /** Video frames: the access unit's first slice is a reference picture (`nal_ref_idc` > 0). */
+  reference?: boolean;
+  /** Video frames: the first slice's `frame_num` (see `h264.ts`). */
+  frameNum?: number;
+  /** Video frames: the stream's `log2_max_frame_num` (from the newest SPS on the connection). */
+  log2MaxFrameNum?: number;
   /** The link's rate when it arrived (bytes/s, null = unlimited). */
   rate: number | null;
 }
@@ -65,33 +73,56 @@ function varint(buf: Uint8Array, pos: number): [number, number] | null {
   return null;
 }
 
-/** Fills in what the start of an rfb message says (`head` is the unmasked payload start). */
-function describe(msg: RelayedMessage, head: Uint8Array) {
+/** Fills in what the start of an rfb message says (`head` is the unmasked payload start);
+ * `log2MaxFrameNum` is the connection's, from its newest SPS; returns the one to keep. */
+function describe(msg: RelayedMessage, head: Uint8Array, log2MaxFrameNum?: number): number | undefined {
   const v = varint(head, 0);
-  if (!v) return;
+  if (!v) return log2MaxFrameNum;
   msg.variant = v[0];
   if (msg.dir === "down" && (v[0] === 1 || v[0] === 2)) {
-    // FrameHeader: seq, frame_seq, timestamp_us, width, height (varints), keyframe (bool).
+    // FrameHeader: seq, frame_seq, timestamp_us, width, height (varints), keyframe (bool),
+    // pixel_ratio (f32), colour (primaries, transfer: varints), input_id (Option<varint>).
     const fields: number[] = [];
     let pos = v[1];
     for (let i = 0; i < 5; i++) {
       const f = varint(head, pos);
-      if (!f) return;
+      if (!f) return log2MaxFrameNum;
       fields.push(f[0]);
       pos = f[1];
     }
     msg.seq = fields[0];
     msg.frameSeq = fields[1];
     msg.timestampUs = fields[2];
-    if (pos < head.length) msg.keyframe = head[pos] === 1;
+    if (pos >= head.length) return log2MaxFrameNum;
+    msg.keyframe = head[pos] === 1;
+    if (v[0] !== 1) return log2MaxFrameNum;
+    // A VideoChunk goes on: the header's tail, the codec (varint), the payload's length.
+    pos += 1 + 4;
+    for (const optional of [false, false, true, false, false]) {
+      if (optional) {
+        if (pos >= head.length) return log2MaxFrameNum;
+        if (head[pos++] === 0) continue;
+      }
+      const f = varint(head, pos);
+      if (!f) return log2MaxFrameNum;
+      pos = f[1];
+    }
+    const unit = unitStart(head.subarray(pos), log2MaxFrameNum);
+    const log2 = unit.log2MaxFrameNum ?? log2MaxFrameNum;
+    msg.reference = unit.reference;
+    msg.frameNum = unit.frameNum;
+    msg.log2MaxFrameNum = log2;
+    return log2;
   } else if (msg.dir === "up" && v[0] === 1) {
     const seq = varint(head, v[1]);
     if (seq) msg.seq = seq[0];
   }
+  return log2MaxFrameNum;
 }
 
-/** Bytes of a message's payload decoded for `describe` (enough for any frame header). */
-const HEAD_BYTES = 64;
+/** Bytes of a message's payload decoded for `describe`: any frame header, and of a video
+ * frame the SPS, PPS and first slice header that follow it. */
+const HEAD_BYTES = 256;
 
 /** Splits one direction of a WebSocket connection into messages, after the HTTP head. */
 class WsWatcher {
@@ -103,6 +134,8 @@ class WsWatcher {
   private httpDone = false;
   /** False when this connection turned out not to be a WebSocket (a page or asset load). */
   private websocket = true;
+  /** The stream's `log2_max_frame_num`, from the newest SPS seen going down. */
+  private log2MaxFrameNum?: number;
 
   constructor(
     private dir: "down" | "up",
@@ -167,7 +200,7 @@ class WsWatcher {
           const key = b.subarray(hl - 4, hl);
           for (let i = 0; i < head.length; i++) head[i] ^= key[i % 4];
         }
-        describe(msg, head);
+        this.log2MaxFrameNum = describe(msg, head, this.log2MaxFrameNum);
       }
       this.onMessage(msg, this.consumed + hl + len);
       if (b.length >= hl + len) {
