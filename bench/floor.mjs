@@ -50,6 +50,11 @@ const TARGET_MS = 1.5; // issue 14: overhead over the floor <= 1.5 ms p50
 const dumpKey = (c) => `${c.width}x${c.height}@${c.fps}`;
 const drawnAtFrameSize = (c) => c.window.width === c.width && c.window.height === c.height;
 
+/** How the bare page scales a frame into a larger window: as rfb's page does, by CSS
+ * (`object-fit`) unless `RFB_PAGE_QUERY` asks rfb for `scaling=canvas` (then inside
+ * `drawImage`), so both sides do the same work. */
+const BARE_SCALED_FIT = new URLSearchParams(process.env.RFB_PAGE_QUERY ?? "").get("scaling") === "canvas" ? "contain" : "css";
+
 /** Starts measuring the whole machine's CPU; the returned function gives % of one core since. */
 function busyMeter() {
   const a = machineCpu();
@@ -80,7 +85,7 @@ async function runBare(config, mode, files, auUrl) {
     const errors = [];
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-    const fit = drawnAtFrameSize(config) ? "1:1" : "contain";
+    const fit = drawnAtFrameSize(config) ? "1:1" : BARE_SCALED_FIT;
     const query = new URLSearchParams({ au: auUrl, fit, mode: mode === "worker" ? "worker" : "thread" });
     const busy = busyMeter();
     await page.goto(`${files.url}floor.html?${query}`);

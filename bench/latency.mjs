@@ -15,7 +15,7 @@ import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { chromium } from "@playwright/test";
 import { CHROMIUM, startPages, startRfb, waitQuiet } from "./lib/servers.mjs";
-import { ms, table } from "./lib/analyze.mjs";
+import { ms, ms2, table } from "./lib/analyze.mjs";
 import { BROWSER_ARGS, labelOf, parseConfig, runOne } from "./lib/runs.mjs";
 import { photonTable, stageTable } from "./lib/stages.mjs";
 
@@ -116,7 +116,7 @@ try {
 
 const rows = results.map((r) =>
   r.failed
-    ? [r.impl, r.transport, labelOf(r), "failed", "", "", "", "", "", "", "", ""]
+    ? [r.impl, r.transport, labelOf(r), "failed", "", "", "", "", "", "", "", "", ""]
     : [
         r.impl, r.transport, labelOf(r),
         ms(r.fpsShown),
@@ -124,6 +124,7 @@ const rows = results.map((r) =>
         `${ms(r.ack.p50)} / ${ms(r.ack.p95)}`,
         `${ms(r.server.encodeMs)} + ${ms(r.server.rttMs)}`,
         `${ms(r.receiveToDisplay.p50)} / ${ms(r.receiveToDisplay.p95)}`,
+        r.handoff?.n ? `${ms2(r.handoff.p50)} / ${ms2(r.handoff.p95)}` : "-",
         ms(r.cpuPercent),
         ms(r.machineBusyPercent),
         `${r.server.framesDropped ?? "-"}`,
@@ -134,11 +135,13 @@ console.log(`\nEnd-to-end latency, ${SECONDS} s per row, test_card, one headless
 console.log("(size@fps alone: the page's viewport is the frame size, drawn 1:1; \"in WxH\": a WxH window, the frame scaled to fit)");
 console.log(table(
   ["impl", "codec", "size@fps", "fps shown", "publish→display px p50/p95 ms", "publish→ack p50/p95 ms",
-    "server encode+rtt ms", "recv→display p50/p95 ms", "server CPU %", "machine CPU %", "dropped", "key/recv"],
+    "server encode+rtt ms", "recv→display p50/p95 ms", "recv→decode() p50/p95 ms", "server CPU %", "machine CPU %", "dropped", "key/recv"],
   rows,
 ));
 console.log("\npublish→display px: publish time (frame timestamp, display clock) to the draw that put the frame's colours on the canvas,");
 console.log("  the frame identified by the test card's colour phase read back from the canvas; clocks synced through input events.");
+console.log("recv→decode(): the viewer's own work between a frame message's arrival and handing its access unit to");
+console.log("  VideoDecoder.decode() (parse, copies, bookkeeping), on the page's clock (video only).");
 console.log("publish→ack: publish time to the viewer sending the ACK of that frame. server encode+rtt: the server's own /metrics means");
 console.log("  (rfb: 3 s window; reference: moving average). server CPU %: of one core, /proc/<pid>/stat over the run;");
 console.log("  machine CPU %: everything (server, browser, bench, anything else) over the run, of one core (2 cores = 200).");

@@ -78,7 +78,7 @@ wasm-pack test --node --release client-wasm
 step "TypeScript: a strict consumer of the package's declarations (tests/types, tsc --noEmit)"
 npm run --silent test:types
 
-step "bench arithmetic (node --test bench/lib/: the floor report's overhead and its attribution)"
+step "bench arithmetic (node --test bench/lib/: the floor report's overhead and its attribution, latency pairing)"
 npm run --silent test:bench
 
 step "Playwright (headless Chromium)"

@@ -82,6 +82,15 @@ export function latencies(bench, patternSeq, offsetMs, seconds) {
     pixel.push(d.t - publishedAt(withSeq[match]));
     receiveToDisplay.push(d.t - withSeq[match].t);
   }
+  // The viewer's own handling before the decoder: message arrival -> `decode()` called for
+  // the access unit with that frame's timestamp (first arrival of each timestamp).
+  const arrivedAt = new Map();
+  for (const f of frames) if (!arrivedAt.has(f.tsUs)) arrivedAt.set(f.tsUs, f.t);
+  const handoff = [];
+  for (const d of (bench.decodes ?? []).filter(inWindow)) {
+    const t = arrivedAt.get(d.tsUs);
+    if (t !== undefined && d.t >= t) handoff.push(d.t - t);
+  }
   const firstDraw = draws.find((d) => d.phase >= 0);
   return {
     fpsShown: newFrames / seconds,
@@ -90,6 +99,7 @@ export function latencies(bench, patternSeq, offsetMs, seconds) {
     pixel: { p50: quantile(pixel, 0.5), p95: quantile(pixel, 0.95), n: pixel.length, unmatched },
     ack: { p50: quantile(ack, 0.5), p95: quantile(ack, 0.95), n: ack.length },
     receiveToDisplay: { p50: quantile(receiveToDisplay, 0.5), p95: quantile(receiveToDisplay, 0.95) },
+    handoff: { p50: quantile(handoff, 0.5), p95: quantile(handoff, 0.95), n: handoff.length },
     firstDrawAt: firstDraw?.t,
   };
 }
@@ -102,3 +112,4 @@ export function table(headers, rows) {
 }
 
 export const ms = (v) => (Number.isFinite(v) ? v.toFixed(1) : "-");
+export const ms2 = (v) => (Number.isFinite(v) ? v.toFixed(2) : "-");

@@ -4,7 +4,10 @@
 // - every frame message the viewer's WebSocket receives (when, its seq, the publish
 //   timestamp it carries, keyframe, size) and every ACK the viewer sends (when, which seq);
 // - every draw onto a visible canvas (when) and the test card's colour phase it shows,
-//   read back from the canvas right after the draw (the quadrant centres).
+//   read back from the canvas right after the draw (the quadrant centres);
+// - every `VideoDecoder.decode()` call (when, the chunk's timestamp): with the frame
+//   messages, the viewer's own time from a message's arrival to handing its access unit
+//   to the decoder (parsing, copies, bookkeeping).
 //
 // It understands both wire protocols: rfb's (postcard) and the reference's (uint32le
 // length + JSON header; JSON text control messages). A viewer that keeps its socket in a
@@ -72,6 +75,7 @@ function benchHooks(impl, inWorker, selfSource) {
         frame: (r) => channel.postMessage({ origin: performance.timeOrigin, frame: r }),
         ack: (r) => channel.postMessage({ origin: performance.timeOrigin, ack: r }),
         draw: (r) => channel.postMessage({ origin: performance.timeOrigin, draw: r }),
+        decode: (r) => channel.postMessage({ origin: performance.timeOrigin, decode: r }),
       }
     : null;
 
@@ -112,24 +116,27 @@ function benchHooks(impl, inWorker, selfSource) {
   }
 
   if (!inWorker) {
-    const bench = { frames: [], acks: [], draws: [], errors: [] };
+    const bench = { frames: [], acks: [], draws: [], decodes: [], errors: [] };
     /** Starts a measurement window; returns its start on the page clock. */
     bench.reset = () => {
       bench.frames = [];
       bench.acks = [];
       bench.draws = [];
+      bench.decodes = [];
       return now();
     };
     self.__bench = bench;
     self.__benchStore = {
       frame: (r) => bench.frames.push(r),
       ack: (r) => bench.acks.push(r),
+      decode: (r) => bench.decodes.push(r),
     };
     channel.onmessage = (e) => {
       const shift = e.data.origin - performance.timeOrigin;
       if (e.data.frame) bench.frames.push({ ...e.data.frame, t: e.data.frame.t + shift });
       if (e.data.ack) bench.acks.push({ ...e.data.ack, t: e.data.ack.t + shift });
       if (e.data.draw) bench.draws.push({ ...e.data.draw, t: e.data.draw.t + shift });
+      if (e.data.decode) bench.decodes.push({ ...e.data.decode, t: e.data.decode.t + shift });
     };
 
     // Workers get the WebSocket hook too.
@@ -188,6 +195,19 @@ for (const data of early) self.dispatchEvent(new MessageEvent("message", { data 
     }
   }
   self.WebSocket = HookedWebSocket;
+
+  // Access units handed to the decoder (chunk timestamps: rfb sets the frame's publish µs).
+  if (self.VideoDecoder) {
+    const decode = VideoDecoder.prototype.decode;
+    VideoDecoder.prototype.decode = function (chunk) {
+      try {
+        sink.decode({ t: now(), tsUs: chunk.timestamp });
+      } catch (err) {
+        /* not measured */
+      }
+      return decode.call(this, chunk);
+    };
+  }
 }
 
 /** The init script for a page running the `impl` viewer (`rfb` or `ref`). */

@@ -74,7 +74,7 @@ export async function runOne(impl, config, transport, pages, { seconds, quietWai
     const machineBusy = ((machine1.busy - machine0.busy) / elapsed) * 100;
     const bench = await page.evaluate(() => {
       const b = globalThis.__bench;
-      return { frames: b.frames.slice(), acks: b.acks.slice(), draws: b.draws.slice() };
+      return { frames: b.frames.slice(), acks: b.acks.slice(), draws: b.draws.slice(), decodes: (b.decodes ?? []).slice() };
     });
     bench.start = start;
     const metrics = await (await fetch(`${server.url}metrics`)).json();
