@@ -79,6 +79,8 @@ struct MemberSlot {
     id: u64,
     tx: mpsc::Sender<Arc<LaneChunk>>,
     lost: Arc<AtomicBool>,
+    /// Units above layer 0 the lane could not queue for this member (its queue was full).
+    missed: Arc<AtomicU64>,
 }
 
 /// State the lane task and the members share.
@@ -213,16 +215,19 @@ impl Lane {
         let (tx, rx) = mpsc::channel(MEMBER_QUEUE);
         let id = self.shared.next_member.fetch_add(1, Ordering::Relaxed);
         let lost = Arc::new(AtomicBool::new(false));
+        let missed = Arc::new(AtomicU64::new(0));
         lock(&self.shared.members).push(MemberSlot {
             id,
             tx,
             lost: lost.clone(),
+            missed: missed.clone(),
         });
         LaneMember {
             lane: self.clone(),
             id,
             rx,
             lost,
+            missed,
         }
     }
 }
@@ -235,6 +240,7 @@ pub struct LaneMember {
     /// Chunks, in encode order.
     pub rx: mpsc::Receiver<Arc<LaneChunk>>,
     lost: Arc<AtomicBool>,
+    missed: Arc<AtomicU64>,
 }
 
 impl LaneMember {
@@ -248,6 +254,13 @@ impl LaneMember {
     /// missed an access unit and it must resync.
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::Acquire)
+    }
+
+    /// Access units above layer 0 the lane skipped for this member because its queue was
+    /// full, since the last call (harmless: nothing references them; the session counts
+    /// them with the ones it skips itself).
+    pub fn take_missed(&self) -> u64 {
+        self.missed.swap(0, Ordering::AcqRel)
     }
 
     /// The lane's settings.
@@ -497,6 +510,8 @@ fn offer(member: &MemberSlot, chunk: &Arc<LaneChunk>) {
     if let Err(mpsc::error::TrySendError::Full(_)) = member.tx.try_send(chunk.clone()) {
         if chunk.layer == 0 {
             member.lost.store(true, Ordering::Release);
+        } else {
+            member.missed.fetch_add(1, Ordering::AcqRel);
         }
     }
 }
@@ -553,6 +568,7 @@ mod tests {
             id: 0,
             tx,
             lost: Arc::new(AtomicBool::new(false)),
+            missed: Arc::new(AtomicU64::new(0)),
         };
         offer(&member, &chunk(0));
         assert!(!member.lost.load(Ordering::Acquire), "it had room");
@@ -560,6 +576,11 @@ mod tests {
         assert!(
             !member.lost.load(Ordering::Acquire),
             "a missed layer-1 unit breaks nothing"
+        );
+        assert_eq!(
+            member.missed.load(Ordering::Acquire),
+            1,
+            "but it is counted as missed"
         );
         offer(&member, &chunk(0));
         assert!(

@@ -8,7 +8,8 @@
 //!    see [`crate::fanout::lane::LaneChunk::layer`]) is skipped when the window has no
 //!    room for it, when base-layer units are held, or when a newer unit is already queued
 //!    behind it: nothing decodes against it, so the viewer stays in sync and no keyframe
-//!    is needed (counted in `layer_skips` and `frames_dropped`);
+//!    is needed (counted in `layer_skips` and `frames_dropped`, like the ones the lane
+//!    could not queue because the member's queue was full);
 //! 2. a base-layer unit waits while the window is full, up to [`MAX_HELD`] of them;
 //! 3. one more base-layer unit than that, or one the lane could not queue, cannot be
 //!    skipped without breaking the decoder: the session continues on a private encoder
@@ -123,6 +124,11 @@ impl Session {
                     // The lane skipped this member: its decoder missed an access unit.
                     self.fall_back_to_private();
                     return Ok(());
+                }
+                let missed = member.take_missed();
+                if missed > 0 {
+                    // Units above layer 0 the lane could not queue: skipped all the same.
+                    lock(&self.metrics).layer_skips += missed;
                 }
                 if member.lane().is_fed() {
                     if replayed {
