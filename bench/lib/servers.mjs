@@ -65,6 +65,9 @@ function track(proc, log, onLine) {
 const PKG_DIR = process.env.RFB_PKG_DIR ?? "";
 /** `RFB_PAGE_QUERY`: more demo-page parameters for rfb's page (e.g. `scaling=canvas`). */
 const PAGE_QUERY = process.env.RFB_PAGE_QUERY ?? "";
+/** `RFB_SERVE_ARGS`: more `rfb serve` flags for every rfb server a bench starts
+ * (whitespace separated, e.g. `--max-inflight 3`). */
+const SERVE_ARGS = (process.env.RFB_SERVE_ARGS ?? "").split(/\s+/).filter(Boolean);
 
 /**
  * `rfb serve` with test_card at `width`x`height`, `fps`; resolves once /health answers.
@@ -73,7 +76,7 @@ const PAGE_QUERY = process.env.RFB_PAGE_QUERY ?? "";
 export async function startRfb({ width, height, fps, extra = [], worker = false }) {
   const args = ["serve", "--pattern", "test_card", "--width", String(width), "--height", String(height),
     "--fps", String(fps), "--port", "0", "--host", "127.0.0.1", "--record-events", "--stats-interval", "1",
-    ...(PKG_DIR ? ["--pkg-dir", PKG_DIR] : []), ...extra];
+    ...(PKG_DIR ? ["--pkg-dir", PKG_DIR] : []), ...SERVE_ARGS, ...extra];
   const proc = spawn(RFB_BIN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const log = [`$ ${RFB_BIN} ${args.join(" ")}`];
   let resolvePort;
