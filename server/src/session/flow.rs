@@ -162,16 +162,10 @@ impl FlowControl {
     /// congested, what would be in flight stays within the link's budget (a lone frame
     /// always may go).
     pub fn has_room(&self, bytes: usize, now: Instant) -> bool {
-        self.has_room_with_slack(bytes, now, 0)
-    }
-
-    /// [`Self::has_room`] with `slack` more frames allowed in flight beyond the window
-    /// (a shared lane's member riding out a brief stall, see `session::sharing`).
-    pub fn has_room_with_slack(&self, bytes: usize, now: Instant, slack: usize) -> bool {
         if self.inflight.is_empty() {
             return true;
         }
-        if self.inflight.len() >= self.max_inflight + slack {
+        if self.inflight.len() >= self.max_inflight {
             return false;
         }
         if !self.is_congested(now) {
@@ -329,25 +323,6 @@ mod tests {
             "the same frame is not sent again"
         );
         assert_eq!(send(&mut flow, 2), Some((2, false)));
-    }
-
-    #[test]
-    fn slack_lets_more_frames_into_a_full_window() {
-        let mut flow = FlowControl::new(2, true);
-        let now = Instant::now();
-        send(&mut flow, 1);
-        send(&mut flow, 2);
-        assert!(!flow.has_room(1000, now), "the window of 2 is full");
-        assert!(flow.has_room_with_slack(1000, now, 2));
-        flow.on_sent(3, false, 1000, now, now);
-        flow.on_sent(4, false, 1000, now, now);
-        assert!(!flow.has_room_with_slack(1000, now, 2), "2 + 2 in flight");
-        assert_eq!(flow.on_ack(2, now).len(), 2);
-        assert!(
-            !flow.has_room(1000, now),
-            "2 still in flight: the plain window is full"
-        );
-        assert!(flow.has_room_with_slack(1000, now, 2));
     }
 
     #[test]

@@ -14,14 +14,6 @@
 //! 3. one more base-layer unit than that, or one the lane could not queue, cannot be
 //!    skipped without breaking the decoder: the session continues on a private encoder
 //!    (a keyframe for this viewer alone) and rejoins later.
-//!
-//! "The window" is the in-flight window ([`super::flow`]) plus [`STALL_SLACK`] frames
-//! while the viewer has kept up (no skip for [`SKIP_MEMORY`]; a congested link's byte
-//! budget still applies): a
-//! browser that stalls for a few frame intervals (a busy page, a GC, a machine shared with
-//! other viewers) gets every frame once it resumes, decoding the few queued ones back to
-//! back, instead of losing one per stall. A viewer that is slow for longer skips, and
-//! from then on has the plain window, so its queue stays as short as before.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,14 +29,6 @@ use crate::sync::lock;
 /// Lane access units a member may hold while its window is full before it falls back to
 /// a private encoder (at 30 fps, 100 ms of tolerance for a brief stall).
 pub(super) const MAX_HELD: usize = 3;
-
-/// Frames beyond the in-flight window a lane member that has kept up may have in flight.
-/// Measured with 4 Chromium viewers on one 2-core machine (`npm run bench:viewers`): the
-/// plain window of 2 skipped 4-8 layer-1 units per viewer in 15 s, 2 more skipped none.
-pub(super) const STALL_SLACK: usize = 2;
-
-/// How long after a skip a member gets no [`STALL_SLACK`].
-const SKIP_MEMORY: Duration = Duration::from_secs(2);
 
 /// A stream counts as resting once its latest frame is this many frame intervals old.
 const RESTING_FRAMES: f64 = 2.0;
@@ -64,18 +48,6 @@ impl Session {
         let published = self.stream.epoch + Duration::from_micros(latest.timestamp_us);
         member.lane().last_encoded_seq() >= latest.seq
             && now.saturating_duration_since(published) >= interval.max(RESTING_MIN)
-    }
-
-    /// True when a lane access unit of `bytes` may go now: the window has room, with
-    /// [`STALL_SLACK`] more frames for a viewer that has kept up.
-    fn lane_window_open(&self, bytes: usize, now: Instant) -> bool {
-        // A stall's late ACKs look like a congested link, so congestion does not withdraw
-        // the slack: while congested the window's byte budget still holds.
-        let kept_up = self
-            .last_lane_skip
-            .is_none_or(|t| now.saturating_duration_since(t) >= SKIP_MEMORY);
-        let slack = if kept_up { STALL_SLACK } else { 0 };
-        self.flow.has_room_with_slack(bytes, now, slack)
     }
 
     /// The viewer needs a keyframe (it joined, asked for one or reset its decoder). On a
@@ -132,10 +104,9 @@ impl Session {
         &mut self,
         chunk: Option<Arc<LaneChunk>>,
     ) -> Result<(), SessionEnd> {
-        let now = Instant::now();
         let window_open = chunk
             .as_ref()
-            .is_some_and(|c| self.lane_window_open(c.payload.data.len(), now));
+            .is_some_and(|c| self.flow.has_room(c.payload.data.len(), Instant::now()));
         let Some(chunk) = chunk else {
             self.fall_back_to_private();
             return Ok(());
@@ -158,7 +129,6 @@ impl Session {
                 if missed > 0 {
                     // Units above layer 0 the lane could not queue: skipped all the same.
                     lock(&self.metrics).layer_skips += missed;
-                    self.last_lane_skip = Some(now);
                 }
                 if member.lane().is_fed() {
                     if replayed {
@@ -233,7 +203,6 @@ impl Session {
             Source::SharedImages => return Ok(()),
         }
         if skipped {
-            self.last_lane_skip = Some(now);
             lock(&self.metrics).layer_skips += 1;
             return Ok(());
         }
@@ -252,7 +221,7 @@ impl Session {
     /// Sends held lane access units, oldest first, while the window has room.
     pub(super) async fn send_held_chunk(&mut self) -> Result<(), SessionEnd> {
         while let Some(chunk) = self.held.front().cloned() {
-            if !self.lane_window_open(chunk.payload.data.len(), Instant::now()) {
+            if !self.flow.has_room(chunk.payload.data.len(), Instant::now()) {
                 break;
             }
             self.held.pop_front();

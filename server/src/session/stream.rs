@@ -98,9 +98,6 @@ pub(crate) struct Session {
     pub(super) still_done_for: u64,
     /// A lane access unit that arrived while the window was full, sent once it opens.
     pub(super) held: VecDeque<Arc<LaneChunk>>,
-    /// When this viewer last skipped a lane access unit (it was behind): no stall slack
-    /// for a while after (see `session::sharing`).
-    pub(super) last_lane_skip: Option<Instant>,
     /// This viewer's keyframe needs and fallbacks (keyframe fairness on a lane).
     pub(super) keyframe_needs: KeyframeNeeds,
     /// A replay of a relay-fed lane's cached group and the live access units queued
@@ -193,7 +190,6 @@ impl Session {
             last_heartbeat_at: now,
             still_done_for: 0,
             held: VecDeque::new(),
-            last_lane_skip: None,
             keyframe_needs: KeyframeNeeds::default(),
             catch_up: VecDeque::new(),
             replayed_to: 0,

@@ -187,30 +187,23 @@ async fn a_slow_viewer_falls_back_without_slowing_a_fast_one_then_rejoins() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let fast = watch_in_background(viewer(&display).await, stop.clone());
     let mut slow = viewer(&display).await;
-    // The slow viewer takes two frames and stops ACKing for a second: the window (2) and
-    // the stall slack of a member that kept up (2 more) fill, then it falls behind.
-    let _s1 = frame(&mut slow).await;
+    // The slow viewer takes two frames and stops ACKing for a second.
+    let s1 = frame(&mut slow).await;
     let _s2 = frame(&mut slow).await;
     let published_before = display.frames_published();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let metrics = display.metrics_snapshot();
     let slow_m = metrics
         .iter()
-        .min_by_key(|m| m.frames_sent)
+        .find(|m| m.frames_sent == 2)
         .expect("the slow viewer");
     assert!(
-        !slow_m.shared_encoder && slow_m.lane_fallbacks == 1 && slow_m.frames_sent <= 4,
+        !slow_m.shared_encoder && slow_m.lane_fallbacks == 1,
         "{slow_m:?}"
     );
-    let in_flight = slow_m.frames_sent - 2;
 
-    // The slow viewer catches up: what was in flight, then a keyframe of the latest frame,
-    // from its own encoder.
-    for _ in 0..in_flight {
-        let f = frame(&mut slow).await;
-        assert!(!f.header.keyframe, "sent before the stall: {:?}", f.header);
-        slow.ack(f.header.seq, 0).await.unwrap();
-    }
+    // The slow viewer catches up: a keyframe of the latest frame, from its own encoder.
+    slow.ack(s1.header.seq + 1, 0).await.unwrap();
     let resync = frame(&mut slow).await;
     assert!(resync.header.keyframe);
     let mut checker = PixelChecker::new();
