@@ -85,11 +85,9 @@ function nalUnits(bytes: Uint8Array): Uint8Array[] {
       i += 2;
     }
   }
-  return starts.map((s, k) => {
-    let end = k + 1 < starts.length ? starts[k + 1] - 3 : bytes.length;
-    if (end > s && bytes[end - 1] === 0 && k + 1 < starts.length) end--; // a 4-byte start code's first zero
-    return bytes.subarray(s, end);
-  });
+  // Only the start of each unit is read, so a 4-byte start code's leading zero left at
+  // the end of the unit before it does not matter.
+  return starts.map((s, k) => bytes.subarray(s, k + 1 < starts.length ? starts[k + 1] - 3 : bytes.length));
 }
 
 /** Reads the start of an access unit; `log2MaxFrameNum` is the stream's from an earlier SPS. */

@@ -96,17 +96,17 @@ function describe(msg: RelayedMessage, head: Uint8Array, log2MaxFrameNum?: numbe
     if (pos >= head.length) return log2MaxFrameNum;
     msg.keyframe = head[pos] === 1;
     if (v[0] !== 1) return log2MaxFrameNum;
-    // A VideoChunk goes on: the header's tail, the codec (varint), the payload's length.
-    pos += 1 + 4;
-    for (const optional of [false, false, true, false, false]) {
-      if (optional) {
-        if (pos >= head.length) return log2MaxFrameNum;
-        if (head[pos++] === 0) continue;
-      }
+    // A VideoChunk goes on: the header's tail, the codec, the payload's length.
+    pos += 1 + 4; // keyframe, pixel_ratio
+    const skipVarint = () => {
       const f = varint(head, pos);
-      if (!f) return log2MaxFrameNum;
-      pos = f[1];
-    }
+      if (f) pos = f[1];
+      return f !== null;
+    };
+    if (!skipVarint() || !skipVarint()) return log2MaxFrameNum; // primaries, transfer
+    if (pos >= head.length) return log2MaxFrameNum;
+    if (head[pos++] === 1 && !skipVarint()) return log2MaxFrameNum; // input_id: Some(id)
+    if (!skipVarint() || !skipVarint()) return log2MaxFrameNum; // codec, payload length
     const unit = unitStart(head.subarray(pos), log2MaxFrameNum);
     const log2 = unit.log2MaxFrameNum ?? log2MaxFrameNum;
     msg.reference = unit.reference;
