@@ -132,6 +132,7 @@ async function runOne(impl, pages) {
     const sAfter = sessionsAt(after);
     const perSession = sAfter.map((s, k) => ({
       dropped: s.frames_dropped - (sBefore[k]?.frames_dropped ?? 0),
+      layerSkips: s.layer_skips === undefined ? undefined : s.layer_skips - (sBefore[k]?.layer_skips ?? 0),
       sent: s.frames_sent - (sBefore[k]?.frames_sent ?? 0),
       rttMean: mean(samples.map((list) => sessionsAt(list)[k]?.rtt_ms).filter(Number.isFinite)),
       rttP95: impl === "rfb" ? Math.max(...samples.map((list) => sessionsAt(list)[k]?.rtt_p95_ms ?? 0)) : NaN,
@@ -161,7 +162,8 @@ for (const r of results) {
   for (const [k, v] of r.rows.entries()) {
     const s = r.perSession[k] ?? {};
     out.push([
-      r.impl, v.viewer, ms(v.fpsShown), `${s.sent ?? "-"}`, `${s.dropped ?? "-"}`,
+      r.impl, v.viewer, ms(v.fpsShown), `${s.sent ?? "-"}`,
+      `${s.dropped ?? "-"}${s.layerSkips === undefined ? "" : ` (${s.layerSkips})`}`, `${v.keyframes}`,
       `${ms(s.rttMean)}${Number.isFinite(s.rttP95) ? ` / ${ms(s.rttP95)}` : ""}`,
       `${ms(v.ack.p50)} / ${ms(v.ack.p95)}`,
       `${ms(v.pixel.p50)} / ${ms(v.pixel.p95)}`,
@@ -172,10 +174,12 @@ for (const r of results) {
 }
 console.log(`\n${VIEWERS} headless Chromium viewers on one ${opts.transport} ${WIDTH}x${HEIGHT}@${FPS} test_card display, ${SECONDS} s, ${new Date().toISOString()}`);
 console.log(table(
-  ["impl", "viewer", "fps shown", "frames sent", "dropped", "rtt mean / p95 ms (server)", "publish→ack p50/p95 ms", "publish→display px p50/p95 ms", "encoder (end)", "server CPU %", "browser CPU %", "machine CPU %"],
+  ["impl", "viewer", "fps shown", "frames sent", "dropped (layer-1 skips)", "keyframes", "rtt mean / p95 ms (server)", "publish→ack p50/p95 ms", "publish→display px p50/p95 ms", "encoder (end)", "server CPU %", "browser CPU %", "machine CPU %"],
   out,
 ));
-console.log("\ndropped: published frames the server never sent that viewer (its /metrics, over the run). rtt: the server's ACK round");
+console.log("\ndropped: published frames the server never sent that viewer (its /metrics, over the run); in brackets the ones it");
+console.log("  skipped as temporal layer 1 (rfb: no keyframe needed); the rest the shared encoder never encoded (busy: latest frame wins).");
+console.log("keyframes: received by the page over the run. rtt: the server's ACK round");
 console.log("  trip (send -> displayed); rfb: mean of 2 s samples of its 3 s window mean / worst 95th percentile; reference: its moving average.");
 console.log("encoder: whether the viewer ended on the shared encode (lane) or its own, and how often it fell off the lane (rfb).");
 console.log("CPU %: of one core (the machine has 2), /proc over the run; browser = every Chromium process; machine = everything.");
