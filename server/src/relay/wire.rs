@@ -143,7 +143,7 @@ pub struct AccessUnit {
     pub keyframe: bool,
     /// A high-quality still of a resting frame (skippable: the next access unit is an IDR).
     pub still: bool,
-    /// Temporal layer (0 = base; every access unit is on the base layer today).
+    /// Temporal layer (0 = base; with two layers, 1 = pictures nothing references).
     pub layer: u8,
     /// True when a viewer may skip it without losing sync (a higher temporal layer).
     pub droppable: bool,

@@ -9,6 +9,7 @@ mod clipboard;
 #[path = "../suite/common/mod.rs"]
 mod common;
 mod failures;
+mod layers;
 mod nats;
 mod parts;
 mod permissions;
