@@ -58,7 +58,9 @@ async function runPhoton(config, transport) {
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     await page.goto(server.pageUrl(transport));
     await page.waitForFunction(() => globalThis.rfbView?.stats().framesDisplayed >= 30, null, { timeout: 30_000 });
-    // A hovering pointer, one move per ~16 ms (a 60 Hz mouse), across the frame.
+    // A hovering pointer across the frame, a move every 8-25 ms (random: about a 60 Hz
+    // mouse, at no fixed phase to the 30 fps publish ticks, which a steady pace would lock
+    // to and so measure one arbitrary wait for the next tick instead of all of them).
     let moves = 0;
     const end = Date.now() + SECONDS * 1000;
     while (Date.now() < end) {
@@ -66,12 +68,12 @@ async function runPhoton(config, transport) {
       const y = window.height * (0.1 + 0.8 * (((moves * 3) % 100) / 100));
       await page.mouse.move(x, y);
       moves++;
-      await page.waitForTimeout(16);
+      await page.waitForTimeout(8 + Math.random() * 17);
     }
     const viewer = await page.evaluate(() => globalThis.rfbView.stats().inputToPhoton);
     await page.waitForTimeout(1200); // the viewer's next report (about once a second)
     const [m] = await (await fetch(`${server.url}metrics`)).json();
-    return { transport, config, seconds: SECONDS, quietBefore, moves, viewer, server: m?.input_to_photon ?? null, stages: m?.stages, latencyMs: m?.latency_ms, errors };
+    return { transport, config, seconds: SECONDS, quietBefore, moves, viewer, server: m?.input_to_photon ?? null, inputToPublish: m?.input_to_publish, stages: m?.stages, latencyMs: m?.latency_ms, errors };
   } finally {
     await browser.close();
     await server.stop();
@@ -153,7 +155,7 @@ for (const r of results) {
   console.log(stageTable(r.metrics, r.viewerStages));
 }
 if (photonRuns.length > 0) {
-  console.log(`\nInput -> photon, rfb serve --answer-input ${labelOf(PHOTON_CONFIG)}, Playwright mouse moves (each followed by a 16 ms wait) for ${SECONDS} s: from the DOM event to the first drawn frame answering it`);
+  console.log(`\nInput -> photon, rfb serve --answer-input ${labelOf(PHOTON_CONFIG)}, Playwright mouse moves (each followed by a random 8-25 ms wait) for ${SECONDS} s: from the DOM event to the first drawn frame answering it`);
   console.log(photonTable(photonRuns));
 }
 

@@ -47,20 +47,21 @@ export function stageTable(metrics, viewer) {
 export function photonTable(runs) {
   const rows = runs.map((r) =>
     r.failed
-      ? [r.transport, "failed", "", "", "", "", ""]
+      ? [r.transport, "failed", "", "", "", "", "", ""]
       : [
           r.transport,
           `${r.viewer?.samples ?? 0}`,
           `${ms(r.viewer?.p50Ms)} / ${ms(r.viewer?.p95Ms)}`,
           `${ms(r.server?.p50_ms)} / ${ms(r.server?.p95_ms)}`,
           `${r.moves} (${(r.moves / r.seconds).toFixed(0)}/s)`,
+          r.inputToPublish?.samples ? `${ms(r.inputToPublish.mean_ms)} / ${ms(r.inputToPublish.p95_ms)}` : "-",
           STAGES.map(([name]) => ms(r.stages?.[name]?.mean_ms)).join(" + "),
           ms(r.latencyMs),
         ],
   );
   return table(
     ["codec", "samples (viewer, last 5 s)", "input→photon p50 / p95 ms (viewer)", "server's last report p50 / p95 ms",
-      "mouse moves", `stage means ms (${STAGES.map(([n]) => n).join(" + ")})`, "publish→ACK mean ms"],
+      "mouse moves", "input→publish mean / p95 ms (server)", `stage means ms (${STAGES.map(([n]) => n).join(" + ")})`, "publish→ACK mean ms"],
     rows,
   );
 }

@@ -11,6 +11,7 @@
 //! | `rfb_encode_seconds`, `rfb_round_trip_seconds`, `rfb_latency_seconds` | gauge | same + `stat` = `mean` or `p95` (over the last 3 s) |
 //! | `rfb_stage_seconds` | gauge | same + `stage` (`queue`, `encode`, `send`, `network`, `decode`, `draw`, `ack`: see [`super::stages`]) + `stat` = `mean` or `p95` |
 //! | `rfb_input_to_photon_seconds` | gauge | same + `stat` = `p50` or `p95` (the viewer's last report; only viewers with one) |
+//! | `rfb_input_to_publish_seconds` | gauge | same + `stat` = `mean` or `p95` (input arrival -> the answering frame's publish, see [`super::answer_wait`]; only viewers with answered input) |
 //! | `rfb_viewer_timings_rejected_total` | counter | same |
 //! | `rfb_stream_stage_seconds` | gauge | `stream`, `stage`, `stat` (all the stream's viewers together) |
 //! | `rfb_inflight_frames`, `rfb_decode_queue_frames`, `rfb_frame_width_pixels`, `rfb_frame_height_pixels`, `rfb_shared_encoder` | gauge | same |
@@ -286,6 +287,20 @@ pub fn render(
                 .set(value / 1e3);
         }
     }
+    let answer_wait = scrape.gauge(
+        "rfb_input_to_publish_seconds",
+        "Input arrival to the publish of the first frame answering it (the app's part of input to photon), over the last 3 s.",
+        &with_stat,
+    )?;
+    for m in sessions.iter().filter(|m| m.input_to_publish.samples > 0) {
+        let l = labels(m);
+        let stat = &m.input_to_publish;
+        for (name, value) in [("mean", stat.mean_ms), ("p95", stat.p95_ms)] {
+            answer_wait
+                .with_label_values(&[&l[0], &l[1], &l[2], name])
+                .set(value / 1e3);
+        }
+    }
     let stream_stage = scrape.gauge(
         "rfb_stream_stage_seconds",
         "Time per stage over all of the stream's viewers over the last 3 s.",
@@ -387,6 +402,15 @@ mod tests {
                 ..Stages::default()
             },
             viewer_timings_rejected: 1,
+            input_to_publish: if client_id == 1 {
+                StageStat {
+                    mean_ms: 21.0,
+                    p95_ms: 33.0,
+                    samples: 30,
+                }
+            } else {
+                StageStat::default()
+            },
             input_to_photon: (client_id == 1).then_some(PhotonStats {
                 p50_ms: 40.0,
                 p95_ms: 65.0,
@@ -487,6 +511,19 @@ mod tests {
                 .any(|s| s.metric == "rfb_input_to_photon_seconds"
                     && s.labels.get("client_id") == Some("2")),
             "no report, no sample"
+        );
+        let answered = gauge(
+            "rfb_input_to_publish_seconds",
+            &[("client_id", "1"), ("stat", "p95")],
+        );
+        assert!((answered - 0.033).abs() < 1e-12, "{answered}");
+        assert!(
+            !scrape
+                .samples
+                .iter()
+                .any(|s| s.metric == "rfb_input_to_publish_seconds"
+                    && s.labels.get("client_id") == Some("2")),
+            "no answered input, no sample"
         );
         let network = gauge(
             "rfb_stream_stage_seconds",

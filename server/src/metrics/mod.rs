@@ -2,6 +2,7 @@
 //! last few seconds (not lifetime averages), and the snapshot `GET /metrics` serves as JSON
 //! or, in [`exposition`], in the Prometheus text format.
 
+pub mod answer_wait;
 pub mod exposition;
 pub mod stages;
 
@@ -11,7 +12,8 @@ use std::time::{Duration, Instant};
 use rfb_protocol::PhotonReport;
 use serde::Serialize;
 
-use stages::{StageWindows, Stages};
+use answer_wait::AnswerWait;
+use stages::{StageStat, StageWindows, Stages};
 
 /// What a server holds right now, for diagnostics and leak checks (`rfb soak`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -176,6 +178,9 @@ pub struct SessionMetrics {
     pub input_dropped: u64,
     /// Per-stage timing of the frames (see [`stages`]).
     pub stages: StageWindows,
+    /// The viewer's inputs waiting for a frame that answers them, and the waits (see
+    /// [`answer_wait`]).
+    pub answer_wait: AnswerWait,
     /// The viewer's last input -> photon report and when it arrived.
     pub photon: Option<(Instant, PhotonReport)>,
     sent: Window,
@@ -245,6 +250,7 @@ impl SessionMetrics {
             input_dropped: self.input_dropped,
             stages: self.stages.snapshot(now),
             viewer_timings_rejected: self.stages.rejected,
+            input_to_publish: self.answer_wait.stat(now),
             input_to_photon: self
                 .photon
                 .as_ref()
@@ -327,6 +333,9 @@ pub struct MetricsSnapshot {
     pub stages: Stages,
     /// ACK timings ignored because they did not fit the server's round trip.
     pub viewer_timings_rejected: u64,
+    /// Input arrival -> publish of the first frame answering it (the app's part of input
+    /// -> photon) over the window, on the server's clock (see [`answer_wait`]).
+    pub input_to_publish: StageStat,
     /// The viewer's input -> photon times from its last report (null without input the
     /// app answered, or when the last report is older than 5 s).
     pub input_to_photon: Option<PhotonStats>,

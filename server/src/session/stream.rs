@@ -416,11 +416,15 @@ impl Session {
     }
 
     fn push_event(&self, event: rfb_protocol::InputEvent, input_id: Option<u64>) {
+        let received_us = self.stream.epoch.elapsed().as_micros() as u64;
+        if let Some(id) = input_id {
+            lock(&self.metrics).answer_wait.arrived(id, received_us);
+        }
         let event = InputEvent {
             client_id: self.client_id,
             principal: self.principal.clone(),
             event,
-            received_us: self.stream.epoch.elapsed().as_micros() as u64,
+            received_us,
             input_id,
         };
         if let Some(tap) = self.stream.context.tap.upgrade() {
@@ -545,6 +549,7 @@ impl Session {
             color: frame.color,
             input_id: frame.answers.for_client(self.client_id),
         };
+        let header_input_id = header.input_id;
         let message = match (self.transport, out.image_format) {
             (Transport::Video(codec), None) => ServerMessage::VideoChunk(VideoChunk {
                 header,
@@ -573,6 +578,10 @@ impl Session {
         let mut m = lock(&self.metrics);
         let stages = server_stages(published_at, out.encode_time, out.encoded_at, written_at);
         m.stages.record_all(written_at, &stages);
+        if let Some(input_id) = header_input_id {
+            m.answer_wait
+                .answered(written_at, input_id, frame.timestamp_us);
+        }
         m.on_sent(
             now,
             out.payload.data.len(),

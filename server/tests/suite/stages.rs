@@ -227,6 +227,7 @@ async fn a_frame_answering_input_tells_each_viewer_its_own_id() {
         v.ack(f.header.seq, 0).await.unwrap();
     }
     // A sends three events (ids 1..=3), B one (id 1), C none.
+    let sent_at = Instant::now();
     for x in [1.0, 2.0, 3.0] {
         a.send_input(click(x)).await.unwrap();
     }
@@ -254,6 +255,29 @@ async fn a_frame_answering_input_tells_each_viewer_its_own_id() {
     assert_eq!(fc.header.input_id, None, "C sent nothing");
     for (v, f) in [(&mut a, fa), (&mut b, fb), (&mut c, fc)] {
         v.ack(f.header.seq, 0).await.unwrap();
+    }
+    // The server timed each answered input from its arrival to that publish: A's three,
+    // B's one, none for C; no wait longer than the whole exchange.
+    let b_client = events
+        .iter()
+        .filter_map(DisplayEvent::input)
+        .find(|e| matches!(&e.event, InputEvent::PointerDown(p) if p.x == 9.0))
+        .unwrap()
+        .client_id;
+    let whole_ms = sent_at.elapsed().as_secs_f64() * 1e3;
+    let metrics = display.metrics_snapshot();
+    for m in &metrics {
+        let wait = m.input_to_publish;
+        let expected = match m.client_id {
+            id if id == a_client => 3,
+            id if id == b_client => 1,
+            _ => 0,
+        };
+        assert_eq!(wait.samples, expected, "{m:?}");
+        assert!(
+            wait.mean_ms >= 0.0 && wait.p95_ms <= whole_ms,
+            "{wait:?} within {whole_ms} ms"
+        );
     }
     // The next frame answers nothing new: no ids.
     publish_card(&display, w, h);
