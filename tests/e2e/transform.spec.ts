@@ -72,7 +72,9 @@ for (const worker of ["0", "1"]) {
     test("scale(0.5) and padding together, under contain", async ({ page, server }) => {
       await openViewer(page, server, { worker, fit: "contain", scaling: "canvas" });
       await layout(page, "scale(0.5)", "; box-sizing: border-box; padding: 20px");
-      // Content box 600x320: contain scales the 640x360 frame by 0.888..., centred.
+      // Content box 600x320 (the backing store follows it once the view has seen the new
+      // layout): contain scales the 640x360 frame by 0.888..., centred.
+      await expect.poll(() => page.evaluate(() => (window as any).rfbView.canvas.width)).toBe(600);
       const scale = Math.min(600 / 640, 320 / 360);
       const offset = [(600 - 640 * scale) / 2, (320 - 360 * scale) / 2];
       for (const [fx, fy] of [[320, 180], [100, 60], [560, 330]] as [number, number][]) {

@@ -3,63 +3,19 @@
 //! of resyncing, so its drops cost nobody a keyframe, and what it does receive decodes to
 //! the right pixels.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::paced::watch_paced;
 use crate::common::*;
-use rfb::client::TestClient;
-use rfb::encode::{sps, EncodedPayload, Encoder, EncoderRegistry, EncoderSpec};
+use rfb::encode::{EncodedPayload, Encoder, EncoderRegistry, EncoderSpec};
 use rfb::{Content, EncodeError, Frame, StreamOptions};
 use rfb_protocol::{Transport, YuvEncoding};
 
 const W: u32 = 320;
 const H: u32 = 240;
-
-/// What a viewer saw: per publish counter, whether it was a keyframe and whether later
-/// pictures reference it.
-#[derive(Debug, Default)]
-struct Seen {
-    frames: BTreeMap<u64, (bool, bool)>,
-}
-
-impl Seen {
-    fn keyframes(&self) -> usize {
-        self.frames.values().filter(|(key, _)| *key).count()
-    }
-}
-
-/// Receives, checks (pixels against the test card, from the first keyframe on) and
-/// acknowledges frames until `stop`, taking `per_frame` over each one before its ACK.
-fn watch(
-    mut client: TestClient,
-    per_frame: Duration,
-    stop: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<Seen> {
-    tokio::spawn(async move {
-        let mut checker = PixelChecker::new();
-        let mut seen = Seen::default();
-        while !stop.load(Ordering::Relaxed) {
-            let Ok(f) = tokio::time::timeout(Duration::from_millis(100), client.next_frame()).await
-            else {
-                continue;
-            };
-            let f = f.unwrap();
-            if f.header.keyframe {
-                checker = PixelChecker::new();
-            }
-            checker.check_card(&f);
-            seen.frames.insert(
-                f.header.frame_seq,
-                (f.header.keyframe, sps::is_reference(&f.payload)),
-            );
-            tokio::time::sleep(per_frame).await;
-            client.ack(f.header.seq, 0).await.unwrap();
-        }
-        seen
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_member_skips_layer_1_without_keyframes_or_leaving_the_lane() {
@@ -76,10 +32,10 @@ async fn a_slow_member_skips_layer_1_without_keyframes_or_leaving_the_lane() {
     .await;
     let publisher = publish_forever(&display, W, H, Duration::from_millis(33));
     let stop = Arc::new(AtomicBool::new(false));
-    let fast = watch(viewer(&display).await, Duration::ZERO, stop.clone());
+    let fast = watch_paced(viewer(&display).await, Duration::ZERO, stop.clone());
     // 45 ms per frame: about 22 frames per second, fewer than the 30 published and more
     // than the 15 on the base layer.
-    let slow = watch(
+    let slow = watch_paced(
         viewer(&display).await,
         Duration::from_millis(45),
         stop.clone(),
@@ -122,7 +78,7 @@ async fn a_slow_member_skips_layer_1_without_keyframes_or_leaving_the_lane() {
         );
     }
     // And every reference frame the fast viewer saw in that span reached it too (and
-    // decoded to the right test card: `watch` checks every frame's pixels).
+    // decoded to the right test card: `watch_paced` checks every frame's pixels).
     let base: BTreeSet<u64> = fast
         .frames
         .range(first..=last)

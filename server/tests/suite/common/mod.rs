@@ -2,6 +2,8 @@
 //! task, native viewers and pixel checks.
 #![allow(dead_code, clippy::unwrap_used)] // each test file uses a subset; tests may unwrap
 
+pub mod paced;
+
 use std::time::Duration;
 
 use rfb::client::{all_capabilities, hello, ReceivedFrame, TestClient};
