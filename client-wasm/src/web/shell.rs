@@ -23,6 +23,7 @@ use super::options::{parse_fit, Options};
 use super::present::Presentation;
 use super::resize::{relaid, LayoutChange, LayoutWatch};
 use super::surface::Layout;
+use crate::input::InputTarget;
 
 /// Where a view's layout goes.
 pub trait Backend {
@@ -31,6 +32,26 @@ pub trait Backend {
     /// Draws with `layout` from now on (the frame on screen is redrawn, the server told
     /// the new viewport).
     fn set_layout(&self, layout: Layout);
+}
+
+/// Input geometry that first catches the layout up with the canvas (see
+/// [`Shell::catch_up_with_size`]), then asks the back-end.
+struct CurrentLayout {
+    shell: Weak<Shell>,
+    inner: Rc<dyn InputGeometry>,
+}
+
+impl InputGeometry for CurrentLayout {
+    fn input_target(&self) -> Option<InputTarget> {
+        if let Some(shell) = self.shell.upgrade() {
+            shell.catch_up_with_size();
+        }
+        self.inner.input_target()
+    }
+
+    fn may_control(&self) -> bool {
+        self.inner.may_control()
+    }
 }
 
 /// The element side of a view.
@@ -195,6 +216,10 @@ impl Shell {
         )?;
         *self.watch.borrow_mut() = Some(watch);
         if input {
+            let geometry: Rc<dyn InputGeometry> = Rc::new(CurrentLayout {
+                shell: Rc::downgrade(self),
+                inner: geometry,
+            });
             let capture = InputCapture::new(
                 self.canvas(),
                 geometry,
@@ -219,6 +244,24 @@ impl Shell {
         if let Some(backend) = self.backend() {
             let layout = relaid(&backend.layout(), change, self.dpr_override.is_none());
             backend.set_layout(layout);
+        }
+    }
+
+    /// Catches the layout up with the canvas's content box when the size watch has not
+    /// reported a change yet: its observer runs with the next rendering, so input that
+    /// comes between a page's layout change and that rendering would otherwise map
+    /// through the old size.
+    fn catch_up_with_size(&self) {
+        if self.disposed.get() {
+            return;
+        }
+        let Some(backend) = self.backend() else {
+            return;
+        };
+        let layout = backend.layout();
+        let (width, height) = content_size(&self.canvas());
+        if (width - layout.css_width).abs() > 0.5 || (height - layout.css_height).abs() > 0.5 {
+            self.relayout(Some((width, height, None)));
         }
     }
 
