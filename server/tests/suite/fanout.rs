@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::paced::watch_paced;
 use crate::common::*;
 use rfb::client::TestClient;
 use rfb::encode::{EncodedPayload, Encoder, EncoderRegistry, EncoderSpec};
@@ -153,39 +154,13 @@ async fn two_viewers_on_one_display_both_decode_correctly() {
     display.close().await;
 }
 
-/// Watches (checks and ACKs) frames in the background until `stop` is set; returns the
-/// publish counters seen.
-fn watch_in_background(
-    mut client: TestClient,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) -> tokio::task::JoinHandle<Vec<u64>> {
-    tokio::spawn(async move {
-        let mut checker = PixelChecker::new();
-        let mut seen = Vec::new();
-        while !stop.load(Ordering::Relaxed) {
-            let Ok(f) = tokio::time::timeout(Duration::from_millis(100), client.next_frame()).await
-            else {
-                continue;
-            };
-            let f = f.unwrap();
-            if f.header.keyframe {
-                checker = PixelChecker::new();
-            }
-            checker.check_card(&f);
-            client.ack(f.header.seq, 0).await.unwrap();
-            seen.push(f.header.frame_seq);
-        }
-        seen
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_viewer_falls_back_without_slowing_a_fast_one_then_rejoins() {
     let (w, h) = (320, 240);
     let display = start(w, h).await;
     let publisher = publish_forever(&display, w, h, Duration::from_millis(33));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let fast = watch_in_background(viewer(&display).await, stop.clone());
+    let fast = watch_paced(viewer(&display).await, Duration::ZERO, stop.clone());
     let mut slow = viewer(&display).await;
     // The slow viewer takes two frames and stops ACKing for a second.
     let s1 = frame(&mut slow).await;
@@ -232,7 +207,11 @@ async fn a_slow_viewer_falls_back_without_slowing_a_fast_one_then_rejoins() {
     stop.store(true, Ordering::Relaxed);
     let published = display.frames_published() - published_before;
     let seen = fast.await.unwrap();
-    let after: Vec<u64> = seen.into_iter().filter(|s| *s > published_before).collect();
+    let after: Vec<u64> = seen
+        .frames
+        .into_keys()
+        .filter(|s| *s > published_before)
+        .collect();
     assert!(
         after.len() as u64 * 10 >= published * 8,
         "the fast viewer got {} of {published} frames",
