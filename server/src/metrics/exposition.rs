@@ -201,21 +201,30 @@ pub fn render(
             |m| f64::from(u8::from(m.role == "control")),
         ),
     ];
-    let timings: [Series<(f64, f64)>; 3] = [
+    // Mean and p95 in ms; `None` leaves the session out of that family.
+    let timings: [Series<Option<(f64, f64)>>; 4] = [
         (
             "rfb_encode_seconds",
             "Encode time (RGB to payload) over the last 3 s.",
-            |m| (m.encode_ms, m.encode_p95_ms),
+            |m| Some((m.encode_ms, m.encode_p95_ms)),
         ),
         (
             "rfb_round_trip_seconds",
             "Send to acknowledged (displayed) over the last 3 s.",
-            |m| (m.rtt_ms, m.rtt_p95_ms),
+            |m| Some((m.rtt_ms, m.rtt_p95_ms)),
         ),
         (
             "rfb_latency_seconds",
             "Publish to acknowledged, on the server clock, over the last 3 s.",
-            |m| (m.latency_ms, m.latency_p95_ms),
+            |m| Some((m.latency_ms, m.latency_p95_ms)),
+        ),
+        (
+            "rfb_input_to_publish_seconds",
+            "Input arrival to the publish of the first frame answering it (the app's part of input to photon), over the last 3 s.",
+            |m| {
+                let stat = &m.input_to_publish;
+                (stat.samples > 0).then_some((stat.mean_ms, stat.p95_ms))
+            },
         ),
     ];
     let labels = |m: &MetricsSnapshot| {
@@ -247,8 +256,10 @@ pub fn render(
     for (name, help, value) in timings {
         let family = scrape.gauge(name, help, &with_stat)?;
         for m in sessions {
+            let Some((mean, p95)) = value(m) else {
+                continue;
+            };
             let l = labels(m);
-            let (mean, p95) = value(m);
             family
                 .with_label_values(&[&l[0], &l[1], &l[2], "mean"])
                 .set(mean / 1e3);
@@ -283,20 +294,6 @@ pub fn render(
         let l = labels(m);
         for (name, value) in [("p50", p.p50_ms), ("p95", p.p95_ms)] {
             photon
-                .with_label_values(&[&l[0], &l[1], &l[2], name])
-                .set(value / 1e3);
-        }
-    }
-    let answer_wait = scrape.gauge(
-        "rfb_input_to_publish_seconds",
-        "Input arrival to the publish of the first frame answering it (the app's part of input to photon), over the last 3 s.",
-        &with_stat,
-    )?;
-    for m in sessions.iter().filter(|m| m.input_to_publish.samples > 0) {
-        let l = labels(m);
-        let stat = &m.input_to_publish;
-        for (name, value) in [("mean", stat.mean_ms), ("p95", stat.p95_ms)] {
-            answer_wait
                 .with_label_values(&[&l[0], &l[1], &l[2], name])
                 .set(value / 1e3);
         }

@@ -538,6 +538,8 @@ impl Session {
             now,
             published_at,
         );
+        // The newest of this viewer's inputs the frame answers (see `answer_wait`).
+        let answered = frame.answers.for_client(self.client_id);
         let header = FrameHeader {
             seq,
             frame_seq: frame.seq,
@@ -547,9 +549,8 @@ impl Session {
             keyframe: out.payload.keyframe,
             pixel_ratio: frame.pixel_ratio,
             color: frame.color,
-            input_id: frame.answers.for_client(self.client_id),
+            input_id: answered,
         };
-        let header_input_id = header.input_id;
         let message = match (self.transport, out.image_format) {
             (Transport::Video(codec), None) => ServerMessage::VideoChunk(VideoChunk {
                 header,
@@ -578,7 +579,7 @@ impl Session {
         let mut m = lock(&self.metrics);
         let stages = server_stages(published_at, out.encode_time, out.encoded_at, written_at);
         m.stages.record_all(written_at, &stages);
-        if let Some(input_id) = header_input_id {
+        if let Some(input_id) = answered {
             m.answer_wait
                 .answered(written_at, input_id, frame.timestamp_us);
         }

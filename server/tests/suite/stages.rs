@@ -213,6 +213,16 @@ async fn drain_inputs(display: &rfb::Display, n: usize) -> Vec<DisplayEvent> {
     events
 }
 
+/// The client id of the viewer whose pointer went down at `x`.
+fn client_of(events: &[DisplayEvent], x: f32) -> u64 {
+    events
+        .iter()
+        .filter_map(DisplayEvent::input)
+        .find(|e| matches!(&e.event, InputEvent::PointerDown(p) if p.x == x))
+        .unwrap()
+        .client_id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frame_answering_input_tells_each_viewer_its_own_id() {
     let (w, h) = (64, 48);
@@ -235,12 +245,7 @@ async fn a_frame_answering_input_tells_each_viewer_its_own_id() {
     assert_eq!(b_id, 1);
     let events = drain_inputs(&display, 4).await;
     let answers = FrameMeta::answering(&events);
-    let a_client = events
-        .iter()
-        .filter_map(DisplayEvent::input)
-        .find(|e| matches!(&e.event, InputEvent::PointerDown(p) if p.x == 3.0))
-        .unwrap()
-        .client_id;
+    let a_client = client_of(&events, 3.0);
     assert_eq!(answers.answers.for_client(a_client), Some(3));
     let seq = display.frames_published() + 1;
     display
@@ -258,12 +263,7 @@ async fn a_frame_answering_input_tells_each_viewer_its_own_id() {
     }
     // The server timed each answered input from its arrival to that publish: A's three,
     // B's one, none for C; no wait longer than the whole exchange.
-    let b_client = events
-        .iter()
-        .filter_map(DisplayEvent::input)
-        .find(|e| matches!(&e.event, InputEvent::PointerDown(p) if p.x == 9.0))
-        .unwrap()
-        .client_id;
+    let b_client = client_of(&events, 9.0);
     let whole_ms = sent_at.elapsed().as_secs_f64() * 1e3;
     let metrics = display.metrics_snapshot();
     for m in &metrics {
